@@ -1,0 +1,320 @@
+//! A request's conditions, read borrowed from its [`HeaderMap`], and their evaluation
+//! (RFC 9110 §13.1, §13.2).
+//!
+//! ```
+//! use http::{HeaderMap, Method};
+//! use tower_conditional::{Conditions, Decision, ETag, ResourceState, Validators};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("if-none-match", "W/\"a\", \"b\"".parse()?);
+//! let conditions = Conditions::from_headers(&headers);
+//! assert!(conditions.has_if_none_match());
+//!
+//! let state = ResourceState::Present(Validators::new().with_etag(ETag::from_static("\"b\"")));
+//! assert!(matches!(conditions.evaluate(&Method::GET, &state), Decision::NotModified(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use http::header::{
+    GetAll, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+};
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::date::trim_ows;
+use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
+use crate::etag::strong_match;
+use crate::tag_list::{Comparison, ListMatch, Member, Members, match_list};
+use crate::{LastModified, ResourceState};
+
+/// The conditional header fields of one request, borrowed from its headers.
+///
+/// Building it only looks the fields up; list values are walked when evaluated, once, without
+/// allocating. Use [`evaluate`] for the one-call form.
+#[derive(Debug)]
+pub struct Conditions<'a> {
+    if_match: Option<GetAll<'a, HeaderValue>>,
+    if_none_match: Option<GetAll<'a, HeaderValue>>,
+    if_modified_since: DateField,
+    if_unmodified_since: DateField,
+    if_range: Option<GetAll<'a, HeaderValue>>,
+    has_range: bool,
+}
+
+/// An If-Modified-Since or If-Unmodified-Since field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateField {
+    Absent,
+    /// Present but not one valid HTTP-date: ignored (RFC 9110 §13.1.3, §13.1.4).
+    Invalid,
+    Valid(LastModified),
+}
+
+impl<'a> Conditions<'a> {
+    /// Looks up the five conditional fields and `Range` in `headers`.
+    pub fn from_headers(headers: &'a HeaderMap) -> Self {
+        let list = |name| {
+            let lines = headers.get_all(name);
+            lines.iter().next().is_some().then_some(lines)
+        };
+        Conditions {
+            if_match: list(IF_MATCH),
+            if_none_match: list(IF_NONE_MATCH),
+            if_modified_since: date_field(headers.get_all(IF_MODIFIED_SINCE)),
+            if_unmodified_since: date_field(headers.get_all(IF_UNMODIFIED_SINCE)),
+            if_range: list(IF_RANGE),
+            has_range: headers.contains_key(RANGE),
+        }
+    }
+
+    /// Whether an `If-Match` field is present (valid or not).
+    pub fn has_if_match(&self) -> bool {
+        self.if_match.is_some()
+    }
+
+    /// Whether an `If-None-Match` field is present (valid or not).
+    pub fn has_if_none_match(&self) -> bool {
+        self.if_none_match.is_some()
+    }
+
+    /// Whether an `If-Modified-Since` field is present (valid or not).
+    pub fn has_if_modified_since(&self) -> bool {
+        self.if_modified_since != DateField::Absent
+    }
+
+    /// Whether an `If-Unmodified-Since` field is present (valid or not).
+    pub fn has_if_unmodified_since(&self) -> bool {
+        self.if_unmodified_since != DateField::Absent
+    }
+
+    /// Whether an `If-Range` field is present (valid or not).
+    pub fn has_if_range(&self) -> bool {
+        self.if_range.is_some()
+    }
+
+    /// Whether a `Range` field is present.
+    pub fn has_range(&self) -> bool {
+        self.has_range
+    }
+
+    /// Whether any precondition field is present (`If-Range` does not count: it never refuses
+    /// a request).
+    pub fn is_conditional(&self) -> bool {
+        self.has_if_match()
+            || self.has_if_none_match()
+            || self.has_if_modified_since()
+            || self.has_if_unmodified_since()
+    }
+
+    /// Applies RFC 9110 §13.2.2 for `method` against `state`, with the ignore rules of §13.1 and
+    /// §13.2.1. See [`evaluate`] for the rules in order.
+    pub fn evaluate(&self, method: &Method, state: &ResourceState) -> Decision {
+        let get_or_head = method == Method::GET || method == Method::HEAD;
+        let range_requested = method == Method::GET && self.has_range;
+        let ignored = |reason| {
+            Decision::Proceed(Proceed {
+                range: if range_requested {
+                    RangeHandling::Honor
+                } else {
+                    RangeHandling::NotRequested
+                },
+                passed: None,
+                etag_matched: false,
+                ignored: Some(reason),
+            })
+        };
+
+        // §13.2.1: these rules come first, so an ignored request is never rejected either.
+        if method == Method::CONNECT || method == Method::OPTIONS || method == Method::TRACE {
+            return ignored(Ignored::Method);
+        }
+        let validators = match state {
+            ResourceState::Missing if get_or_head || method == Method::DELETE => {
+                return ignored(Ignored::Missing);
+            }
+            ResourceState::Missing => None,
+            ResourceState::Present(validators) => Some(validators),
+        };
+        let current = validators.and_then(|v| v.etag());
+        let last_modified = validators.and_then(|v| v.last_modified());
+
+        // Well-formedness first (§13.2.1: preconditions are evaluated on a well-formed request).
+        let if_match = self
+            .if_match
+            .as_ref()
+            .map(|lines| match_list(lines, current, Comparison::Strong));
+        if if_match == Some(ListMatch::Malformed) {
+            return Decision::BadRequest(Condition::IfMatch);
+        }
+        let if_none_match = self
+            .if_none_match
+            .as_ref()
+            .map(|lines| match_list(lines, current, Comparison::Weak));
+        if if_none_match == Some(ListMatch::Malformed) && !get_or_head {
+            return Decision::BadRequest(Condition::IfNoneMatch);
+        }
+
+        let mut passed = None;
+        let mut etag_matched = false;
+
+        // Step 1: If-Match (§13.1.1). `*` is true when a representation exists; a list is true
+        // when a member matches the current tag by strong comparison.
+        match if_match {
+            Some(ListMatch::Any) if validators.is_none() => {
+                return Decision::PreconditionFailed(Condition::IfMatch);
+            }
+            Some(ListMatch::Tags { matched: false }) => {
+                return Decision::PreconditionFailed(Condition::IfMatch);
+            }
+            Some(ListMatch::Tags { matched: true }) => {
+                etag_matched = true;
+                passed = Some(Condition::IfMatch);
+            }
+            Some(_) => passed = Some(Condition::IfMatch),
+            // Step 2: If-Unmodified-Since, only without If-Match and only when the representation
+            // has a modification date (§13.1.4).
+            None => {
+                if let (DateField::Valid(date), Some(modified)) =
+                    (self.if_unmodified_since, last_modified)
+                {
+                    if modified > date {
+                        return Decision::PreconditionFailed(Condition::IfUnmodifiedSince);
+                    }
+                    passed = Some(Condition::IfUnmodifiedSince);
+                }
+            }
+        }
+
+        // Step 3: If-None-Match (§13.1.2). `*` is false when a representation exists; a list is
+        // false when a member matches the current tag by weak comparison. A malformed field on
+        // GET/HEAD is ignored, but still counts as present for step 4: garbage never yields 304.
+        match if_none_match {
+            Some(ListMatch::Any) if validators.is_some() => return not_modified_or_failed(method),
+            Some(ListMatch::Tags { matched: true }) => return not_modified_or_failed(method),
+            Some(ListMatch::Any | ListMatch::Tags { .. }) => {
+                passed.get_or_insert(Condition::IfNoneMatch);
+            }
+            Some(ListMatch::Malformed) => {}
+            // Step 4: If-Modified-Since, GET and HEAD only, only without If-None-Match and only
+            // when the representation has a modification date (§13.1.3).
+            None if get_or_head => {
+                if let (DateField::Valid(date), Some(modified)) =
+                    (self.if_modified_since, last_modified)
+                {
+                    if modified <= date {
+                        return Decision::NotModified(Condition::IfModifiedSince);
+                    }
+                    passed.get_or_insert(Condition::IfModifiedSince);
+                }
+            }
+            None => {}
+        }
+
+        // Step 5: If-Range, for GET with Range only (§13.1.5).
+        let range = match (range_requested, &self.if_range) {
+            (false, _) => RangeHandling::NotRequested,
+            (true, None) => RangeHandling::Honor,
+            (true, Some(lines)) if if_range_holds(lines, state) => RangeHandling::Honor,
+            (true, Some(_)) => RangeHandling::Ignore,
+        };
+
+        Decision::Proceed(Proceed {
+            range,
+            passed,
+            etag_matched,
+            ignored: None,
+        })
+    }
+}
+
+fn not_modified_or_failed(method: &Method) -> Decision {
+    if method == Method::GET || method == Method::HEAD {
+        Decision::NotModified(Condition::IfNoneMatch)
+    } else {
+        Decision::PreconditionFailed(Condition::IfNoneMatch)
+    }
+}
+
+/// One HTTP-date on exactly one line, or the field is invalid.
+fn date_field(lines: GetAll<'_, HeaderValue>) -> DateField {
+    let mut iter = lines.iter();
+    match (iter.next(), iter.next()) {
+        (None, _) => DateField::Absent,
+        (Some(line), None) => match LastModified::parse_http_date(line.as_bytes()) {
+            Some(date) => DateField::Valid(date),
+            None => DateField::Invalid,
+        },
+        (Some(_), Some(_)) => DateField::Invalid,
+    }
+}
+
+/// If-Range (§13.1.5): one entity-tag that matches the current tag by strong comparison, or one
+/// HTTP-date that equals a strong Last-Modified exactly. Anything else is false.
+fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> bool {
+    let mut iter = lines.iter();
+    let (Some(line), None) = (iter.next(), iter.next()) else {
+        return false;
+    };
+    let value = trim_ows(line.as_bytes());
+    if value.starts_with(b"\"") || value.starts_with(b"W/") {
+        let mut members = Members::new(value);
+        return match (members.next(), members.next()) {
+            (Some(Ok(Member::Tag { weak, opaque })), None) => state
+                .etag()
+                .is_some_and(|current| strong_match(current, weak, opaque)),
+            _ => false,
+        };
+    }
+    match (LastModified::parse_http_date(value), state.validators()) {
+        (Some(date), Some(validators)) => {
+            validators.is_last_modified_strong() && validators.last_modified() == Some(date)
+        }
+        _ => false,
+    }
+}
+
+/// Decides what to do with a request from its method, its headers and the current state of the
+/// target resource: RFC 9110 §13.2.2 with the ignore rules of §13.1 and §13.2.1.
+///
+/// In order:
+///
+/// 1. CONNECT, OPTIONS and TRACE: preconditions are ignored (§13.2.1).
+/// 2. GET, HEAD and DELETE of a [missing](ResourceState::Missing) resource: ignored, the
+///    unconditional answer is a 404 (§13.2.1).
+/// 3. `If-Match` that is not `*` or a valid entity-tag list: 400, on any method. An
+///    `If-None-Match` of that kind: 400 on methods other than GET and HEAD; on GET and HEAD it
+///    is ignored, and since the field is still present `If-Modified-Since` is ignored too, so the
+///    answer is a full 200, never a 304 from garbage.
+/// 4. `If-Match` false: 412. Otherwise, without `If-Match`, `If-Unmodified-Since` false: 412.
+/// 5. `If-None-Match` false: 304 for GET and HEAD, 412 otherwise. Otherwise, without
+///    `If-None-Match`, on GET and HEAD, `If-Modified-Since` false: 304.
+/// 6. GET with `Range` and `If-Range`: honour the range when `If-Range` is true, ignore it
+///    otherwise.
+///
+/// Dates that are not one valid HTTP-date are ignored, never rejected (§13.1.3, §13.1.4), as are
+/// date conditions when the representation has no modification date. Method names are
+/// case-sensitive: `get` is an unknown method, evaluated like any other non-GET method.
+///
+/// `evaluate` does not allocate and reads each header value once.
+///
+/// # Examples
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use tower_conditional::{evaluate, Decision, ETag, ResourceState, Validators};
+///
+/// let state = ResourceState::Present(Validators::new().with_etag(ETag::from_static("\"v1\"")));
+///
+/// let mut revalidation = HeaderMap::new();
+/// revalidation.insert("if-none-match", "\"v1\"".parse()?);
+/// assert!(matches!(evaluate(&Method::GET, &revalidation, &state), Decision::NotModified(_)));
+///
+/// // The same header on a write protects against creating over an existing version.
+/// assert!(matches!(
+///     evaluate(&Method::PUT, &revalidation, &state),
+///     Decision::PreconditionFailed(_)
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn evaluate(method: &Method, headers: &HeaderMap, state: &ResourceState) -> Decision {
+    Conditions::from_headers(headers).evaluate(method, state)
+}

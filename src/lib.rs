@@ -1,0 +1,101 @@
+//! Correct, fast HTTP conditional requests (RFC 9110 §13): ETags, 304 Not Modified,
+//! 412 Precondition Failed and 428 Precondition Required.
+//!
+//! The core is a pure function, [`evaluate`]: method + request headers + the resource's current
+//! validators in, a [`Decision`] out. It knows nothing of tower or async, so any framework can
+//! call it; [`Decision::response`] turns a decision into the response to send.
+//!
+//! # Example: a framework of your own
+//!
+//! ```
+//! use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+//! use tower_conditional::{evaluate, Decision, ETag, ResourceState, Validators};
+//!
+//! // What the application knows about the target resource right now.
+//! fn current_state() -> ResourceState {
+//!     ResourceState::Present(Validators::new().with_etag(ETag::from_content(b"hello")))
+//! }
+//!
+//! fn handle(request: &Request<()>) -> Response<bytes::Bytes> {
+//!     let state = current_state();
+//!     let decision = evaluate(request.method(), request.headers(), &state);
+//!     if let Some(response) = decision.response(&state) {
+//!         return response; // 304, 412 or 400: the method is not performed
+//!     }
+//!     let mut response = Response::new(bytes::Bytes::from_static(b"hello"));
+//!     if let Some(etag) = state.etag() {
+//!         response.headers_mut().insert(header::ETAG, etag.into());
+//!     }
+//!     response
+//! }
+//!
+//! // First visit: 200 with an ETag.
+//! let first = handle(&Request::get("/greeting").body(())?);
+//! assert_eq!(first.status(), StatusCode::OK);
+//! let etag = first.headers()[header::ETAG].clone();
+//!
+//! // Revalidation with that ETag: 304, no body.
+//! let again = handle(&Request::get("/greeting").header(header::IF_NONE_MATCH, etag).body(())?);
+//! assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+//!
+//! // A write against a stale version: 412, carrying the current ETag.
+//! let stale = Request::put("/greeting").header(header::IF_MATCH, "\"old\"").body(())?;
+//! let refused = handle(&stale);
+//! assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+//! assert_eq!(refused.headers()[header::ETAG], first.headers()[header::ETAG]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The pieces
+//!
+//! - [`ETag`]: a validated entity tag with explicit [strong](ETag::strong_eq) and
+//!   [weak](ETag::weak_eq) comparison, and [`ETag::from_content`] for content hashes.
+//! - [`LastModified`]: a modification date at HTTP's one-second resolution.
+//! - [`ResourceState`] and [`Validators`]: what the evaluator needs to know about the resource.
+//! - [`Conditions`] and [`evaluate`]: the request's conditions and their evaluation.
+//! - [`Decision`] and the [`response`] builders: the outcome and the response for it.
+//!
+//! # Lost updates
+//!
+//! Checking a precondition and performing a write are two steps: two clients holding the same
+//! ETag can both pass the check before either writes. The check prevents lost updates only if
+//! the write itself is conditional on the validator that was checked: a compare-and-set in the
+//! store (`UPDATE ... WHERE version = $checked`), or a lock held across check and write.
+//! [`Proceed::etag_matched`] says when the client's `If-Match` named the current tag.
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod conditions;
+mod date;
+mod decision;
+mod etag;
+pub mod response;
+mod state;
+mod tag_list;
+
+pub use conditions::{Conditions, evaluate};
+pub use date::{InvalidDate, LastModified};
+pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
+pub use etag::{ETag, InvalidETag};
+pub use state::{ResourceState, Validators};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<ETag>();
+        assert_send_sync::<InvalidETag>();
+        assert_send_sync::<LastModified>();
+        assert_send_sync::<InvalidDate>();
+        assert_send_sync::<ResourceState>();
+        assert_send_sync::<Validators>();
+        assert_send_sync::<Decision>();
+        assert_send_sync::<Conditions<'static>>();
+    }
+}

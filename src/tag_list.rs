@@ -1,0 +1,340 @@
+//! Walking `If-Match` / `If-None-Match` field values (`"*" / #entity-tag`, RFC 9110 §13.1.1-2)
+//! borrowed, without allocating.
+//!
+//! A field may arrive over several header lines; together they form one list (RFC 9110 §5.3).
+//! Empty members (`"a", , "b"`) are skipped (§5.6.1). Commas are legal *inside* an opaque tag,
+//! so members are found by following quotes, never by splitting on commas.
+
+use http::HeaderValue;
+use http::header::GetAll;
+
+use crate::ETag;
+use crate::etag::{is_etagc, strong_match, weak_match};
+
+/// One member of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Member<'a> {
+    /// `*`.
+    Star,
+    /// An entity tag, borrowed from the header bytes.
+    Tag { weak: bool, opaque: &'a [u8] },
+}
+
+/// What a whole list field says about the current representation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListMatch {
+    /// The value is neither `*` nor a valid entity-tag list.
+    Malformed,
+    /// The value is `*`.
+    Any,
+    /// A valid list (possibly empty); whether any member matched the current tag.
+    Tags { matched: bool },
+}
+
+/// How list members are compared with the current tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Comparison {
+    Strong,
+    Weak,
+}
+
+/// Walks every line of the field once, validating all of it and comparing each tag with
+/// `current`. The whole field is always read: a malformed member anywhere makes the field
+/// malformed, even after a match.
+pub(crate) fn match_list(
+    lines: &GetAll<'_, HeaderValue>,
+    current: Option<&ETag>,
+    comparison: Comparison,
+) -> ListMatch {
+    let mut stars = 0usize;
+    let mut tags = 0usize;
+    let mut matched = false;
+    for line in lines.iter() {
+        for member in Members::new(line.as_bytes()) {
+            match member {
+                Err(()) => return ListMatch::Malformed,
+                Ok(Member::Star) => stars += 1,
+                Ok(Member::Tag { weak, opaque }) => {
+                    tags += 1;
+                    matched |= current.is_some_and(|tag| match comparison {
+                        Comparison::Strong => strong_match(tag, weak, opaque),
+                        Comparison::Weak => weak_match(tag, opaque),
+                    });
+                }
+            }
+        }
+    }
+    match (stars, tags) {
+        (0, _) => ListMatch::Tags { matched },
+        (1, 0) => ListMatch::Any,
+        // `*` is the whole field value or nothing: `*, "a"` and `*, *` are malformed.
+        _ => ListMatch::Malformed,
+    }
+}
+
+/// Iterator over the members of one header line. Yields `Err(())` once for a syntax error and
+/// then stops.
+#[derive(Debug)]
+pub(crate) struct Members<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> Members<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Members {
+            bytes,
+            pos: 0,
+            failed: false,
+        }
+    }
+
+    fn skip_separators(&mut self) {
+        while let Some(b' ' | b'\t' | b',') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn member(&mut self) -> Result<Member<'a>, ()> {
+        let rest = &self.bytes[self.pos..];
+        let (weak, quote) = match rest {
+            [b'*', ..] => {
+                self.pos += 1;
+                return Ok(Member::Star);
+            }
+            [b'W', b'/', b'"', ..] => (true, 2),
+            [b'"', ..] => (false, 0),
+            _ => return Err(()),
+        };
+        let start = self.pos + quote + 1;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| !is_etagc(b))
+            .ok_or(())?;
+        if self.bytes[start + len] != b'"' {
+            return Err(());
+        }
+        self.pos = start + len + 1;
+        Ok(Member::Tag {
+            weak,
+            opaque: &self.bytes[start..start + len],
+        })
+    }
+
+    /// After a member: optional whitespace, then a comma or the end of the line.
+    fn end_of_member(&mut self) -> Result<(), ()> {
+        while let Some(b' ' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos) {
+            None | Some(b',') => Ok(()),
+            Some(_) => Err(()),
+        }
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Result<Member<'a>, ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        self.skip_separators();
+        if self.pos == self.bytes.len() {
+            return None;
+        }
+        let member = self.member().and_then(|m| self.end_of_member().map(|()| m));
+        self.failed = member.is_err();
+        Some(member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+    use http::header::IF_MATCH;
+
+    fn members(line: &[u8]) -> Vec<Result<Member<'_>, ()>> {
+        Members::new(line).collect()
+    }
+
+    fn tag(weak: bool, opaque: &[u8]) -> Result<Member<'_>, ()> {
+        Ok(Member::Tag { weak, opaque })
+    }
+
+    #[test]
+    fn members_are_found_by_quotes_not_by_commas() {
+        assert_eq!(
+            members(b"\"a,b\", W/\"c\""),
+            vec![tag(false, b"a,b"), tag(true, b"c")]
+        );
+    }
+
+    #[test]
+    fn empty_members_and_whitespace_are_skipped() {
+        assert_eq!(
+            members(b" , \"a\" ,, \t,\"b\"\t, "),
+            vec![tag(false, b"a"), tag(false, b"b")]
+        );
+        assert_eq!(members(b""), vec![]);
+        assert_eq!(members(b" ,, , "), vec![]);
+    }
+
+    #[test]
+    fn star_is_a_member() {
+        assert_eq!(members(b"*"), vec![Ok(Member::Star)]);
+        assert_eq!(members(b" * "), vec![Ok(Member::Star)]);
+    }
+
+    #[test]
+    fn syntax_errors_stop_the_walk() {
+        for bad in [
+            &b"\"a\" \"b\""[..],
+            b"\"a",
+            b"w/\"a\"",
+            b"W/",
+            b"W/a",
+            b"a",
+            b"\"a\"b",
+            b"\"a b\"",
+            b"**",
+            b"\"a\x01\"",
+            b"\"a\"\x00",
+        ] {
+            let found = members(bad);
+            assert_eq!(
+                found.last(),
+                Some(&Err(())),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+            assert_eq!(found.iter().filter(|m| m.is_err()).count(), 1);
+        }
+    }
+
+    fn field(lines: &[&'static [u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(IF_MATCH, HeaderValue::from_bytes(line).unwrap());
+        }
+        headers
+    }
+
+    #[track_caller]
+    fn check(lines: &[&'static [u8]], current: &str, comparison: Comparison, expected: ListMatch) {
+        let headers = field(lines);
+        let current = ETag::parse(current.as_bytes()).unwrap();
+        let got = match_list(&headers.get_all(IF_MATCH), Some(&current), comparison);
+        assert_eq!(got, expected, "{lines:?} against {current}");
+    }
+
+    #[test]
+    fn a_list_spread_over_several_lines_is_one_list() {
+        let lines: &[&[u8]] = &[b"\"a\"", b"\"b\", \"c\""];
+        check(
+            lines,
+            "\"c\"",
+            Comparison::Strong,
+            ListMatch::Tags { matched: true },
+        );
+        check(
+            lines,
+            "\"d\"",
+            Comparison::Strong,
+            ListMatch::Tags { matched: false },
+        );
+    }
+
+    #[test]
+    fn star_with_tags_is_malformed_even_across_lines() {
+        check(
+            &[b"*, \"a\""],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Malformed,
+        );
+        check(
+            &[b"*", b"\"a\""],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Malformed,
+        );
+        check(
+            &[b"*", b"*"],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Malformed,
+        );
+        check(&[b"*"], "\"a\"", Comparison::Strong, ListMatch::Any);
+    }
+
+    #[test]
+    fn a_malformed_member_after_a_match_still_makes_the_field_malformed() {
+        check(
+            &[b"\"a\", garbage"],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Malformed,
+        );
+        check(
+            &[b"\"a\"", b"\"b"],
+            "\"a\"",
+            Comparison::Weak,
+            ListMatch::Malformed,
+        );
+    }
+
+    #[test]
+    fn weak_members_match_only_by_weak_comparison() {
+        check(
+            &[b"W/\"a\""],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Tags { matched: false },
+        );
+        check(
+            &[b"W/\"a\""],
+            "\"a\"",
+            Comparison::Weak,
+            ListMatch::Tags { matched: true },
+        );
+        check(
+            &[b"\"a\""],
+            "W/\"a\"",
+            Comparison::Strong,
+            ListMatch::Tags { matched: false },
+        );
+        check(
+            &[b"\"a\""],
+            "W/\"a\"",
+            Comparison::Weak,
+            ListMatch::Tags { matched: true },
+        );
+    }
+
+    #[test]
+    fn an_empty_or_comma_only_field_is_a_valid_empty_list() {
+        check(
+            &[b""],
+            "\"a\"",
+            Comparison::Strong,
+            ListMatch::Tags { matched: false },
+        );
+        check(
+            &[b" , ,"],
+            "\"a\"",
+            Comparison::Weak,
+            ListMatch::Tags { matched: false },
+        );
+    }
+
+    #[test]
+    fn nothing_matches_when_there_is_no_current_tag() {
+        let headers = field(&[b"\"a\""]);
+        let got = match_list(&headers.get_all(IF_MATCH), None, Comparison::Weak);
+        assert_eq!(got, ListMatch::Tags { matched: false });
+    }
+}
