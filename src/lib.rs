@@ -67,11 +67,15 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+mod body;
+mod checked;
 mod conditions;
 mod date;
 mod decision;
 mod etag;
+mod layer;
 pub mod response;
+mod source;
 mod state;
 mod tag_list;
 
@@ -80,6 +84,11 @@ pub use date::{InvalidDate, LastModified};
 pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 pub use etag::{ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
+
+pub use body::ResponseBody;
+pub use checked::Checked;
+pub use layer::{Conditional, ConditionalLayer, OnSourceError, ResponseFuture};
+pub use source::{Lookup, ValidatorSource};
 
 #[cfg(test)]
 mod tests {

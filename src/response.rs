@@ -1,4 +1,5 @@
-//! Responses for the decisions that end a request: 304, 412, 400 and 428.
+//! Responses for the decisions that end a request: 304, 412, 400 and 428 (and 503 when the
+//! validators could not be read).
 //!
 //! Error responses carry an RFC 9457 `application/problem+json` body whose text is the
 //! library's own: request bytes are never echoed. A 412 also carries the current `ETag` and
@@ -132,6 +133,27 @@ pub fn precondition_required() -> Response<Bytes> {
     let mut response = problem(
         StatusCode::PRECONDITION_REQUIRED,
         "this request must be conditional: fetch the resource, then resend the request with If-Match set to its current ETag (or If-Unmodified-Since set to its Last-Modified date)",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A 503 Service Unavailable for a request whose preconditions could not be checked because the
+/// validator source failed: the method was not performed. `Cache-Control: no-store`.
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_conditional::response;
+///
+/// assert_eq!(response::service_unavailable().status(), StatusCode::SERVICE_UNAVAILABLE);
+/// ```
+pub fn service_unavailable() -> Response<Bytes> {
+    let mut response = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the current validators of the resource could not be determined, so the request's preconditions could not be checked; the request was not performed, retry later",
         None,
     );
     response

@@ -1,0 +1,412 @@
+//! The tower middleware: [`ConditionalLayer`] and the [`Conditional`] service it builds.
+//!
+//! On each request the service asks its [`ValidatorSource`] for the target's current
+//! validators, [evaluates](crate::evaluate) the request's preconditions against them and, before
+//! the inner service runs, answers 304, 412, 400 or 428 itself, or calls the inner service.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{header, Request, Response, StatusCode};
+//! use http::request::Parts;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = |_: &Parts| async {
+//!     Ok::<_, Infallible>(Lookup::Present(
+//!         Validators::new().with_etag(ETag::from_static("\"v1\"")),
+//!     ))
+//! };
+//! let service = ServiceBuilder::new()
+//!     .layer(ConditionalLayer::new(source))
+//!     .service(service_fn(|_req: Request<String>| async {
+//!         Ok::<_, Infallible>(Response::new(String::from("hello")))
+//!     }));
+//!
+//! let request = Request::get("/").header(header::IF_NONE_MATCH, "\"v1\"").body(String::new())?;
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+//! # Ok(())
+//! # }
+//! ```
+
+mod future;
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use http::request::Parts;
+use http::{Method, Request, Response};
+use tower::{Layer, Service};
+
+pub use self::future::ResponseFuture;
+use crate::body::ResponseBody;
+use crate::{
+    Checked, Conditions, Decision, Lookup, RangeHandling, ResourceState, ValidatorSource,
+    Validators, response,
+};
+
+/// What to do when the [`ValidatorSource`] fails (or answers [`Lookup::Unknown`] for a request
+/// whose preconditions must be checked).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnSourceError {
+    /// GET and HEAD go to the inner service unevaluated (a full response is always safe);
+    /// every other method is refused with 503, so no write goes through unchecked. The default.
+    #[default]
+    ServeReads,
+    /// Every method is refused with 503.
+    RejectAll,
+}
+
+/// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the
+/// inner service runs.
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{request::Parts, Method};
+/// use tower_conditional::{ConditionalLayer, Lookup, OnSourceError};
+///
+/// let layer = ConditionalLayer::new(|_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) })
+///     .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
+///     .on_source_error(OnSourceError::RejectAll)
+///     .fill_response_validators(true);
+/// # let _ = layer;
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ConditionalLayer<V> {
+    source: V,
+    config: Config,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Config {
+    required: Option<Arc<[Method]>>,
+    on_source_error: OnSourceError,
+    fill_response_validators: bool,
+}
+
+impl<V> ConditionalLayer<V> {
+    /// A layer that asks `source` for the validators of each request's target.
+    ///
+    /// By default no method is required to be conditional, source failures follow
+    /// [`OnSourceError::ServeReads`], and responses are left as the inner service made them.
+    pub fn new(source: V) -> Self {
+        ConditionalLayer {
+            source,
+            config: Config::default(),
+        }
+    }
+
+    /// Requires requests with these methods to carry `If-Match` or `If-Unmodified-Since` when
+    /// the target exists: without either they get 428 Precondition Required (RFC 6585 §3) and
+    /// the inner service is not called. Creating a resource (target missing) needs neither.
+    ///
+    /// A request whose preconditions fail still gets 412 (for example a create-only `PUT` with
+    /// `If-None-Match: *` on an existing item), and a malformed field still gets 400.
+    pub fn require_preconditions(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        let methods: Arc<[Method]> = methods.into_iter().collect();
+        self.config.required = (!methods.is_empty()).then_some(methods);
+        self
+    }
+
+    /// Sets what happens when the source fails; see [`OnSourceError`].
+    pub fn on_source_error(mut self, policy: OnSourceError) -> Self {
+        self.config.on_source_error = policy;
+        self
+    }
+
+    /// When `true`, successful (2xx) responses to GET and HEAD that carry no `ETag` (or no
+    /// `Last-Modified`) get the source's, so handlers need not repeat them. Off by default.
+    pub fn fill_response_validators(mut self, fill: bool) -> Self {
+        self.config.fill_response_validators = fill;
+        self
+    }
+}
+
+impl<V> fmt::Debug for ConditionalLayer<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionalLayer")
+            .field("source", &std::any::type_name::<V>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, V: Clone> Layer<S> for ConditionalLayer<V> {
+    type Service = Conditional<S, V>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Conditional {
+            inner,
+            source: self.source.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// Middleware that evaluates conditional requests against a [`ValidatorSource`] before calling
+/// the inner service. Built by [`ConditionalLayer`].
+///
+/// Its answers (304, 400, 412, 428, 503) are responses, never errors: the error type is the
+/// inner service's. When it answers, the inner service is not called.
+#[derive(Clone)]
+pub struct Conditional<S, V> {
+    inner: S,
+    source: V,
+    config: Config,
+}
+
+impl<S, V> Conditional<S, V> {
+    /// Wraps `inner` with the default configuration; see [`ConditionalLayer`] to configure it.
+    pub fn new(inner: S, source: V) -> Self {
+        Conditional {
+            inner,
+            source,
+            config: Config::default(),
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug, V> fmt::Debug for Conditional<S, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conditional")
+            .field("inner", &self.inner)
+            .field("source", &std::any::type_name::<V>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, V, B, ResB> Service<Request<B>> for Conditional<S, V>
+where
+    S: Service<Request<B>, Response = Response<ResB>> + Clone,
+    V: ValidatorSource,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, V, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The ready service goes into the future; a fresh clone stays behind (tower-service's
+        // "be careful when cloning inner services").
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (parts, body) = request.into_parts();
+        let plan = Plan {
+            precondition_required: self
+                .config
+                .required
+                .as_ref()
+                .is_some_and(|methods| methods.contains(&parts.method)),
+            on_source_error: self.config.on_source_error,
+            fill_response_validators: self.config.fill_response_validators,
+        };
+        let lookup = self.source.lookup(&parts);
+        ResponseFuture::new(lookup, inner, parts, body, plan)
+    }
+}
+
+/// The per-request part of the configuration, decided in `call`.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    precondition_required: bool,
+    on_source_error: OnSourceError,
+    fill_response_validators: bool,
+}
+
+/// What to do once the source has answered.
+enum Next<B> {
+    /// Call the inner service; fill these validators into a successful response.
+    Call(Request<B>, Option<Validators>),
+    /// Answer without calling the inner service.
+    Answer(Response<Bytes>),
+}
+
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// Turns the source's answer into the next step: the heart of the layer, free of polling.
+fn decide<B, E: fmt::Display>(
+    answer: Result<Lookup, E>,
+    mut parts: Parts,
+    body: B,
+    plan: Plan,
+) -> Next<B> {
+    let conditions = Conditions::from_headers(&parts.headers);
+    let state = match answer.map(Lookup::state) {
+        Ok(Some(state)) => state,
+        Ok(None) => {
+            // Unknown: fine for reads and for writes with nothing to check.
+            if is_read(&parts.method)
+                || !(conditions.is_conditional() || plan.precondition_required)
+            {
+                trace::unevaluated(&parts, "validators unknown");
+                return Next::Call(Request::from_parts(parts, body), None);
+            }
+            return source_failed(
+                parts,
+                body,
+                plan,
+                &"validators unknown for a conditional write",
+            );
+        }
+        Err(error) => return source_failed(parts, body, plan, &error),
+    };
+
+    let decision = conditions.evaluate(&parts.method, &state);
+    let proceed = match decision {
+        Decision::Proceed(proceed) => proceed,
+        decision => {
+            trace::decided(&parts, decision.condition(), decision.status());
+            let response = decision
+                .response(&state)
+                .expect("every decision but Proceed has a response");
+            return Next::Answer(response);
+        }
+    };
+    // RFC 6585 §3: a write to an existing resource must say which version it replaces.
+    if plan.precondition_required
+        && state.is_present()
+        && !(conditions.has_if_match() || conditions.has_if_unmodified_since())
+    {
+        let response = response::precondition_required();
+        trace::decided(&parts, None, Some(response.status()));
+        return Next::Answer(response);
+    }
+    trace::decided(&parts, proceed.passed(), None);
+
+    if proceed.range() == RangeHandling::Ignore {
+        // If-Range was false: the inner service must send the whole representation.
+        parts.headers.remove(RANGE);
+        parts.headers.remove(IF_RANGE);
+    }
+    let read = is_read(&parts.method);
+    let fill = match &state {
+        ResourceState::Present(validators) if read && plan.fill_response_validators => {
+            Some(validators.clone())
+        }
+        _ => None,
+    };
+    if !read {
+        let checked = Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
+        parts.extensions.insert(checked);
+    }
+    Next::Call(Request::from_parts(parts, body), fill)
+}
+
+fn source_failed<B>(parts: Parts, body: B, plan: Plan, error: &dyn fmt::Display) -> Next<B> {
+    if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
+        trace::source_error(&parts, error, None);
+        return Next::Call(Request::from_parts(parts, body), None);
+    }
+    let response = response::service_unavailable();
+    trace::source_error(&parts, error, Some(response.status()));
+    Next::Answer(response)
+}
+
+/// Adds the source's validators to a successful response that lacks them.
+fn fill_validators<B>(response: &mut Response<B>, validators: &Validators) {
+    if !response.status().is_success() {
+        return;
+    }
+    let headers = response.headers_mut();
+    if let Some(etag) = validators.etag() {
+        headers
+            .entry(ETAG)
+            .or_insert_with(|| etag.to_header_value());
+    }
+    if let Some(date) = validators.last_modified() {
+        headers
+            .entry(LAST_MODIFIED)
+            .or_insert_with(|| date.to_header_value());
+    }
+}
+
+/// One `tracing` event per decision, when the `tracing` feature is on.
+mod trace {
+    use std::fmt;
+
+    use http::StatusCode;
+    use http::request::Parts;
+
+    use crate::Condition;
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn decided(parts: &Parts, condition: Option<Condition>, status: Option<StatusCode>) {
+        tracing::debug!(
+            target: "tower_conditional",
+            method = %parts.method,
+            path = parts.uri.path(),
+            condition = condition.map(|c| c.as_str()),
+            status = status.map(|s| s.as_u16()),
+            outcome = if status.is_some() { "answered" } else { "proceed" },
+            "conditional request evaluated",
+        );
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn unevaluated(parts: &Parts, reason: &str) {
+        tracing::debug!(
+            target: "tower_conditional",
+            method = %parts.method,
+            path = parts.uri.path(),
+            reason,
+            outcome = "unevaluated",
+            "conditional request not evaluated",
+        );
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(super) fn source_error(
+        parts: &Parts,
+        error: &dyn fmt::Display,
+        status: Option<StatusCode>,
+    ) {
+        tracing::warn!(
+            target: "tower_conditional",
+            method = %parts.method,
+            path = parts.uri.path(),
+            error = %error,
+            status = status.map(|s| s.as_u16()),
+            outcome = if status.is_some() { "answered" } else { "unevaluated" },
+            "validator source failed",
+        );
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn decided(_: &Parts, _: Option<Condition>, _: Option<StatusCode>) {}
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn unevaluated(_: &Parts, _: &str) {}
+
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn source_error(_: &Parts, _: &dyn fmt::Display, _: Option<StatusCode>) {}
+}
