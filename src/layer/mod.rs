@@ -242,6 +242,10 @@ struct Plan {
 }
 
 /// What to do once the source has answered.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per request and consumed at once; boxing would cost an allocation"
+)]
 enum Next<B> {
     /// Call the inner service; fill these validators into a successful response.
     Call(Request<B>, Option<Validators>),
