@@ -46,6 +46,46 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # With tower, axum or hyper
+//!
+//! [`ConditionalLayer`] does all of the above before your handler runs. It asks a
+//! [`ValidatorSource`] (any async closure over the request head) for the target's validators,
+//! answers 304, 412, 400 or 428 itself, and otherwise calls the inner service. Its answers are
+//! responses, never errors, so axum needs no `HandleErrorLayer`.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use axum::{routing::get, Router};
+//! use http::{header, request::Parts, Method, Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = |_: &Parts| async {
+//!     let validators = Validators::new().with_etag(ETag::from_content(b"hello"));
+//!     Ok::<_, Infallible>(Lookup::Present(validators))
+//! };
+//! let app = Router::new()
+//!     .route("/greeting", get(|| async { "hello" }).put(|| async { StatusCode::NO_CONTENT }))
+//!     .route_layer(
+//!         ConditionalLayer::new(source)
+//!             .require_preconditions([Method::PUT])
+//!             .fill_response_validators(true),
+//!     );
+//!
+//! let first = app.clone().oneshot(Request::get("/greeting").body(String::new())?).await?;
+//! let etag = first.headers()[header::ETAG].clone();
+//!
+//! let revalidate = Request::get("/greeting").header(header::IF_NONE_MATCH, etag).body(String::new())?;
+//! assert_eq!(app.clone().oneshot(revalidate).await?.status(), StatusCode::NOT_MODIFIED);
+//!
+//! let blind_write = Request::put("/greeting").body(String::from("hi"))?;
+//! assert_eq!(app.oneshot(blind_write).await?.status(), StatusCode::PRECONDITION_REQUIRED);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # The pieces
 //!
 //! - [`ETag`]: a validated entity tag with explicit [strong](ETag::strong_eq) and
@@ -54,6 +94,13 @@
 //! - [`ResourceState`] and [`Validators`]: what the evaluator needs to know about the resource.
 //! - [`Conditions`] and [`evaluate`]: the request's conditions and their evaluation.
 //! - [`Decision`] and the [`response`] builders: the outcome and the response for it.
+//! - [`ConditionalLayer`], [`Conditional`], [`ValidatorSource`], [`Lookup`], [`Checked`]: the
+//!   tower middleware and its parts.
+//!
+//! # Feature flags
+//!
+//! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
+//!   the status), so operators can see how often they serve 304, 412 and 428.
 //!
 //! # Lost updates
 //!
@@ -61,7 +108,8 @@
 //! ETag can both pass the check before either writes. The check prevents lost updates only if
 //! the write itself is conditional on the validator that was checked: a compare-and-set in the
 //! store (`UPDATE ... WHERE version = $checked`), or a lock held across check and write.
-//! [`Proceed::etag_matched`] says when the client's `If-Match` named the current tag.
+//! [`Proceed::etag_matched`] says when the client's `If-Match` named the current tag; the layer
+//! hands writes a [`Checked`] extension holding the state it checked, to compare-and-set against.
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
