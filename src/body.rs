@@ -1,18 +1,25 @@
-//! The response body of the layer: the inner service's body, or a short body of the layer's own.
+//! The response body of the layer: the inner service's body, a body the layer read to hash it,
+//! or a short body of the layer's own.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
     /// The body of a [`Conditional`](crate::Conditional) response: the inner service's body when
-    /// it ran, or the layer's own (empty for 304, a problem+json document for 400, 412, 428 and
+    /// it ran (passed through, or read whole to hash it and handed on chunk by chunk without a
+    /// copy), or the layer's own (empty for 304, a problem+json document for 400, 412, 428 and
     /// 503) when the layer answered.
-    pub struct ResponseBody<B> {
+    pub struct ResponseBody<B>
+    where
+        B: Body,
+    {
         #[pin]
         kind: Kind<B>,
     }
@@ -20,13 +27,17 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<B> {
+    enum Kind<B>
+    where
+        B: Body,
+    {
         Inner { #[pin] body: B },
         Full { data: Option<Bytes> },
+        Buffered { chunks: VecDeque<Bytes>, trailers: Option<HeaderMap>, error: Option<B::Error> },
     }
 }
 
-impl<B> ResponseBody<B> {
+impl<B: Body> ResponseBody<B> {
     pub(crate) fn inner(body: B) -> Self {
         ResponseBody {
             kind: Kind::Inner { body },
@@ -37,6 +48,21 @@ impl<B> ResponseBody<B> {
         let data = (!data.is_empty()).then_some(data);
         ResponseBody {
             kind: Kind::Full { data },
+        }
+    }
+
+    /// A body already read: its data chunks, then its trailers or the error that ended it.
+    pub(crate) fn buffered(
+        chunks: VecDeque<Bytes>,
+        trailers: Option<HeaderMap>,
+        error: Option<B::Error>,
+    ) -> Self {
+        ResponseBody {
+            kind: Kind::Buffered {
+                chunks,
+                trailers,
+                error,
+            },
         }
     }
 }
@@ -58,6 +84,17 @@ where
             KindProj::Full { data } => {
                 Poll::Ready(data.take().map(|bytes| Ok(Frame::data(bytes.into()))))
             }
+            KindProj::Buffered {
+                chunks,
+                trailers,
+                error,
+            } => Poll::Ready(if let Some(chunk) = chunks.pop_front() {
+                Some(Ok(Frame::data(chunk.into())))
+            } else if let Some(error) = error.take() {
+                Some(Err(error))
+            } else {
+                trailers.take().map(|trailers| Ok(Frame::trailers(trailers)))
+            }),
         }
     }
 
@@ -65,26 +102,36 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Full { data } => data.is_none(),
+            Kind::Buffered {
+                chunks,
+                trailers,
+                error,
+            } => chunks.is_empty() && trailers.is_none() && error.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Full { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Buffered { chunks, .. } => {
+                SizeHint::with_exact(chunks.iter().map(|c| c.len() as u64).sum())
             }
         }
     }
 }
 
-impl<B> fmt::Debug for ResponseBody<B> {
+impl<B: Body> fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Inner { .. } => f.write_str("ResponseBody::Inner"),
             Kind::Full { data } => f
                 .debug_tuple("ResponseBody::Full")
                 .field(&data.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Kind::Buffered { chunks, .. } => f
+                .debug_tuple("ResponseBody::Buffered")
+                .field(&chunks.len())
                 .finish(),
         }
     }

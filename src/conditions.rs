@@ -22,8 +22,8 @@ use http::{HeaderMap, HeaderValue, Method};
 
 use crate::date::trim_ows;
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
-use crate::etag::strong_match;
-use crate::tag_list::{Comparison, ListMatch, Member, Members, match_list};
+use crate::etag::{scan as scan_etag, strong_match};
+use crate::tag_list::{Comparison, ListMatch, match_list};
 use crate::{LastModified, ResourceState};
 
 /// The conditional header fields of one request, borrowed from its headers.
@@ -108,6 +108,23 @@ impl<'a> Conditions<'a> {
     /// Applies RFC 9110 §13.2.2 for `method` against `state`, with the ignore rules of §13.1 and
     /// §13.2.1. See [`evaluate`] for the rules in order.
     pub fn evaluate(&self, method: &Method, state: &ResourceState) -> Decision {
+        self.evaluate_with(method, state, false)
+    }
+
+    /// The tag a 304 should carry when `If-None-Match` named the current tag only through a
+    /// coding suffix (see [`crate::encoding`]).
+    pub(crate) fn if_none_match_coding_alias(&self, current: &crate::ETag) -> Option<crate::ETag> {
+        crate::tag_list::coding_alias(self.if_none_match.as_ref()?, current)
+    }
+
+    /// [`Conditions::evaluate`], optionally counting `"X-gzip"`-style members of `If-Match` and
+    /// `If-None-Match` as `"X"` (never for `If-Range`).
+    pub(crate) fn evaluate_with(
+        &self,
+        method: &Method,
+        state: &ResourceState,
+        coding_aliases: bool,
+    ) -> Decision {
         let get_or_head = method == Method::GET || method == Method::HEAD;
         let range_requested = method == Method::GET && self.has_range;
         let ignored = |reason| {
@@ -141,14 +158,14 @@ impl<'a> Conditions<'a> {
         let if_match = self
             .if_match
             .as_ref()
-            .map(|lines| match_list(lines, current, Comparison::Strong));
+            .map(|lines| match_list(lines, current, Comparison::Strong, coding_aliases));
         if if_match == Some(ListMatch::Malformed) {
             return Decision::BadRequest(Condition::IfMatch);
         }
         let if_none_match = self
             .if_none_match
             .as_ref()
-            .map(|lines| match_list(lines, current, Comparison::Weak));
+            .map(|lines| match_list(lines, current, Comparison::Weak, coding_aliases));
         if if_none_match == Some(ListMatch::Malformed) && !get_or_head {
             return Decision::BadRequest(Condition::IfNoneMatch);
         }
@@ -256,13 +273,14 @@ fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> boo
     };
     let value = trim_ows(line.as_bytes());
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
-        let mut members = Members::new(value);
-        return match (members.next(), members.next()) {
-            (Some(Ok(Member::Tag { weak, opaque })), None) => state
-                .etag()
-                .is_some_and(|current| strong_match(current, weak, opaque)),
-            _ => false,
+        // Exactly one entity-tag: not a list, so `"a",` or `"a", , ` is not one tag.
+        let Ok(weak) = scan_etag(value) else {
+            return false;
         };
+        let opaque = &value[if weak { 3 } else { 1 }..value.len() - 1];
+        return state
+            .etag()
+            .is_some_and(|current| strong_match(current, weak, opaque));
     }
     match (LastModified::parse_http_date(value), state.validators()) {
         (Some(date), Some(validators)) => {

@@ -111,7 +111,28 @@ impl ETag {
     /// assert_ne!(tag, ETag::from_content(b"hello!"));
     /// ```
     pub fn from_content(content: &[u8]) -> Self {
-        let digest = Sha256::digest(content);
+        Self::from_content_chunks([content])
+    }
+
+    /// [`ETag::from_content`] for content held in several pieces, such as the frames of a
+    /// response body: the tag of the pieces joined, computed without joining them.
+    ///
+    /// ```
+    /// use tower_conditional::ETag;
+    ///
+    /// assert_eq!(ETag::from_content_chunks([&b"hel"[..], b"lo"]), ETag::from_content(b"hello"));
+    /// ```
+    pub fn from_content_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut hasher = Sha256::new();
+        for chunk in chunks {
+            hasher.update(chunk);
+        }
+        Self::from_sha256(hasher)
+    }
+
+    /// The strong tag for the content a SHA-256 hasher has seen.
+    pub(crate) fn from_sha256(hasher: Sha256) -> Self {
+        let digest = hasher.finalize();
         let mut wire = [0u8; CONTENT_DIGEST_BYTES * 2 + 2];
         wire[0] = b'"';
         wire[wire.len() - 1] = b'"';
@@ -264,7 +285,7 @@ pub(crate) fn is_etagc(b: u8) -> bool {
 }
 
 /// Checks that `src` is exactly one entity tag; answers whether it is weak.
-fn scan(src: &[u8]) -> Result<bool, InvalidETag> {
+pub(crate) fn scan(src: &[u8]) -> Result<bool, InvalidETag> {
     let (weak, opaque_start) = match src {
         [b'W', b'/', b'"', ..] => (true, 3),
         [b'W', b'/', ..] => return Err(InvalidETag::new(Kind::ExpectedQuote, 2)),

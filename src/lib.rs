@@ -120,6 +120,7 @@ mod checked;
 mod conditions;
 mod date;
 mod decision;
+mod encoding;
 mod etag;
 mod layer;
 pub mod response;
@@ -135,7 +136,10 @@ pub use state::{ResourceState, Validators};
 
 pub use body::ResponseBody;
 pub use checked::Checked;
-pub use layer::{Conditional, ConditionalLayer, OnSourceError, ResponseFuture};
+pub use layer::{
+    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, FromResponse, OnSourceError,
+    ResponseFuture,
+};
 pub use source::{Lookup, ValidatorSource};
 
 #[cfg(test)]

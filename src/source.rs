@@ -111,9 +111,12 @@ pub enum Lookup {
     Missing,
     /// The resource exists, with these validators (each optional).
     Present(Validators),
-    /// The source cannot tell before the handler runs. GET and HEAD go to the inner service
-    /// unevaluated; other methods that carry preconditions, or must carry them, are refused
-    /// with 503 as for a source error, since their preconditions cannot be checked.
+    /// The source cannot tell before the handler runs. GET and HEAD are evaluated against the
+    /// validators of the handler's response (see
+    /// [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses)). Other
+    /// methods pass through unevaluated when they carry no precondition and none is required;
+    /// otherwise they are refused with 503 as for a source error, since a precondition checked
+    /// after the write would come too late.
     Unknown,
 }
 

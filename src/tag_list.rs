@@ -9,6 +9,7 @@ use http::HeaderValue;
 use http::header::GetAll;
 
 use crate::ETag;
+use crate::encoding::strip_coding_suffix;
 use crate::etag::{is_etagc, strong_match, weak_match};
 
 /// One member of a list.
@@ -41,10 +42,14 @@ pub(crate) enum Comparison {
 /// Walks every line of the field once, validating all of it and comparing each tag with
 /// `current`. The whole field is always read: a malformed member anywhere makes the field
 /// malformed, even after a match.
+///
+/// With `coding_aliases`, a member `"X-gzip"` (any [known coding](crate::encoding)) also counts
+/// as `"X"`: the tag the layer gave the compressed form of representation `"X"`.
 pub(crate) fn match_list(
     lines: &GetAll<'_, HeaderValue>,
     current: Option<&ETag>,
     comparison: Comparison,
+    coding_aliases: bool,
 ) -> ListMatch {
     let mut stars = 0usize;
     let mut tags = 0usize;
@@ -56,9 +61,13 @@ pub(crate) fn match_list(
                 Ok(Member::Star) => stars += 1,
                 Ok(Member::Tag { weak, opaque }) => {
                     tags += 1;
-                    matched |= current.is_some_and(|tag| match comparison {
-                        Comparison::Strong => strong_match(tag, weak, opaque),
-                        Comparison::Weak => weak_match(tag, opaque),
+                    matched |= current.is_some_and(|tag| {
+                        let equal = |opaque| match comparison {
+                            Comparison::Strong => strong_match(tag, weak, opaque),
+                            Comparison::Weak => weak_match(tag, opaque),
+                        };
+                        equal(opaque)
+                            || (coding_aliases && strip_coding_suffix(opaque).is_some_and(equal))
                     });
                 }
             }
@@ -70,6 +79,26 @@ pub(crate) fn match_list(
         // `*` is the whole field value or nothing: `*, "a"` and `*, *` are malformed.
         _ => ListMatch::Malformed,
     }
+}
+
+/// The first member that names the current tag only through a coding suffix (`"X-gzip"` for
+/// `"X"`), when no member names it exactly: the form the client holds, to echo in a 304.
+pub(crate) fn coding_alias<'a>(lines: &GetAll<'a, HeaderValue>, current: &ETag) -> Option<ETag> {
+    let mut alias = None;
+    for line in lines.iter() {
+        for member in Members::new(line.as_bytes()) {
+            let Ok(Member::Tag { weak, opaque }) = member else {
+                continue;
+            };
+            if weak_match(current, opaque) {
+                return None;
+            }
+            if alias.is_none() && strip_coding_suffix(opaque).is_some_and(|b| weak_match(current, b)) {
+                alias = Some(if weak { ETag::weak(opaque) } else { ETag::strong(opaque) });
+            }
+        }
+    }
+    alias.and_then(Result::ok)
 }
 
 /// Iterator over the members of one header line. Yields `Err(())` once for a syntax error and
@@ -227,7 +256,7 @@ mod tests {
     fn check(lines: &[&'static [u8]], current: &str, comparison: Comparison, expected: ListMatch) {
         let headers = field(lines);
         let current = ETag::parse(current.as_bytes()).unwrap();
-        let got = match_list(&headers.get_all(IF_MATCH), Some(&current), comparison);
+        let got = match_list(&headers.get_all(IF_MATCH), Some(&current), comparison, false);
         assert_eq!(got, expected, "{lines:?} against {current}");
     }
 
@@ -334,7 +363,7 @@ mod tests {
     #[test]
     fn nothing_matches_when_there_is_no_current_tag() {
         let headers = field(&[b"\"a\""]);
-        let got = match_list(&headers.get_all(IF_MATCH), None, Comparison::Weak);
+        let got = match_list(&headers.get_all(IF_MATCH), None, Comparison::Weak, false);
         assert_eq!(got, ListMatch::Tags { matched: false });
     }
 }

@@ -32,22 +32,25 @@
 //! ```
 
 mod future;
+mod response_side;
 
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use http::header::{IF_RANGE, RANGE};
 use http::request::Parts;
 use http::{Method, Request, Response};
+use http_body::Body;
 use tower::{Layer, Service};
 
 pub use self::future::ResponseFuture;
+use self::response_side::{Post, ResponseCheck};
 use crate::body::ResponseBody;
 use crate::{
     Checked, Conditions, Decision, Lookup, RangeHandling, ResourceState, ValidatorSource,
-    Validators, response,
+    response,
 };
 
 /// What to do when the [`ValidatorSource`] fails (or answers [`Lookup::Unknown`] for a request
@@ -86,11 +89,28 @@ pub struct ConditionalLayer<V> {
     config: Config,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The default for [`ConditionalLayer::body_hash_limit`]: 1 MiB.
+pub const DEFAULT_BODY_HASH_LIMIT: u64 = 1 << 20;
+
+#[derive(Debug, Clone)]
 struct Config {
     required: Option<Arc<[Method]>>,
     on_source_error: OnSourceError,
     fill_response_validators: bool,
+    body_hash_limit: Option<u64>,
+    encoding_aware_etags: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            required: None,
+            on_source_error: OnSourceError::default(),
+            fill_response_validators: false,
+            body_hash_limit: Some(DEFAULT_BODY_HASH_LIMIT),
+            encoding_aware_etags: true,
+        }
+    }
 }
 
 impl<V> ConditionalLayer<V> {
@@ -128,6 +148,73 @@ impl<V> ConditionalLayer<V> {
     pub fn fill_response_validators(mut self, fill: bool) -> Self {
         self.config.fill_response_validators = fill;
         self
+    }
+
+    /// The largest body the response side reads to tag it with its hash; `None` turns body
+    /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`] (1 MiB).
+    ///
+    /// Applies only where the source answered [`Lookup::Unknown`], to a 2xx GET response without
+    /// an `ETag` whose size is known; see [`ConditionalLayer::from_responses`].
+    pub fn body_hash_limit(mut self, limit: Option<u64>) -> Self {
+        self.config.body_hash_limit = limit;
+        self
+    }
+
+    /// Whether strong tags are made specific to the response's `Content-Encoding` (`"v7"` leaves
+    /// a gzip response as `"v7-gzip"`), and `If-None-Match` / `If-Match` members with such a
+    /// suffix compared by their base tag. On by default; see the crate docs on compression.
+    pub fn encoding_aware_etags(mut self, on: bool) -> Self {
+        self.config.encoding_aware_etags = on;
+        self
+    }
+}
+
+impl ConditionalLayer<FromResponse> {
+    /// A layer for services that cannot tell their validators before the handler runs (rendered
+    /// pages, proxied content): GET and HEAD are evaluated against the `ETag` / `Last-Modified`
+    /// of the handler's own response, and a 2xx GET response without an `ETag` is tagged with
+    /// the hash of its body (see [`body_hash_limit`](Self::body_hash_limit)).
+    ///
+    /// Other methods pass through unevaluated: checked after the handler ran, a precondition on a
+    /// write would come too late, as the write would already have happened. Protect writes
+    /// with a [`ValidatorSource`] instead.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let page = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::from("<h1>rendered</h1>")))
+    /// });
+    /// let service = ConditionalLayer::from_responses().layer(page);
+    ///
+    /// let first = service.clone().oneshot(Request::get("/").body(String::new())?).await?;
+    /// let etag = first.headers()[header::ETAG].clone();
+    /// let again = Request::get("/").header(header::IF_NONE_MATCH, etag).body(String::new())?;
+    /// assert_eq!(service.oneshot(again).await?.status(), StatusCode::NOT_MODIFIED);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_responses() -> Self {
+        ConditionalLayer::new(FromResponse)
+    }
+}
+
+/// The source of [`ConditionalLayer::from_responses`]: answers [`Lookup::Unknown`] for every
+/// request, so validators come from the responses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromResponse;
+
+impl ValidatorSource for FromResponse {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Lookup, Self::Error>>;
+
+    fn lookup(&self, _: &Parts) -> Self::Future {
+        std::future::ready(Ok(Lookup::Unknown))
     }
 }
 
@@ -204,10 +291,11 @@ impl<S, V, B, ResB> Service<Request<B>> for Conditional<S, V>
 where
     S: Service<Request<B>, Response = Response<ResB>> + Clone,
     V: ValidatorSource,
+    ResB: Body,
 {
     type Response = Response<ResponseBody<ResB>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, V, B>;
+    type Future = ResponseFuture<S, V, B, ResB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -227,6 +315,8 @@ where
                 .is_some_and(|methods| methods.contains(&parts.method)),
             on_source_error: self.config.on_source_error,
             fill_response_validators: self.config.fill_response_validators,
+            body_hash_limit: self.config.body_hash_limit,
+            encoding_aware_etags: self.config.encoding_aware_etags,
         };
         let lookup = self.source.lookup(&parts);
         ResponseFuture::new(lookup, inner, parts, body, plan)
@@ -239,6 +329,8 @@ struct Plan {
     precondition_required: bool,
     on_source_error: OnSourceError,
     fill_response_validators: bool,
+    body_hash_limit: Option<u64>,
+    encoding_aware_etags: bool,
 }
 
 /// What to do once the source has answered.
@@ -247,8 +339,8 @@ struct Plan {
     reason = "built once per request and consumed at once; boxing would cost an allocation"
 )]
 enum Next<B> {
-    /// Call the inner service; fill these validators into a successful response.
-    Call(Request<B>, Option<Validators>),
+    /// Call the inner service, then apply `Post` to its response.
+    Call(Request<B>, Post),
     /// Answer without calling the inner service.
     Answer(Response<Bytes>),
 }
@@ -268,31 +360,45 @@ fn decide<B, E: fmt::Display>(
     let state = match answer.map(Lookup::state) {
         Ok(Some(state)) => state,
         Ok(None) => {
-            // Unknown: fine for reads and for writes with nothing to check.
-            if is_read(&parts.method)
-                || !(conditions.is_conditional() || plan.precondition_required)
-            {
-                trace::unevaluated(&parts, "validators unknown");
-                return Next::Call(Request::from_parts(parts, body), None);
+            // Unknown: reads are evaluated against the response; writes are fine only with
+            // nothing to check.
+            let post = Post {
+                encoding_tags: plan.encoding_aware_etags,
+                ..Post::default()
+            };
+            if is_read(&parts.method) {
+                trace::unevaluated(&parts, "validators unknown: evaluated on the response");
+                let post = Post {
+                    check: Some(ResponseCheck::new(&parts, plan.body_hash_limit)),
+                    ..post
+                };
+                return Next::Call(Request::from_parts(parts, body), post);
             }
-            return source_failed(
-                parts,
-                body,
-                plan,
-                &"validators unknown for a conditional write",
-            );
+            if !(conditions.is_conditional() || plan.precondition_required) {
+                trace::unevaluated(&parts, "validators unknown");
+                return Next::Call(Request::from_parts(parts, body), post);
+            }
+            return source_failed(parts, body, plan, &"validators unknown for a conditional write");
         }
         Err(error) => return source_failed(parts, body, plan, &error),
     };
 
-    let decision = conditions.evaluate(&parts.method, &state);
+    let decision = conditions.evaluate_with(&parts.method, &state, plan.encoding_aware_etags);
     let proceed = match decision {
         Decision::Proceed(proceed) => proceed,
         decision => {
             trace::decided(&parts, decision.condition(), decision.status());
-            let response = decision
+            let mut response = decision
                 .response(&state)
                 .expect("every decision but Proceed has a response");
+            if let (Decision::NotModified(_), true, Some(current)) =
+                (decision, plan.encoding_aware_etags, state.etag())
+            {
+                // The client holds the compressed form: tell its cache that one is still fresh.
+                if let Some(alias) = conditions.if_none_match_coding_alias(current) {
+                    response.headers_mut().insert(http::header::ETAG, alias.into());
+                }
+            }
             return Next::Answer(response);
         }
     };
@@ -323,35 +429,26 @@ fn decide<B, E: fmt::Display>(
         let checked = Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
         parts.extensions.insert(checked);
     }
-    Next::Call(Request::from_parts(parts, body), fill)
+    let post = Post {
+        fill,
+        encoding_tags: plan.encoding_aware_etags,
+        check: None,
+    };
+    Next::Call(Request::from_parts(parts, body), post)
 }
 
 fn source_failed<B>(parts: Parts, body: B, plan: Plan, error: &dyn fmt::Display) -> Next<B> {
     if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
         trace::source_error(&parts, error, None);
-        return Next::Call(Request::from_parts(parts, body), None);
+        let post = Post {
+            encoding_tags: plan.encoding_aware_etags,
+            ..Post::default()
+        };
+        return Next::Call(Request::from_parts(parts, body), post);
     }
     let response = response::service_unavailable();
     trace::source_error(&parts, error, Some(response.status()));
     Next::Answer(response)
-}
-
-/// Adds the source's validators to a successful response that lacks them.
-fn fill_validators<B>(response: &mut Response<B>, validators: &Validators) {
-    if !response.status().is_success() {
-        return;
-    }
-    let headers = response.headers_mut();
-    if let Some(etag) = validators.etag() {
-        headers
-            .entry(ETAG)
-            .or_insert_with(|| etag.to_header_value());
-    }
-    if let Some(date) = validators.last_modified() {
-        headers
-            .entry(LAST_MODIFIED)
-            .or_insert_with(|| date.to_header_value());
-    }
 }
 
 /// One `tracing` event per decision, when the `tracing` feature is on.

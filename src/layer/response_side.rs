@@ -1,0 +1,188 @@
+//! After the inner service ran: filling validators, tagging per encoding, and evaluating GET and
+//! HEAD against the validators the response itself carries (for sources that answered
+//! [`Lookup::Unknown`](crate::Lookup::Unknown)).
+
+use bytes::Bytes;
+use http::header::{
+    CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
+};
+use http::request::Parts;
+use http::{HeaderMap, Method, Response, StatusCode, response};
+use http_body::Body;
+
+use crate::body::ResponseBody;
+use crate::encoding::tag_for_encoding;
+use crate::{ETag, LastModified, ResourceState, Validators, evaluate};
+
+/// What to do with the inner service's response.
+#[derive(Debug, Default)]
+pub(super) struct Post {
+    /// Validators to add to a successful GET/HEAD response that lacks them.
+    pub(super) fill: Option<Validators>,
+    /// Make strong tags specific to the response's content coding.
+    pub(super) encoding_tags: bool,
+    /// Evaluate the request against the response's own validators.
+    pub(super) check: Option<ResponseCheck>,
+}
+
+/// The request's conditions, kept for evaluation against the response (GET and HEAD only).
+#[derive(Debug)]
+pub(super) struct ResponseCheck {
+    method: Method,
+    conditions: HeaderMap,
+    hash_limit: Option<u64>,
+}
+
+impl ResponseCheck {
+    /// Copies the conditional fields of a GET or HEAD request (a cheap reference-counted copy of
+    /// each value; nothing is allocated when the request has none).
+    pub(super) fn new(parts: &Parts, hash_limit: Option<u64>) -> Self {
+        let mut conditions = HeaderMap::new();
+        for name in [IF_MATCH, IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE] {
+            for value in parts.headers.get_all(&name) {
+                conditions.append(name.clone(), value.clone());
+            }
+        }
+        ResponseCheck {
+            method: parts.method.clone(),
+            conditions,
+            hash_limit,
+        }
+    }
+
+    /// Decides on a response now carrying `etag` / `last_modified`: the layer's own answer
+    /// (304, 412, 400), or `None` to send the response as it is.
+    fn answer(&self, head: &response::Parts) -> Option<Response<Bytes>> {
+        let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
+        let last_modified = head
+            .headers
+            .get(LAST_MODIFIED)
+            .and_then(|v| LastModified::parse_http_date(v.as_bytes()));
+        if etag.is_none() && last_modified.is_none() {
+            return None;
+        }
+        let mut validators = Validators::new();
+        if let Some(etag) = etag {
+            validators = validators.with_etag(etag);
+        }
+        if let Some(date) = last_modified {
+            validators = validators.with_last_modified(date);
+        }
+        let state = ResourceState::Present(validators);
+        let decision = evaluate(&self.method, &self.conditions, &state);
+        match decision.status()? {
+            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
+            StatusCode::NOT_MODIFIED => Some(not_modified_from(&head.headers)),
+            _ => decision.response(&state),
+        }
+    }
+}
+
+/// The next step for a response.
+pub(super) enum After<B: Body> {
+    /// Send this.
+    Done(Response<ResponseBody<B>>),
+    /// Read the whole body (its size is known and small), tag it with its hash, then decide.
+    Hash(response::Parts, B, ResponseCheck),
+}
+
+/// Applies `post` to the inner service's response.
+pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
+    if let Some(validators) = &post.fill {
+        fill_validators(&mut response, validators);
+    }
+    if post.encoding_tags {
+        tag_for_encoding(response.headers_mut());
+    }
+    let Some(check) = post.check else {
+        return After::Done(response.map(ResponseBody::inner));
+    };
+    let status = response.status();
+    if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
+        return After::Done(response.map(ResponseBody::inner));
+    }
+    let (head, body) = response.into_parts();
+    if let Some(answer) = check.answer(&head) {
+        return After::Done(answer.map(ResponseBody::full));
+    }
+    if should_hash(&check, &head, &body) {
+        return After::Hash(head, body, check);
+    }
+    After::Done(Response::from_parts(head, ResponseBody::inner(body)))
+}
+
+/// Tags a fully read body with its hash, then decides.
+pub(super) fn after_hashing<B: Body>(
+    mut head: response::Parts,
+    etag: ETag,
+    body: ResponseBody<B>,
+    check: &ResponseCheck,
+) -> Response<ResponseBody<B>> {
+    head.headers.insert(ETAG, etag.into());
+    match check.answer(&head) {
+        Some(answer) => answer.map(ResponseBody::full),
+        None => Response::from_parts(head, body),
+    }
+}
+
+/// Only a GET's 2xx body without an `ETag`, of known size within the limit, that is not an
+/// event stream and not `no-store`, is read and hashed. Everything else passes untouched and
+/// unbuffered. (HEAD has no body to hash.)
+fn should_hash<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> bool {
+    let Some(limit) = check.hash_limit else {
+        return false;
+    };
+    if check.method != Method::GET || head.headers.contains_key(ETAG) {
+        return false;
+    }
+    if body.size_hint().exact().is_none_or(|size| size > limit) {
+        return false;
+    }
+    let event_stream = head.headers.get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .get(..17)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"))
+    });
+    let no_store = head.headers.get_all(CACHE_CONTROL).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|directive| directive.trim_ascii().eq_ignore_ascii_case(b"no-store"))
+    });
+    !event_stream && !no_store
+}
+
+/// Adds the source's validators to a successful response that lacks them.
+pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Validators) {
+    if !response.status().is_success() {
+        return;
+    }
+    let headers = response.headers_mut();
+    if let Some(etag) = validators.etag() {
+        headers
+            .entry(ETAG)
+            .or_insert_with(|| etag.to_header_value());
+    }
+    if let Some(date) = validators.last_modified() {
+        headers
+            .entry(LAST_MODIFIED)
+            .or_insert_with(|| date.to_header_value());
+    }
+}
+
+/// A 304 made from the 200 it replaces: the fields RFC 9110 §15.4.5 lists, nothing else.
+fn not_modified_from(headers: &HeaderMap) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    let kept = response.headers_mut();
+    let has_etag = headers.contains_key(ETAG);
+    for name in [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY, LAST_MODIFIED] {
+        if name == LAST_MODIFIED && has_etag {
+            continue; // Last-Modified only when there is no ETag
+        }
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    response
+}
