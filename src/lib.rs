@@ -97,6 +97,23 @@
 //! - [`ConditionalLayer`], [`Conditional`], [`ValidatorSource`], [`Lookup`], [`Checked`]: the
 //!   tower middleware and its parts.
 //!
+//! # Source or response?
+//!
+//! Prefer a [`ValidatorSource`] that knows the validators before the handler runs: it is cheap
+//! (a 304 costs no rendering), works for HEAD and streams, and protects writes. Where that is
+//! impossible, [`ConditionalLayer::from_responses`] (or a source answering [`Lookup::Unknown`])
+//! evaluates GET and HEAD against the validators of the handler's response and tags small 2xx
+//! GET bodies with their SHA-256 hash. Writes are never evaluated after the handler: the write
+//! would already have happened.
+//!
+//! # Compression
+//!
+//! A strong ETag promises byte-identical content; the gzip and identity bodies of one version
+//! differ. Put [`ConditionalLayer`] outside tower-http's `CompressionLayer`: it then makes strong
+//! tags specific to the response's `Content-Encoding` (`"v7"` becomes `"v7-gzip"`), and compares
+//! `If-None-Match` / `If-Match` members carrying such a suffix by their base tag, never
+//! `If-Range` ones (see [`ConditionalLayer::encoding_aware_etags`]).
+//!
 //! # Feature flags
 //!
 //! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
