@@ -49,7 +49,7 @@ pub use self::future::ResponseFuture;
 use self::response_side::{Post, ResponseCheck};
 use crate::body::ResponseBody;
 use crate::{
-    Checked, Conditions, Decision, Lookup, RangeHandling, ResourceState, ValidatorSource,
+    Checked, Condition, Conditions, Decision, Lookup, RangeHandling, ResourceState, ValidatorSource,
     response,
 };
 
@@ -128,6 +128,10 @@ impl<V> ConditionalLayer<V> {
     /// Requires requests with these methods to carry `If-Match` or `If-Unmodified-Since` when
     /// the target exists: without either they get 428 Precondition Required (RFC 6585 §3) and
     /// the inner service is not called. Creating a resource (target missing) needs neither.
+    ///
+    /// The field must actually be evaluated: an `If-Unmodified-Since` that is not a valid date,
+    /// or that the resource has no `Last-Modified` to compare with, is ignored by the RFC and so
+    /// protects nothing; such a request gets 428 too.
     ///
     /// A request whose preconditions fail still gets 412 (for example a create-only `PUT` with
     /// `If-None-Match: *` on an existing item), and a malformed field still gets 400.
@@ -403,10 +407,13 @@ fn decide<B, E: fmt::Display>(
         }
     };
     // RFC 6585 §3: a write to an existing resource must say which version it replaces.
-    if plan.precondition_required
-        && state.is_present()
-        && !(conditions.has_if_match() || conditions.has_if_unmodified_since())
-    {
+    // A field that was ignored (an invalid date, a date without a Last-Modified to compare it
+    // with) protects nothing, so it does not count.
+    let protected = matches!(
+        proceed.passed(),
+        Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
+    );
+    if plan.precondition_required && state.is_present() && !protected {
         let response = response::precondition_required();
         trace::decided(&parts, None, Some(response.status()));
         return Next::Answer(response);

@@ -1,0 +1,428 @@
+//! The store example's application: an in-memory key-value store that follows RFC 9110's
+//! conditional-request rules exactly, built with axum and [`ConditionalLayer`].
+//!
+//! Shared by `examples/store/main.rs` (the server), `examples/demo.rs` (a scripted walk-through)
+//! and `tests/store.rs` (integration tests), each of which includes this file as a module.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /items/{key}` | 200 with the bytes, `ETag`, `Last-Modified`; 404 when missing |
+//! | `GET` with `Range: bytes=a-b`, `a-` or `-n` | 206 with `Content-Range`; 416 when unsatisfiable |
+//! | `HEAD /items/{key}` | the headers of the `GET`, no body |
+//! | `PUT /items/{key}` | 201 when created, 204 when replaced; carries the new `ETag` |
+//! | `DELETE /items/{key}` | 204; 404 when missing |
+//!
+//! Preconditions are evaluated by the layer before a handler runs (304, 412, 428, 400); a
+//! replacing `PUT` or a `DELETE` must carry `If-Match` or `If-Unmodified-Since` (else 428), and
+//! `If-None-Match: *` makes a `PUT` create-only. The write itself is a compare-and-set against the
+//! version the layer checked: see [`put_item`] for why.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue, LAST_MODIFIED,
+    RANGE, VARY,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tower_conditional::{
+    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators, response,
+};
+
+/// Keys are 1 to 64 characters from `[A-Za-z0-9_-]`.
+const MAX_KEY_LEN: usize = 64;
+
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("Accept-Encoding");
+
+/// The application with an empty store.
+pub fn router() -> Router {
+    router_with(Store::new())
+}
+
+/// The application over `store`.
+///
+/// Layers run outside in: the router matches `/items/{key}`, then [`check_key`] rejects bad
+/// keys with 400 (before any precondition is looked at: RFC 9110 §13.2.1 evaluates preconditions
+/// only on otherwise well-formed requests), then the [`ConditionalLayer`] answers 304, 412, 428
+/// or 400 itself or calls the handler.
+pub fn router_with(store: Store) -> Router {
+    let conditional = ConditionalLayer::new(validator_source(store.clone()))
+        .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE]);
+    Router::new()
+        .route(
+            "/items/{key}",
+            get(get_item).put(put_item).delete(delete_item),
+        )
+        // `route_layer`: only matched routes are wrapped, so an unknown path stays a 404 and a
+        // wrong method a 405 without consulting the store. The last layer added runs first.
+        .route_layer(conditional)
+        .route_layer(middleware::from_fn(check_key))
+        .with_state(store)
+}
+
+/// The in-memory store: key -> item, behind one mutex.
+///
+/// A `std` mutex is right here: it is never held across an `.await`, and every critical section
+/// is a map look-up and at most one insert or remove.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    items: Arc<Mutex<HashMap<String, Item>>>,
+}
+
+/// One stored representation and its validators.
+#[derive(Debug, Clone)]
+struct Item {
+    content: Bytes,
+    /// `ETag::from_content(content)`: a strong tag, equal exactly when the bytes are equal.
+    etag: ETag,
+    /// When the item was last written.
+    last_modified: LastModified,
+}
+
+impl Item {
+    fn new(content: Bytes) -> Self {
+        Item {
+            etag: ETag::from_content(&content),
+            last_modified: LastModified::now(),
+            content,
+        }
+    }
+
+    /// What the conditional layer needs: the validators, plus the metadata a 304 repeats.
+    fn validators(&self) -> Validators {
+        Validators::new()
+            .with_etag(self.etag.clone())
+            .with_last_modified(self.last_modified)
+            .with_cache_control(NO_CACHE)
+            .with_vary(ACCEPT_ENCODING)
+    }
+
+    /// `ETag` and `Last-Modified`, as sent with every successful response about this item.
+    fn insert_validators(&self, headers: &mut HeaderMap) {
+        headers.insert(ETAG, self.etag.to_header_value());
+        headers.insert(LAST_MODIFIED, self.last_modified.to_header_value());
+    }
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The map, locked. No critical section can panic, so a poisoned lock still holds a
+    /// consistent map.
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Item>> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The state the conditional layer evaluates against (and a 412 reports).
+fn state_of(item: Option<&Item>) -> ResourceState {
+    match item {
+        Some(item) => ResourceState::Present(item.validators()),
+        None => ResourceState::Missing,
+    }
+}
+
+/// The item key, validated by [`check_key`] and put in the request's extensions for the
+/// validator source and the handlers.
+#[derive(Debug, Clone)]
+struct ItemKey(String);
+
+/// Rejects keys outside `[A-Za-z0-9_-]{1,64}` with 400 before the conditional layer runs.
+async fn check_key(
+    path: Result<Path<String>, PathRejection>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match path {
+        Ok(Path(key)) if is_valid_key(&key) => {
+            request.extensions_mut().insert(ItemKey(key));
+            next.run(request).await
+        }
+        _ => problem(
+            StatusCode::BAD_REQUEST,
+            "item keys are 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'",
+        ),
+    }
+}
+
+fn is_valid_key(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The layer's [`ValidatorSource`](tower_conditional::ValidatorSource): the current validators
+/// of the item the request targets. The look-up is a map read under the lock, so the future is
+/// already complete.
+fn validator_source(
+    store: Store,
+) -> impl Fn(&Parts) -> Ready<Result<Lookup, Infallible>> + Clone + Send + Sync + 'static {
+    move |head: &Parts| {
+        let lookup = match head.extensions.get::<ItemKey>() {
+            Some(ItemKey(key)) => match store.lock().get(key) {
+                Some(item) => Lookup::Present(item.validators()),
+                None => Lookup::Missing,
+            },
+            // Only if `check_key` did not run: reads are then served unevaluated and writes
+            // refused with 503 (the layer's default `OnSourceError::ServeReads`).
+            None => Lookup::Unknown,
+        };
+        ready(Ok(lookup))
+    }
+}
+
+/// `GET` (and `HEAD`: axum runs this handler and drops the body).
+async fn get_item(
+    State(store): State<Store>,
+    Extension(ItemKey(key)): Extension<ItemKey>,
+    method: Method,
+    request_headers: HeaderMap,
+) -> Response {
+    // Clone out of the lock: `Bytes` clones are reference-count bumps.
+    let Some(item) = store.lock().get(&key).cloned() else {
+        return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
+    };
+
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, OCTET_STREAM);
+    item.insert_validators(&mut headers);
+    headers.insert(CACHE_CONTROL, NO_CACHE);
+    headers.insert(VARY, ACCEPT_ENCODING);
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+
+    // Range is defined for GET only (RFC 9110 §14.2). When If-Range was false the layer has
+    // already removed Range, so whatever is left here is to be honoured.
+    let range = match request_headers.get(RANGE) {
+        Some(value) if method == Method::GET => parse_range(value.as_bytes(), item.content.len()),
+        _ => RangeRequest::Full,
+    };
+    match range {
+        RangeRequest::Full => (StatusCode::OK, headers, item.content).into_response(),
+        RangeRequest::Slice { first, last } => {
+            let content_range = format!("bytes {first}-{last}/{}", item.content.len());
+            headers.insert(CONTENT_RANGE, header_value(content_range));
+            let slice = item.content.slice(first..=last);
+            (StatusCode::PARTIAL_CONTENT, headers, slice).into_response()
+        }
+        RangeRequest::Unsatisfiable => {
+            let mut response = problem(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "the requested range starts beyond the end of the item",
+            );
+            let content_range = format!("bytes */{}", item.content.len());
+            response
+                .headers_mut()
+                .insert(CONTENT_RANGE, header_value(content_range));
+            response
+        }
+    }
+}
+
+/// `PUT`: create (201) or replace (204) the item with the request body.
+///
+/// # Lost-update prevention: compare-and-set against the checked version
+///
+/// By the time this handler runs, the conditional layer has compared the request's
+/// preconditions with the item's validators *as they were when it looked*, and put that state in
+/// the [`Checked`] extension. That check alone does not prevent lost updates: the layer's
+/// look-up and this write are two steps, and between them (here: while the request body is
+/// still arriving) another client holding the same `ETag` can pass the same check and write.
+/// If both writes went through, the first would be silently lost, which is exactly what
+/// `If-Match` exists to prevent.
+///
+/// So the write is conditional on the very version the layer checked: under the store's lock,
+/// held from the comparison to the insert, the write succeeds only if the stored item is still
+/// the one the layer saw (same `ETag`, or still absent if it was missing). This is
+/// `UPDATE items SET ... WHERE key = $key AND etag = $checked_etag` in a database. Of two writers
+/// that passed the layer's check with the same tag, the lock orders them: the first finds its
+/// checked tag current and writes; the second finds a different tag and gets 412, carrying the
+/// current `ETag` so it can refetch and retry. No update is ever lost.
+///
+/// Comparing against the *checked* state rather than the client's header is what makes this work
+/// for every precondition: after `If-Match` the checked tag is the one the client sent; after
+/// `If-Unmodified-Since` it is the tag current when the date was checked (a date has one-second
+/// resolution, so `If-Match` is the precise way to say "the version I read"); after
+/// `If-None-Match: *` the checked state is "missing", and a create that finds the key taken
+/// fails rather than overwriting.
+async fn put_item(
+    State(store): State<Store>,
+    Extension(ItemKey(key)): Extension<ItemKey>,
+    Extension(checked): Extension<Checked>,
+    content: Bytes,
+) -> Response {
+    // Hash the new content before taking the lock: the critical section stays a few compares.
+    let new = Item::new(content);
+
+    let mut items = store.lock();
+    let current = items.get(&key);
+    // The compare of compare-and-set: is the stored item still the one the layer checked?
+    let unchanged = match (checked.state(), current) {
+        (ResourceState::Missing, None) => true,
+        (ResourceState::Present(_), Some(item)) => checked.etag() == Some(&item.etag),
+        _ => false,
+    };
+    if !unchanged {
+        // Someone else wrote in between: this request's precondition, evaluated now, is false.
+        let current = state_of(current);
+        drop(items);
+        return lost_race(&checked, &current);
+    }
+    // The set, under the same lock as the compare.
+    let created = current.is_none();
+    let mut headers = HeaderMap::new();
+    new.insert_validators(&mut headers);
+    items.insert(key, new);
+    drop(items);
+
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    (status, headers).into_response()
+}
+
+/// `DELETE`: remove the item (204), with the same compare-and-set as [`put_item`].
+async fn delete_item(
+    State(store): State<Store>,
+    Extension(ItemKey(key)): Extension<ItemKey>,
+    Extension(checked): Extension<Checked>,
+) -> Response {
+    if !checked.state().is_present() {
+        // Missing when the layer looked (it ignores preconditions then: the answer is 404 with
+        // or without them). Even if the key has been created since, this DELETE is ordered
+        // before that create: it must not remove an item it never saw.
+        return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
+    }
+
+    let mut items = store.lock();
+    let current = items.get(&key);
+    // Compare and remove under one lock, against the version the layer checked.
+    if current.is_some_and(|item| checked.etag() == Some(&item.etag)) {
+        items.remove(&key);
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let current = state_of(current);
+    drop(items);
+    lost_race(&checked, &current)
+}
+
+/// The answer to a write whose checked version was no longer current at the compare-and-set.
+///
+/// The library's builders return `Response<Bytes>`; `map(Body::from)` makes them axum responses.
+fn lost_race(checked: &Checked, current: &ResourceState) -> Response {
+    match checked.passed() {
+        // The precondition that held at the check is false now: 412, with the current
+        // validators so the client can refetch and retry.
+        Some(condition) => response::precondition_failed(condition, current).map(Body::from),
+        // An unconditional create (allowed: the key was free at the check) that lost a race to
+        // another create. Overwriting would lose that write, and the item now exists, so the
+        // request needed a precondition after all: 428.
+        None => response::precondition_required().map(Body::from),
+    }
+}
+
+/// The `Range` of a GET, against a representation of `len` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeRequest {
+    /// No range, or one this server ignores (several ranges, unknown unit, bad syntax): 200.
+    Full,
+    /// Bytes `first..=last`: 206.
+    Slice { first: usize, last: usize },
+    /// A valid single range that selects nothing: 416.
+    Unsatisfiable,
+}
+
+/// Parses `bytes=a-b`, `bytes=a-` and `bytes=-n` (RFC 9110 §14.1.2). Anything else, including
+/// several ranges, is ignored, which RFC 9110 §14.2 allows.
+fn parse_range(value: &[u8], len: usize) -> RangeRequest {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return RangeRequest::Full;
+    };
+    let Some((unit, set)) = value.trim().split_once('=') else {
+        return RangeRequest::Full;
+    };
+    // Range units are case-insensitive (§14.1); several ranges are served whole.
+    if !unit.eq_ignore_ascii_case("bytes") || set.contains(',') {
+        return RangeRequest::Full;
+    }
+    let Some((first, last)) = set.trim().split_once('-') else {
+        return RangeRequest::Full;
+    };
+    let len = len as u64;
+    let range = match (number(first), number(last), last.is_empty()) {
+        // `-n`: the last n bytes.
+        (None, Some(suffix), _) if first.is_empty() => {
+            if suffix == 0 || len == 0 {
+                return RangeRequest::Unsatisfiable;
+            }
+            (len - suffix.min(len), len - 1)
+        }
+        // `a-`: from a to the end.
+        (Some(first), None, true) => {
+            if first >= len {
+                return RangeRequest::Unsatisfiable;
+            }
+            (first, len - 1)
+        }
+        // `a-b`, b clamped to the end.
+        (Some(first), Some(last), _) if first <= last => {
+            if first >= len {
+                return RangeRequest::Unsatisfiable;
+            }
+            (first, last.min(len - 1))
+        }
+        _ => return RangeRequest::Full,
+    };
+    // Both ends are below `len`, which came from a `usize`.
+    RangeRequest::Slice {
+        first: range.0 as usize,
+        last: range.1 as usize,
+    }
+}
+
+/// `1*DIGIT`; values past `u64::MAX` saturate (they are past any end anyway).
+fn number(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).expect("digits, spaces, '-', '*' and '/' are valid header bytes")
+}
+
+/// A short RFC 9457 problem document, like the layer's own answers. `detail` is constant text.
+fn problem(status: StatusCode, detail: &'static str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "{{\"type\":\"about:blank\",\"title\":\"{title}\",\"status\":{},\"detail\":\"{detail}\"}}",
+        status.as_u16()
+    );
+    (
+        status,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        )],
+        body,
+    )
+        .into_response()
+}
