@@ -149,6 +149,10 @@ impl<V> ConditionalLayer<V> {
 
     /// When `true`, successful (2xx) responses to GET and HEAD that carry no `ETag` (or no
     /// `Last-Modified`) get the source's, so handlers need not repeat them. Off by default.
+    ///
+    /// The filled-in values are the ones the source answered before the handler ran. A handler
+    /// that may read a newer version than the source saw should set its own `ETag` from the
+    /// snapshot it serves; the layer never overwrites one.
     pub fn fill_response_validators(mut self, fill: bool) -> Self {
         self.config.fill_response_validators = fill;
         self
@@ -248,6 +252,27 @@ impl<S, V: Clone> Layer<S> for ConditionalLayer<V> {
 ///
 /// Its answers (304, 400, 412, 428, 503) are responses, never errors: the error type is the
 /// inner service's. When it answers, the inner service is not called.
+///
+/// # What the inner service sees
+///
+/// - For methods other than GET and HEAD, a [`Checked`] extension with the state the
+///   preconditions were evaluated against, for a compare-and-set write. It is absent when the
+///   source failed or answered [`Lookup::Unknown`] (such writes only get through when they carry
+///   no precondition), so take it as `Option<Extension<Checked>>` if that can happen.
+/// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
+///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
+///   are removed: a full 200 is the only answer that cannot splice two versions.
+///
+/// # Placement
+///
+/// - With axum, use `Router::route_layer`, so routing's 404 and 405 come first (RFC 9110
+///   §13.2.1 evaluates preconditions after the request's other checks); with `Router::layer` the
+///   source is also asked about unrouted paths.
+/// - Put `ConditionalLayer` outside tower-http's `CompressionLayer` (see the crate docs on
+///   compression).
+/// - To bound a slow source, put a timeout outside the layer: tower-http's `TimeoutLayer`
+///   answers 408 and keeps the error type; `tower::timeout::TimeoutLayer` makes it a boxed error
+///   (axum then needs `HandleErrorLayer`).
 #[derive(Clone)]
 pub struct Conditional<S, V> {
     inner: S,
@@ -372,6 +397,7 @@ fn decide<B, E: fmt::Display>(
             };
             if is_read(&parts.method) {
                 trace::unevaluated(&parts, "validators unknown: evaluated on the response");
+                unchecked_if_range(&mut parts);
                 let post = Post {
                     check: Some(ResponseCheck::new(&parts, plan.body_hash_limit)),
                     ..post
@@ -420,10 +446,14 @@ fn decide<B, E: fmt::Display>(
     }
     trace::decided(&parts, proceed.passed(), None);
 
-    if proceed.range() == RangeHandling::Ignore {
+    match proceed.range() {
         // If-Range was false: the inner service must send the whole representation.
-        parts.headers.remove(RANGE);
-        parts.headers.remove(IF_RANGE);
+        RangeHandling::Ignore => drop_range(&mut parts),
+        // If-Range was true: the layer has dealt with it; the handler serves the Range it sees.
+        RangeHandling::Honor => {
+            parts.headers.remove(IF_RANGE);
+        }
+        _ => {}
     }
     let read = is_read(&parts.method);
     let fill = match &state {
@@ -444,9 +474,10 @@ fn decide<B, E: fmt::Display>(
     Next::Call(Request::from_parts(parts, body), post)
 }
 
-fn source_failed<B>(parts: Parts, body: B, plan: Plan, error: &dyn fmt::Display) -> Next<B> {
+fn source_failed<B>(mut parts: Parts, body: B, plan: Plan, error: &dyn fmt::Display) -> Next<B> {
     if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
         trace::source_error(&parts, error, None);
+        unchecked_if_range(&mut parts);
         let post = Post {
             encoding_tags: plan.encoding_aware_etags,
             ..Post::default()
@@ -456,6 +487,20 @@ fn source_failed<B>(parts: Parts, body: B, plan: Plan, error: &dyn fmt::Display)
     let response = response::service_unavailable();
     trace::source_error(&parts, error, Some(response.status()));
     Next::Answer(response)
+}
+
+/// Removes `Range` and `If-Range`, so the inner service sends the whole representation.
+fn drop_range(parts: &mut Parts) {
+    parts.headers.remove(RANGE);
+    parts.headers.remove(IF_RANGE);
+}
+
+/// Where `If-Range` cannot be evaluated before the handler runs (validators unknown, or the
+/// source failed), a range could splice two versions: only the full representation is safe.
+fn unchecked_if_range(parts: &mut Parts) {
+    if parts.headers.contains_key(IF_RANGE) {
+        drop_range(parts);
+    }
 }
 
 /// One `tracing` event per decision, when the `tracing` feature is on.

@@ -1,0 +1,277 @@
+//! `ConditionalLayer` on a plain hyper 1 server: no axum, no framework. A tiny in-memory text
+//! store where every write gets a new version number as its ETag.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --example hyper                      # listens on 127.0.0.1:3001
+//! cargo run --example hyper -- --addr 0.0.0.0:8080
+//! ADDR=127.0.0.1:4000 cargo run --example hyper
+//! ```
+//!
+//! Then try:
+//!
+//! ```text
+//! curl -i http://127.0.0.1:3001/greeting                                 # 200, ETag: "1"
+//! curl -i -H 'If-None-Match: "1"' http://127.0.0.1:3001/greeting         # 304, no body
+//! curl -i -X PUT -d 'hi' http://127.0.0.1:3001/greeting                  # 428: say which version
+//! curl -i -X PUT -H 'If-Match: "7"' -d 'hi' http://127.0.0.1:3001/greeting  # 412, ETag: "1"
+//! curl -i -X PUT -H 'If-Match: "1"' -d 'hi' http://127.0.0.1:3001/greeting  # 204, ETag: "2"
+//! curl -i -H 'If-None-Match: "1"' http://127.0.0.1:3001/greeting         # 200: it changed
+//! curl -i -X PUT -d 'new' http://127.0.0.1:3001/other                    # 201: creating needs no precondition
+//! ```
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::error::Error;
+use std::future::ready;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, ETAG, LAST_MODIFIED};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::{Layer, service_fn};
+use tower_conditional::{
+    Checked, Condition, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators,
+    response,
+};
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Largest body a PUT may carry.
+const MAX_BODY: usize = 64 * 1024;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let addr = addr_from_args()?;
+    let store = Store::default();
+    store.seed("/greeting", Bytes::from_static(b"hello, world\n"));
+
+    // The source: what the layer checks preconditions against.
+    let source = {
+        let store = store.clone();
+        move |head: &Parts| ready(Ok::<_, Infallible>(store.lookup(head.uri.path())))
+    };
+    // The handler: a plain tower service. A blind overwrite of an existing item gets 428.
+    let handler = service_fn(move |request| handle(store.clone(), request));
+    let service = ConditionalLayer::new(source)
+        .require_preconditions([Method::PUT])
+        .layer(handler);
+
+    let listener = TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("{peer}: set_nodelay failed: {error}");
+        }
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("{peer}: {error}");
+            }
+        });
+    }
+}
+
+/// `--addr HOST:PORT` (or `--addr=HOST:PORT`), else `ADDR`, else 127.0.0.1:3001.
+fn addr_from_args() -> Result<SocketAddr, BoxError> {
+    let mut addr = std::env::var("ADDR").ok();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--addr" {
+            addr = Some(
+                args.next()
+                    .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:3001")?,
+            );
+        } else if let Some(value) = arg.strip_prefix("--addr=") {
+            addr = Some(value.to_owned());
+        } else {
+            return Err(
+                format!("unknown argument {arg:?}; usage: hyper [--addr HOST:PORT]").into(),
+            );
+        }
+    }
+    let addr = addr.as_deref().unwrap_or("127.0.0.1:3001");
+    addr.parse()
+        .map_err(|error| format!("invalid address {addr:?}: {error}").into())
+}
+
+/// The handler. Preconditions were already checked by the layer: 304, 412, 428 and 400 never
+/// get here.
+async fn handle(
+    store: Store,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    let path = request.uri().path().to_owned();
+    match *request.method() {
+        Method::GET | Method::HEAD => Ok(match store.get(&path) {
+            Some(item) => Response::builder()
+                .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+                .header(ETAG, &item.etag)
+                .header(LAST_MODIFIED, item.modified.to_header_value())
+                .body(Full::new(item.body))?,
+            None => plain(StatusCode::NOT_FOUND, "not found\n"),
+        }),
+        Method::PUT => {
+            // What the layer checked: the write must still apply to exactly that version.
+            let checked = request.extensions().get::<Checked>().cloned();
+            let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(error) if error.is::<LengthLimitError>() => {
+                    return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"));
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(checked) = checked else {
+                // Only if the layer were removed: this source always knows the state.
+                return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "not checked\n"));
+            };
+            Ok(match store.put_if_unchanged(&path, &checked, body) {
+                Ok(written) => Response::builder()
+                    .status(if written.created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::NO_CONTENT
+                    })
+                    .header(ETAG, &written.etag)
+                    .body(Full::default())?,
+                // Another client wrote between the check and this write: it won, we refuse.
+                Err(current) => {
+                    let current = match current {
+                        Some(item) => ResourceState::Present(item.validators()),
+                        None => ResourceState::Missing,
+                    };
+                    let condition = match checked.passed() {
+                        Some(condition) => condition,
+                        None if checked.state().is_present() => Condition::IfMatch,
+                        None => Condition::IfNoneMatch,
+                    };
+                    response::precondition_failed(condition, &current).map(Full::new)
+                }
+            })
+        }
+        _ => {
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            response
+                .headers_mut()
+                .insert(ALLOW, "GET, HEAD, PUT".parse()?);
+            Ok(response)
+        }
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
+
+/// Text items by path. Every write takes the next version number of the whole store, so a
+/// deleted-and-recreated item never reuses an old ETag.
+#[derive(Clone, Default)]
+struct Store(Arc<Mutex<Items>>);
+
+#[derive(Default)]
+struct Items {
+    by_path: HashMap<String, Item>,
+    last_version: u64,
+}
+
+#[derive(Clone)]
+struct Item {
+    body: Bytes,
+    etag: ETag,
+    modified: LastModified,
+}
+
+struct Written {
+    created: bool,
+    etag: ETag,
+}
+
+impl Item {
+    fn validators(&self) -> Validators {
+        Validators::new()
+            .with_etag(self.etag.clone())
+            .with_last_modified(self.modified)
+    }
+}
+
+impl Items {
+    fn state(&self, path: &str) -> ResourceState {
+        match self.by_path.get(path) {
+            Some(item) => ResourceState::Present(item.validators()),
+            None => ResourceState::Missing,
+        }
+    }
+
+    fn write(&mut self, path: &str, body: Bytes) -> ETag {
+        self.last_version += 1;
+        let etag = ETag::strong(self.last_version.to_string()).expect("digits are a valid tag");
+        let item = Item {
+            body,
+            etag: etag.clone(),
+            modified: LastModified::now(),
+        };
+        self.by_path.insert(path.to_owned(), item);
+        etag
+    }
+}
+
+impl Store {
+    fn items(&self) -> std::sync::MutexGuard<'_, Items> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn seed(&self, path: &str, body: Bytes) {
+        self.items().write(path, body);
+    }
+
+    fn lookup(&self, path: &str) -> Lookup {
+        self.items().state(path).into()
+    }
+
+    fn get(&self, path: &str) -> Option<Item> {
+        self.items().by_path.get(path).cloned()
+    }
+
+    /// Compare-and-set: writes only if the item is still in the state the layer checked (same
+    /// ETag, or still absent), under one lock. Otherwise answers the current item, if any.
+    fn put_if_unchanged(
+        &self,
+        path: &str,
+        checked: &Checked,
+        body: Bytes,
+    ) -> Result<Written, Option<Item>> {
+        let mut items = self.items();
+        // Every item has an ETag, so equal tags also mean equal presence.
+        let current = items.by_path.get(path).map(|item| &item.etag);
+        if current != checked.etag() {
+            return Err(items.by_path.get(path).cloned());
+        }
+        let created = current.is_none();
+        let etag = items.write(path, body);
+        Ok(Written { created, etag })
+    }
+}
