@@ -49,8 +49,8 @@ pub use self::future::ResponseFuture;
 use self::response_side::{Post, ResponseCheck};
 use crate::body::ResponseBody;
 use crate::{
-    Checked, Condition, Conditions, Decision, Lookup, RangeHandling, ResourceState, ValidatorSource,
-    response,
+    Checked, Condition, Conditions, Decision, Lookup, RangeHandling, ResourceState,
+    ValidatorSource, response,
 };
 
 /// What to do when the [`ValidatorSource`] fails (or answers [`Lookup::Unknown`] for a request
@@ -183,9 +183,11 @@ impl ConditionalLayer<FromResponse> {
     /// of the handler's own response, and a 2xx GET response without an `ETag` is tagged with
     /// the hash of its body (see [`body_hash_limit`](Self::body_hash_limit)).
     ///
-    /// Other methods pass through unevaluated: checked after the handler ran, a precondition on a
-    /// write would come too late, as the write would already have happened. Protect writes
-    /// with a [`ValidatorSource`] instead.
+    /// Other methods are never evaluated after the handler: a precondition checked then would
+    /// come too late, as the write would already have happened. Writes without preconditions
+    /// pass through untouched; writes that carry one (or must, see
+    /// [`require_preconditions`](Self::require_preconditions)) are refused with 503, since their
+    /// preconditions cannot be honoured. Protect writes with a [`ValidatorSource`] instead.
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -399,7 +401,11 @@ fn decide<B, E: fmt::Display>(
                 trace::unevaluated(&parts, "validators unknown: evaluated on the response");
                 unchecked_if_range(&mut parts);
                 let post = Post {
-                    check: Some(ResponseCheck::new(&parts, plan.body_hash_limit)),
+                    check: Some(ResponseCheck::new(
+                        &parts,
+                        plan.body_hash_limit,
+                        plan.encoding_aware_etags,
+                    )),
                     ..post
                 };
                 return Next::Call(Request::from_parts(parts, body), post);
@@ -408,7 +414,12 @@ fn decide<B, E: fmt::Display>(
                 trace::unevaluated(&parts, "validators unknown");
                 return Next::Call(Request::from_parts(parts, body), post);
             }
-            return source_failed(parts, body, plan, &"validators unknown for a conditional write");
+            return source_failed(
+                parts,
+                body,
+                plan,
+                &"validators unknown for a conditional write",
+            );
         }
         Err(error) => return source_failed(parts, body, plan, &error),
     };
@@ -426,7 +437,9 @@ fn decide<B, E: fmt::Display>(
             {
                 // The client holds the compressed form: tell its cache that one is still fresh.
                 if let Some(alias) = conditions.if_none_match_coding_alias(current) {
-                    response.headers_mut().insert(http::header::ETAG, alias.into());
+                    response
+                        .headers_mut()
+                        .insert(http::header::ETAG, alias.into());
                 }
             }
             return Next::Answer(response);

@@ -13,7 +13,7 @@ use http_body::Body;
 
 use crate::body::ResponseBody;
 use crate::encoding::tag_for_encoding;
-use crate::{ETag, LastModified, ResourceState, Validators, evaluate};
+use crate::{Conditions, ETag, LastModified, ResourceState, Validators};
 
 /// What to do with the inner service's response.
 #[derive(Debug, Default)]
@@ -32,14 +32,20 @@ pub(super) struct ResponseCheck {
     method: Method,
     conditions: HeaderMap,
     hash_limit: Option<u64>,
+    coding_aliases: bool,
 }
 
 impl ResponseCheck {
     /// Copies the conditional fields of a GET or HEAD request (a cheap reference-counted copy of
     /// each value; nothing is allocated when the request has none).
-    pub(super) fn new(parts: &Parts, hash_limit: Option<u64>) -> Self {
+    pub(super) fn new(parts: &Parts, hash_limit: Option<u64>, coding_aliases: bool) -> Self {
         let mut conditions = HeaderMap::new();
-        for name in [IF_MATCH, IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE] {
+        for name in [
+            IF_MATCH,
+            IF_NONE_MATCH,
+            IF_MODIFIED_SINCE,
+            IF_UNMODIFIED_SINCE,
+        ] {
             for value in parts.headers.get_all(&name) {
                 conditions.append(name.clone(), value.clone());
             }
@@ -48,6 +54,7 @@ impl ResponseCheck {
             method: parts.method.clone(),
             conditions,
             hash_limit,
+            coding_aliases,
         }
     }
 
@@ -70,10 +77,22 @@ impl ResponseCheck {
             validators = validators.with_last_modified(date);
         }
         let state = ResourceState::Present(validators);
-        let decision = evaluate(&self.method, &self.conditions, &state);
+        let conditions = Conditions::from_headers(&self.conditions);
+        let decision = conditions.evaluate_with(&self.method, &state, self.coding_aliases);
         match decision.status()? {
-            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
-            StatusCode::NOT_MODIFIED => Some(not_modified_from(&head.headers)),
+            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5)...
+            StatusCode::NOT_MODIFIED => {
+                let mut response = not_modified_from(&head.headers);
+                // ...and the form of the tag the client holds, if it holds the other coding's.
+                let alias = state
+                    .etag()
+                    .filter(|_| self.coding_aliases)
+                    .and_then(|current| conditions.if_none_match_coding_alias(current));
+                if let Some(alias) = alias {
+                    response.headers_mut().insert(ETAG, alias.into());
+                }
+                Some(response)
+            }
             _ => decision.response(&state),
         }
     }
@@ -103,11 +122,13 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
         return After::Done(response.map(ResponseBody::inner));
     }
     let (head, body) = response.into_parts();
-    if let Some(answer) = check.answer(&head) {
-        return After::Done(answer.map(ResponseBody::full));
-    }
+    // A body about to be tagged is decided once, with its tag: a 304 must carry the ETag the
+    // 200 would have carried, and If-Match may name it.
     if should_hash(&check, &head, &body) {
         return After::Hash(head, body, check);
+    }
+    if let Some(answer) = check.answer(&head) {
+        return After::Done(answer.map(ResponseBody::full));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
 }
@@ -176,7 +197,15 @@ fn not_modified_from(headers: &HeaderMap) -> Response<Bytes> {
     *response.status_mut() = StatusCode::NOT_MODIFIED;
     let kept = response.headers_mut();
     let has_etag = headers.contains_key(ETAG);
-    for name in [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY, LAST_MODIFIED] {
+    for name in [
+        CACHE_CONTROL,
+        CONTENT_LOCATION,
+        DATE,
+        ETAG,
+        EXPIRES,
+        VARY,
+        LAST_MODIFIED,
+    ] {
         if name == LAST_MODIFIED && has_etag {
             continue; // Last-Modified only when there is no ETag
         }
