@@ -93,7 +93,9 @@ where
             } else if let Some(error) = error.take() {
                 Some(Err(error))
             } else {
-                trailers.take().map(|trailers| Ok(Frame::trailers(trailers)))
+                trailers
+                    .take()
+                    .map(|trailers| Ok(Frame::trailers(trailers)))
             }),
         }
     }
@@ -113,7 +115,9 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Kind::Buffered { chunks, .. } => {
                 SizeHint::with_exact(chunks.iter().map(|c| c.len() as u64).sum())
             }

@@ -93,8 +93,14 @@ pub(crate) fn coding_alias<'a>(lines: &GetAll<'a, HeaderValue>, current: &ETag) 
             if weak_match(current, opaque) {
                 return None;
             }
-            if alias.is_none() && strip_coding_suffix(opaque).is_some_and(|b| weak_match(current, b)) {
-                alias = Some(if weak { ETag::weak(opaque) } else { ETag::strong(opaque) });
+            if alias.is_none()
+                && strip_coding_suffix(opaque).is_some_and(|b| weak_match(current, b))
+            {
+                alias = Some(if weak {
+                    ETag::weak(opaque)
+                } else {
+                    ETag::strong(opaque)
+                });
             }
         }
     }
@@ -256,7 +262,12 @@ mod tests {
     fn check(lines: &[&'static [u8]], current: &str, comparison: Comparison, expected: ListMatch) {
         let headers = field(lines);
         let current = ETag::parse(current.as_bytes()).unwrap();
-        let got = match_list(&headers.get_all(IF_MATCH), Some(&current), comparison, false);
+        let got = match_list(
+            &headers.get_all(IF_MATCH),
+            Some(&current),
+            comparison,
+            false,
+        );
         assert_eq!(got, expected, "{lines:?} against {current}");
     }
 
