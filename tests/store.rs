@@ -271,7 +271,7 @@ async fn if_range_with_a_stale_weak_or_date_validator_gets_the_full_200() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_with_if_match_lose_no_update() {
     const TASKS: usize = 16;
-    const ROUNDS: usize = 20;
+    const ROUNDS: usize = 50;
     let server = server().await;
     server.create("/items/counter", "0").await;
 

@@ -1,5 +1,8 @@
 //! A real server on a loopback socket and two clients for it: a pooled hyper client for ordinary
 //! requests, and a raw HTTP/1.1 connection for the `Expect: 100-continue` race tests.
+//!
+//! Shared by several test crates, each of which uses only part of it.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -63,6 +66,11 @@ impl Reply {
 }
 
 impl Server {
+    /// The server's loopback address, for raw connections.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub async fn start(router: Router) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
