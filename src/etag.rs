@@ -164,10 +164,10 @@ impl ETag {
             panic!("ETag::from_static: {error}");
         }
         let weak = src.starts_with("W/");
-        ETag {
-            value: HeaderValue::from_static(src),
-            weak,
-        }
+        // `HeaderValue::from_static` takes visible ASCII only; obs-text bytes are valid in tags.
+        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from_static(src.as_bytes()))
+            .expect("a scanned entity tag is a valid header value");
+        ETag { value, weak }
     }
 
     /// Parses the wire form of one entity tag, e.g. `"xyzzy"` or `W/"xyzzy"`.
@@ -195,6 +195,13 @@ impl ETag {
     }
 
     /// Whether the tag carries the `W/` weakness indicator.
+    ///
+    /// ```
+    /// use tower_conditional::ETag;
+    ///
+    /// assert!(ETag::from_static("W/\"1\"").is_weak());
+    /// assert!(!ETag::from_static("\"1\"").is_weak());
+    /// ```
     pub fn is_weak(&self) -> bool {
         self.weak
     }
@@ -213,11 +220,33 @@ impl ETag {
     }
 
     /// The whole wire form, `W/` and quotes included.
+    ///
+    /// Unlike [`Display`](fmt::Display), it keeps bytes above 0x7F exactly:
+    ///
+    /// ```
+    /// use tower_conditional::ETag;
+    ///
+    /// let tag = ETag::weak(b"caf\xe9")?;
+    /// assert_eq!(tag.as_bytes(), b"W/\"caf\xe9\"");
+    /// assert_eq!(tag.to_string(), "W/\"caf\u{fffd}\"");
+    /// # Ok::<(), tower_conditional::InvalidETag>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.value.as_bytes()
     }
 
     /// The tag as a header value (a cheap clone of the stored bytes).
+    ///
+    /// ```
+    /// use http::{header, HeaderMap};
+    /// use tower_conditional::ETag;
+    ///
+    /// let tag = ETag::from_content(b"hello");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(header::ETAG, tag.to_header_value());
+    /// assert_eq!(ETag::try_from(&headers[header::ETAG])?, tag);
+    /// # Ok::<(), tower_conditional::InvalidETag>(())
+    /// ```
     pub fn to_header_value(&self) -> HeaderValue {
         self.value.clone()
     }
@@ -317,6 +346,13 @@ impl fmt::Debug for ETag {
 
 /// Prints the wire form (`"abc"`, `W/"abc"`). Bytes above 0x7F that are not UTF-8 are printed as
 /// U+FFFD; use [`ETag::as_bytes`] for the exact bytes.
+///
+/// ```
+/// use tower_conditional::ETag;
+///
+/// assert_eq!(format!("ETag: {}", ETag::weak("v1")?), "ETag: W/\"v1\"");
+/// # Ok::<(), tower_conditional::InvalidETag>(())
+/// ```
 impl fmt::Display for ETag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(self.value.as_bytes()))
@@ -331,6 +367,17 @@ impl FromStr for ETag {
     }
 }
 
+/// Reads a tag from a header value, such as a response's `ETag` (a cheap clone of the value).
+///
+/// ```
+/// use http::HeaderValue;
+/// use tower_conditional::ETag;
+///
+/// let tag = ETag::try_from(&HeaderValue::from_static("W/\"v1\""))?;
+/// assert!(tag.is_weak());
+/// assert!(ETag::try_from(&HeaderValue::from_static("v1")).is_err()); // quotes are required
+/// # Ok::<(), tower_conditional::InvalidETag>(())
+/// ```
 impl TryFrom<&HeaderValue> for ETag {
     type Error = InvalidETag;
 
@@ -391,6 +438,15 @@ impl InvalidETag {
     }
 
     /// The byte offset in the input where the problem was found.
+    ///
+    /// ```
+    /// use tower_conditional::ETag;
+    ///
+    /// // A missing closing quote is found at the end of the input.
+    /// let error = "\"abc".parse::<ETag>().unwrap_err();
+    /// assert_eq!(error.position(), 4);
+    /// assert_eq!(error.to_string(), "invalid entity tag at position 4: missing closing '\"'");
+    /// ```
     pub fn position(&self) -> usize {
         self.position
     }
