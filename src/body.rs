@@ -16,6 +16,35 @@ pin_project! {
     /// it ran (passed through, or read whole to hash it and handed on chunk by chunk without a
     /// copy), or the layer's own (empty for 304, a problem+json document for 400, 412, 428 and
     /// 503) when the layer answered.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use http_body_util::BodyExt;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, ResponseBody, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async {
+    ///     let current = Validators::new().with_etag(ETag::from_static("\"v2\""));
+    ///     Ok::<_, Infallible>(Lookup::Present(current))
+    /// };
+    /// let service = ConditionalLayer::new(source).layer(service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::from("hello")))
+    /// }));
+    /// let read = Request::get("/").body(String::new())?;
+    /// let response: Response<ResponseBody<String>> = service.clone().oneshot(read).await?;
+    /// assert_eq!(response.into_body().collect().await?.to_bytes(), "hello"); // passed through
+    ///
+    /// let stale = Request::put("/").header(header::IF_MATCH, "\"v1\"").body(String::new())?;
+    /// let refused = service.oneshot(stale).await?;
+    /// assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    /// let problem = refused.into_body().collect().await?.to_bytes();
+    /// assert!(problem.starts_with(b"{\"type\":\"about:blank\""));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct ResponseBody<B>
     where
         B: Body,

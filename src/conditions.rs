@@ -30,6 +30,17 @@ use crate::{LastModified, ResourceState};
 ///
 /// Building it only looks the fields up; list values are walked when evaluated, once, without
 /// allocating. Use [`evaluate`] for the one-call form.
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use tower_conditional::{Conditions, ResourceState, Validators};
+///
+/// let headers = HeaderMap::new();
+/// let conditions = Conditions::from_headers(&headers);
+/// assert!(!conditions.is_conditional());
+/// let state = ResourceState::Present(Validators::new());
+/// assert_eq!(conditions.evaluate(&Method::PUT, &state).condition(), None);
+/// ```
 #[derive(Debug)]
 pub struct Conditions<'a> {
     if_match: Option<GetAll<'a, HeaderValue>>,
@@ -51,6 +62,19 @@ enum DateField {
 
 impl<'a> Conditions<'a> {
     /// Looks up the five conditional fields and `Range` in `headers`.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-none-match", "\"v1\"".parse()?);
+    /// headers.insert("range", "bytes=0-99".parse()?);
+    /// let conditions = Conditions::from_headers(&headers);
+    /// assert!(conditions.has_if_none_match() && conditions.has_range());
+    /// assert!(!conditions.has_if_match());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_headers(headers: &'a HeaderMap) -> Self {
         let list = |name| {
             let lines = headers.get_all(name);
@@ -67,37 +91,120 @@ impl<'a> Conditions<'a> {
     }
 
     /// Whether an `If-Match` field is present (valid or not).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-match", "not a tag".parse()?);
+    /// assert!(Conditions::from_headers(&headers).has_if_match()); // present, though malformed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_if_match(&self) -> bool {
         self.if_match.is_some()
     }
 
     /// Whether an `If-None-Match` field is present (valid or not).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.append("if-none-match", "\"a\"".parse()?);
+    /// headers.append("if-none-match", "\"b\"".parse()?); // two lines, one list
+    /// assert!(Conditions::from_headers(&headers).has_if_none_match());
+    /// assert!(!Conditions::from_headers(&HeaderMap::new()).has_if_none_match());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_if_none_match(&self) -> bool {
         self.if_none_match.is_some()
     }
 
     /// Whether an `If-Modified-Since` field is present (valid or not).
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{Conditions, LastModified, ResourceState, Validators};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-modified-since", "yesterday".parse()?);
+    /// let conditions = Conditions::from_headers(&headers);
+    /// assert!(conditions.has_if_modified_since());
+    /// // Not an HTTP-date, so evaluation ignores it (RFC 9110 §13.1.3): no 304.
+    /// let modified = LastModified::from_unix_seconds(1_000)?;
+    /// let state = ResourceState::Present(Validators::new().with_last_modified(modified));
+    /// assert!(conditions.evaluate(&Method::GET, &state).proceed().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_if_modified_since(&self) -> bool {
         self.if_modified_since != DateField::Absent
     }
 
     /// Whether an `If-Unmodified-Since` field is present (valid or not).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::{Conditions, LastModified};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// let date = LastModified::from_unix_seconds(0)?;
+    /// headers.insert("if-unmodified-since", date.to_header_value());
+    /// let conditions = Conditions::from_headers(&headers);
+    /// assert!(conditions.has_if_unmodified_since() && conditions.is_conditional());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_if_unmodified_since(&self) -> bool {
         self.if_unmodified_since != DateField::Absent
     }
 
     /// Whether an `If-Range` field is present (valid or not).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-range", "\"v1\"".parse()?);
+    /// assert!(Conditions::from_headers(&headers).has_if_range());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_if_range(&self) -> bool {
         self.if_range.is_some()
     }
 
     /// Whether a `Range` field is present.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("range", "bytes=0-99".parse()?);
+    /// let conditions = Conditions::from_headers(&headers);
+    /// assert!(conditions.has_range());
+    /// assert!(!conditions.is_conditional()); // Range is not a precondition
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_range(&self) -> bool {
         self.has_range
     }
 
     /// Whether any precondition field is present (`If-Range` does not count: it never refuses
     /// a request).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_conditional::Conditions;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-range", "\"v1\"".parse()?);
+    /// assert!(!Conditions::from_headers(&headers).is_conditional());
+    /// headers.insert("if-match", "\"v1\"".parse()?);
+    /// assert!(Conditions::from_headers(&headers).is_conditional());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_conditional(&self) -> bool {
         self.has_if_match()
             || self.has_if_none_match()
@@ -107,6 +214,25 @@ impl<'a> Conditions<'a> {
 
     /// Applies RFC 9110 §13.2.2 for `method` against `state`, with the ignore rules of §13.1 and
     /// §13.2.1. See [`evaluate`] for the rules in order.
+    ///
+    /// One `Conditions` can be evaluated against several states:
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{Condition, Conditions, Decision, ResourceState, Validators};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-none-match", "*".parse()?);
+    /// let create_only = Conditions::from_headers(&headers);
+    /// // A create-only PUT goes ahead while the resource is missing, and fails once it exists.
+    /// assert!(create_only.evaluate(&Method::PUT, &ResourceState::Missing).proceed().is_some());
+    /// let existing = ResourceState::Present(Validators::new());
+    /// assert_eq!(
+    ///     create_only.evaluate(&Method::PUT, &existing),
+    ///     Decision::PreconditionFailed(Condition::IfNoneMatch)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn evaluate(&self, method: &Method, state: &ResourceState) -> Decision {
         self.evaluate_with(method, state, false)
     }
@@ -243,6 +369,7 @@ impl<'a> Conditions<'a> {
     }
 }
 
+/// Step 3, `If-None-Match` false: 304 for GET and HEAD, 412 otherwise (RFC 9110 §13.2.2).
 fn not_modified_or_failed(method: &Method) -> Decision {
     if method == Method::GET || method == Method::HEAD {
         Decision::NotModified(Condition::IfNoneMatch)
@@ -251,7 +378,8 @@ fn not_modified_or_failed(method: &Method) -> Decision {
     }
 }
 
-/// One HTTP-date on exactly one line, or the field is invalid.
+/// One HTTP-date on exactly one line, or the field is invalid (RFC 9110 §13.1.3, §13.1.4: a
+/// value that is not a valid HTTP-date, or has more than one member, is ignored).
 fn date_field(lines: GetAll<'_, HeaderValue>) -> DateField {
     let mut iter = lines.iter();
     match (iter.next(), iter.next()) {

@@ -72,20 +72,44 @@ impl LastModified {
 
     /// The current time, truncated to the second.
     ///
-    /// # Panics
+    /// Never panics: a system clock set outside 1970..=9999 gives the nearest representable
+    /// date.
     ///
-    /// Never in practice: only if the system clock is set outside 1970..=9999, in which case the
-    /// nearest representable date is used instead of panicking.
+    /// ```
+    /// use tower_conditional::LastModified;
+    ///
+    /// let now = LastModified::now();
+    /// assert!(now.unix_seconds() > 1_700_000_000); // after November 2023
+    /// assert_eq!(LastModified::try_from(now.to_system_time())?, now); // already whole seconds
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn now() -> Self {
         Self::clamped(SystemTime::now())
     }
 
     /// Seconds since 1970-01-01T00:00:00Z.
+    ///
+    /// ```
+    /// use tower_conditional::LastModified;
+    ///
+    /// let date: LastModified = "Sun, 06 Nov 1994 08:49:37 GMT".parse()?;
+    /// assert_eq!(date.unix_seconds(), 784_111_777);
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn unix_seconds(self) -> u64 {
         self.unix_seconds
     }
 
     /// The date as a [`SystemTime`] (whole seconds).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_conditional::LastModified;
+    ///
+    /// let date = LastModified::from_unix_seconds(784_111_777)?;
+    /// assert_eq!(date.to_system_time(), UNIX_EPOCH + Duration::from_secs(784_111_777));
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn to_system_time(self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.unix_seconds)
     }
@@ -109,6 +133,18 @@ impl LastModified {
     }
 
     /// [`LastModified::header_value_at`] with the current time.
+    ///
+    /// ```
+    /// use http::header;
+    /// use tower_conditional::LastModified;
+    ///
+    /// let date = LastModified::from_unix_seconds(784_111_777)?;
+    /// let response = http::Response::builder()
+    ///     .header(header::LAST_MODIFIED, date.to_header_value())
+    ///     .body(())?;
+    /// assert_eq!(response.headers()[header::LAST_MODIFIED], "Sun, 06 Nov 1994 08:49:37 GMT");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_header_value(self) -> HeaderValue {
         self.header_value_at(Self::now())
     }
@@ -151,6 +187,17 @@ impl TryFrom<SystemTime> for LastModified {
     /// # Errors
     ///
     /// Fails for instants before 1970 or after 9999, which HTTP dates cannot express.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_conditional::{InvalidDate, LastModified};
+    ///
+    /// let time = UNIX_EPOCH + Duration::from_millis(1_999);
+    /// assert_eq!(LastModified::try_from(time)?.unix_seconds(), 1);
+    /// let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+    /// assert_eq!(LastModified::try_from(far), Err(InvalidDate::TooLate));
+    /// # Ok::<(), InvalidDate>(())
+    /// ```
     fn try_from(time: SystemTime) -> Result<Self, Self::Error> {
         let since = time
             .duration_since(UNIX_EPOCH)
@@ -159,6 +206,16 @@ impl TryFrom<SystemTime> for LastModified {
     }
 }
 
+/// The same instant as [`LastModified::to_system_time`].
+///
+/// ```
+/// use std::time::SystemTime;
+/// use tower_conditional::LastModified;
+///
+/// let date = LastModified::from_unix_seconds(1_000)?;
+/// assert_eq!(SystemTime::from(date), date.to_system_time());
+/// # Ok::<(), tower_conditional::InvalidDate>(())
+/// ```
 impl From<LastModified> for SystemTime {
     fn from(date: LastModified) -> Self {
         date.to_system_time()
@@ -166,6 +223,15 @@ impl From<LastModified> for SystemTime {
 }
 
 /// Prints the IMF-fixdate form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+///
+/// ```
+/// use tower_conditional::LastModified;
+///
+/// // Other accepted forms print as IMF-fixdate.
+/// let date: LastModified = "Sunday, 06-Nov-94 08:49:37 GMT".parse()?;
+/// assert_eq!(date.to_string(), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// # Ok::<(), tower_conditional::InvalidDate>(())
+/// ```
 impl fmt::Display for LastModified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&httpdate::HttpDate::from(self.to_system_time()), f)

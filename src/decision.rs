@@ -21,6 +21,18 @@ use http::StatusCode;
 use http::header::{self, HeaderName};
 
 /// The outcome of evaluating a request's preconditions (RFC 9110 §13.2.2).
+///
+/// ```
+/// use http::{HeaderMap, Method, StatusCode};
+/// use tower_conditional::{evaluate, Condition, Decision, ResourceState};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("if-match", "v1".parse()?); // not an entity tag: the quotes are missing
+/// let decision = evaluate(&Method::PUT, &headers, &ResourceState::Missing);
+/// assert_eq!(decision, Decision::BadRequest(Condition::IfMatch));
+/// assert_eq!(decision.status(), Some(StatusCode::BAD_REQUEST));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {
@@ -57,6 +69,15 @@ impl Decision {
     }
 
     /// The details of a [`Decision::Proceed`].
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{evaluate, Condition, Decision, ResourceState, Validators};
+    ///
+    /// let state = ResourceState::Present(Validators::new());
+    /// assert!(evaluate(&Method::GET, &HeaderMap::new(), &state).proceed().is_some());
+    /// assert!(Decision::NotModified(Condition::IfNoneMatch).proceed().is_none());
+    /// ```
     pub fn proceed(&self) -> Option<&Proceed> {
         match self {
             Decision::Proceed(proceed) => Some(proceed),
@@ -66,6 +87,22 @@ impl Decision {
 
     /// The condition that decided: the false one for 304 and 412, the malformed field for 400,
     /// the first true one for [`Decision::Proceed`] (if any was evaluated).
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{evaluate, Condition, ETag, ResourceState, Validators};
+    ///
+    /// let current = ETag::from_static("\"v2\"");
+    /// let state = ResourceState::Present(Validators::new().with_etag(current));
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-none-match", "\"v1\"".parse()?);
+    /// // The cached copy is stale, so If-None-Match is true: it decided that the GET proceeds.
+    /// let decision = evaluate(&Method::GET, &headers, &state);
+    /// assert!(decision.proceed().is_some());
+    /// assert_eq!(decision.condition(), Some(Condition::IfNoneMatch));
+    /// assert_eq!(evaluate(&Method::GET, &HeaderMap::new(), &state).condition(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn condition(&self) -> Option<Condition> {
         match self {
             Decision::Proceed(proceed) => proceed.passed(),
@@ -103,29 +140,95 @@ pub struct Proceed {
 
 impl Proceed {
     /// How to treat the request's `Range` header.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{evaluate, RangeHandling, ResourceState, Validators};
+    ///
+    /// let state = ResourceState::Present(Validators::new());
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("range", "bytes=0-99".parse()?);
+    /// let get = evaluate(&Method::GET, &headers, &state);
+    /// assert_eq!(get.proceed().unwrap().range(), RangeHandling::Honor);
+    /// // Range means something only for GET.
+    /// let head = evaluate(&Method::HEAD, &headers, &state);
+    /// assert_eq!(head.proceed().unwrap().range(), RangeHandling::NotRequested);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn range(&self) -> RangeHandling {
         self.range
     }
 
     /// The first precondition that was evaluated and found true, in §13.2.2 order; `None` when
     /// no precondition applied.
+    ///
+    /// ```
+    /// use http::{header, HeaderMap, Method};
+    /// use tower_conditional::{evaluate, Condition, LastModified, ResourceState, Validators};
+    ///
+    /// let modified = LastModified::from_unix_seconds(1_000)?;
+    /// let state = ResourceState::Present(Validators::new().with_last_modified(modified));
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(header::IF_UNMODIFIED_SINCE, modified.to_header_value());
+    /// let decision = evaluate(&Method::DELETE, &headers, &state);
+    /// assert_eq!(decision.proceed().unwrap().passed(), Some(Condition::IfUnmodifiedSince));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn passed(&self) -> Option<Condition> {
         self.passed
     }
 
     /// Whether an `If-Match` entity tag matched the current entity tag (by strong comparison,
-    /// so the matched tag *is* the current one). `false` for `If-Match: *`.
+    /// so the matched tag *is* the current one; the layer with encoding-aware tags also counts
+    /// `"v7-gzip"` for `"v7"`). `false` for `If-Match: *`.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{evaluate, Condition, ETag, ResourceState, Validators};
+    ///
+    /// let current = ETag::from_static("\"v1\"");
+    /// let state = ResourceState::Present(Validators::new().with_etag(current));
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-match", "*".parse()?);
+    /// let proceed = *evaluate(&Method::PUT, &headers, &state).proceed().unwrap();
+    /// assert_eq!(proceed.passed(), Some(Condition::IfMatch));
+    /// assert!(!proceed.etag_matched()); // `*` names no version: nothing to compare-and-set
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn etag_matched(&self) -> bool {
         self.etag_matched
     }
 
     /// Why preconditions were not evaluated at all, if they were not.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{evaluate, Ignored, ResourceState};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-match", "\"v1\"".parse()?);
+    /// let decision = evaluate(&Method::OPTIONS, &headers, &ResourceState::Missing);
+    /// assert_eq!(decision.proceed().unwrap().ignored(), Some(Ignored::Method));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ignored(&self) -> Option<Ignored> {
         self.ignored
     }
 }
 
 /// Why preconditions were ignored (RFC 9110 §13.2.1).
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use tower_conditional::{evaluate, Ignored, ResourceState};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("if-match", "\"v1\"".parse()?);
+/// // Not a 412: the handler answers 404, as it would without the header.
+/// let decision = evaluate(&Method::GET, &headers, &ResourceState::Missing);
+/// assert_eq!(decision.proceed().and_then(|p| p.ignored()), Some(Ignored::Missing));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Ignored {
@@ -137,6 +240,19 @@ pub enum Ignored {
 }
 
 /// What to do with a `Range` header (RFC 9110 §13.1.5, §14.2).
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use tower_conditional::{evaluate, ETag, RangeHandling, ResourceState, Validators};
+///
+/// let state = ResourceState::Present(Validators::new().with_etag(ETag::from_static("\"v2\"")));
+/// let mut headers = HeaderMap::new();
+/// headers.insert("range", "bytes=1000-".parse()?);
+/// headers.insert("if-range", "\"v1\"".parse()?); // the part the client has is of v1
+/// let proceed = *evaluate(&Method::GET, &headers, &state).proceed().unwrap();
+/// assert_eq!(proceed.range(), RangeHandling::Ignore); // send all of v2 with a 200
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RangeHandling {
@@ -149,6 +265,14 @@ pub enum RangeHandling {
 }
 
 /// One of the five conditional request header fields (RFC 9110 §13.1).
+///
+/// ```
+/// use tower_conditional::{Condition, Decision};
+///
+/// let condition = Decision::PreconditionFailed(Condition::IfMatch).condition().unwrap();
+/// assert_eq!(condition.header_name(), http::header::IF_MATCH);
+/// assert_eq!(format!("{condition} was false"), "If-Match was false");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Condition {
@@ -183,6 +307,13 @@ impl Condition {
     }
 
     /// The field name as registered, e.g. `"If-None-Match"`.
+    ///
+    /// ```
+    /// use tower_conditional::Condition;
+    ///
+    /// assert_eq!(Condition::IfModifiedSince.as_str(), "If-Modified-Since");
+    /// assert_eq!(Condition::IfModifiedSince.to_string(), "If-Modified-Since");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             Condition::IfMatch => "If-Match",

@@ -1,9 +1,10 @@
 //! Entity tags that stay true under compression.
 //!
 //! A strong tag promises byte-identical content, but the gzip and identity bodies of one version
-//! differ. When a response leaves with a `Content-Encoding` it was not tagged for, the layer gives
-//! its strong tag a suffix naming the coding, inside the quotes: `"v7"` becomes `"v7-gzip"`.
-//! Codings outside [`KNOWN_CODINGS`] weaken the tag instead (`W/"v7"`).
+//! differ, so they need distinct strong tags (RFC 9110 §8.8.3.3). When a response leaves with a
+//! `Content-Encoding` it was not tagged for, the layer gives its strong tag a suffix naming the
+//! coding, inside the quotes: `"v7"` becomes `"v7-gzip"`. Codings outside [`KNOWN_CODINGS`]
+//! weaken the tag instead (`W/"v7"`).
 //!
 //! On the way in, `If-None-Match` and `If-Match` members carrying such a suffix are compared by
 //! their base tag, so a client holding either form revalidates (and writes) correctly. `If-Range`
@@ -28,7 +29,8 @@ pub(crate) fn strip_coding_suffix(opaque: &[u8]) -> Option<&[u8]> {
     })
 }
 
-/// Makes the response's strong `ETag` specific to its `Content-Encoding`, if it has both.
+/// Makes the response's strong `ETag` specific to its `Content-Encoding`, if it has both (a
+/// content coding is a property of the representation data, RFC 9110 §8.8.3.3).
 pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
     let Some(coding) = headers.get(CONTENT_ENCODING) else {
         return;

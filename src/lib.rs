@@ -77,7 +77,9 @@
 //! let first = app.clone().oneshot(Request::get("/greeting").body(String::new())?).await?;
 //! let etag = first.headers()[header::ETAG].clone();
 //!
-//! let revalidate = Request::get("/greeting").header(header::IF_NONE_MATCH, etag).body(String::new())?;
+//! let revalidate = Request::get("/greeting")
+//!     .header(header::IF_NONE_MATCH, etag)
+//!     .body(String::new())?;
 //! assert_eq!(app.clone().oneshot(revalidate).await?.status(), StatusCode::NOT_MODIFIED);
 //!
 //! let blind_write = Request::put("/greeting").body(String::from("hi"))?;

@@ -65,6 +65,20 @@ pub fn not_modified(validators: &Validators) -> Response<Bytes> {
 
 /// A 412 Precondition Failed naming the false `condition`, with the current `ETag` and
 /// `Last-Modified` of `state` (RFC 9110 §15.5.13).
+///
+/// ```
+/// use http::{header, StatusCode};
+/// use tower_conditional::{response, Condition, LastModified, ResourceState, Validators};
+///
+/// let modified = LastModified::from_unix_seconds(1_000)?;
+/// let state = ResourceState::Present(Validators::new().with_last_modified(modified));
+/// let res = response::precondition_failed(Condition::IfUnmodifiedSince, &state);
+/// assert_eq!(res.headers()[header::LAST_MODIFIED], "Thu, 01 Jan 1970 00:16:40 GMT");
+/// let problem: serde_json::Value = serde_json::from_slice(res.body())?;
+/// assert_eq!(problem["status"], 412);
+/// assert_eq!(problem["condition"], "If-Unmodified-Since");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Response<Bytes> {
     let detail = match (condition, state) {
         (Condition::IfMatch, ResourceState::Missing) => {

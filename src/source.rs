@@ -14,7 +14,7 @@
 //!     let path = head.uri.path().to_owned();
 //!     async move {
 //!         Ok::<_, std::convert::Infallible>(match path.as_str() {
-//!             "/greeting" => Lookup::Present(Validators::new().with_etag(ETag::from_content(b"hi"))),
+//!             "/greeting" => Validators::new().with_etag(ETag::from_content(b"hi")).into(),
 //!             _ => Lookup::Missing,
 //!         })
 //!     }
@@ -39,7 +39,10 @@ use crate::{ResourceState, Validators};
 /// Implement it for your own type when the source has state, such as a connection pool:
 ///
 /// ```
-/// use std::{collections::HashMap, convert::Infallible, future::{ready, Ready}, sync::{Arc, Mutex}};
+/// use std::collections::HashMap;
+/// use std::convert::Infallible;
+/// use std::future::{ready, Ready};
+/// use std::sync::{Arc, Mutex};
 /// use http::request::Parts;
 /// use tower_conditional::{ETag, Lookup, Validators, ValidatorSource};
 ///
@@ -67,12 +70,80 @@ pub trait ValidatorSource {
     /// Why the look-up failed. What the layer does then is set by
     /// [`OnSourceError`](crate::OnSourceError); the error is only displayed (in a `tracing`
     /// event when that feature is on).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, Lookup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let down = |_: &Parts| async { Err::<Lookup, _>(String::from("database unreachable")) };
+    /// let handler = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let service = ConditionalLayer::new(down).layer(handler);
+    /// // The write is not performed unchecked, and the error text is not sent to the client.
+    /// let response = service.oneshot(Request::put("/").body(String::new())?).await?;
+    /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// # Ok(())
+    /// # }
+    /// ```
     type Error: fmt::Display;
 
     /// The look-up in progress.
+    ///
+    /// A boxed future lets an implementation use an `async` block:
+    ///
+    /// ```
+    /// use std::{convert::Infallible, future::Future, pin::Pin};
+    /// use http::{request::Parts, Request};
+    /// use tower_conditional::{Lookup, ValidatorSource};
+    ///
+    /// struct Store;
+    ///
+    /// impl ValidatorSource for Store {
+    ///     type Error = Infallible;
+    ///     type Future = Pin<Box<dyn Future<Output = Result<Lookup, Infallible>> + Send>>;
+    ///
+    ///     fn lookup(&self, head: &Parts) -> Self::Future {
+    ///         let path = head.uri.path().to_owned();
+    ///         Box::pin(async move {
+    ///             Ok(if path == "/" { Lookup::Unknown } else { Lookup::Missing })
+    ///         })
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (head, ()) = Request::get("/gone").body(())?.into_parts();
+    /// assert_eq!(Store.lookup(&head).await?, Lookup::Missing);
+    /// # Ok(())
+    /// # }
+    /// ```
     type Future: Future<Output = Result<Lookup, Self::Error>>;
 
     /// Starts looking up the validators of the resource `head` targets.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{request::Parts, Request};
+    /// use tower_conditional::{Lookup, Validators, ValidatorSource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |head: &Parts| {
+    ///     let exists = head.uri.path() == "/greeting";
+    ///     async move {
+    ///         let validators = exists.then(Validators::new);
+    ///         Ok::<_, Infallible>(validators.map_or(Lookup::Missing, Lookup::Present))
+    ///     }
+    /// };
+    /// let (head, ()) = Request::get("/nothing").body(())?.into_parts();
+    /// assert_eq!(source.lookup(&head).await?, Lookup::Missing);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn lookup(&self, head: &Parts) -> Self::Future;
 }
 
@@ -122,6 +193,14 @@ pub enum Lookup {
 
 impl Lookup {
     /// The state the evaluator works with; `None` for [`Lookup::Unknown`].
+    ///
+    /// ```
+    /// use tower_conditional::{Lookup, ResourceState, Validators};
+    ///
+    /// let state = ResourceState::Present(Validators::new());
+    /// assert_eq!(Lookup::from(state.clone()).state(), Some(state));
+    /// assert_eq!(Lookup::Unknown.state(), None);
+    /// ```
     pub fn state(self) -> Option<ResourceState> {
         match self {
             Lookup::Missing => Some(ResourceState::Missing),

@@ -21,6 +21,19 @@ use crate::{ETag, LastModified};
 ///
 /// *Present without validators* is not *missing*: `If-Match: *` is true for it (RFC 9110
 /// §13.1.1), while for a missing resource it is false.
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use tower_conditional::{evaluate, Decision, ResourceState, Validators};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("if-match", "*".parse()?);
+/// let untagged = ResourceState::Present(Validators::new());
+/// assert!(evaluate(&Method::PUT, &headers, &untagged).proceed().is_some());
+/// let missing = evaluate(&Method::PUT, &headers, &ResourceState::Missing);
+/// assert!(matches!(missing, Decision::PreconditionFailed(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[expect(
     clippy::large_enum_variant,
@@ -35,6 +48,14 @@ pub enum ResourceState {
 
 impl ResourceState {
     /// The validators of a present resource.
+    ///
+    /// ```
+    /// use tower_conditional::{ETag, ResourceState, Validators};
+    ///
+    /// let state = ResourceState::from(Validators::new().with_etag(ETag::from_static("\"1\"")));
+    /// assert!(state.validators().is_some_and(|v| v.etag().is_some()));
+    /// assert_eq!(ResourceState::Missing.validators(), None);
+    /// ```
     pub fn validators(&self) -> Option<&Validators> {
         match self {
             ResourceState::Missing => None,
@@ -43,21 +64,54 @@ impl ResourceState {
     }
 
     /// The current entity tag, if the resource exists and has one.
+    ///
+    /// ```
+    /// use tower_conditional::{ETag, ResourceState, Validators};
+    ///
+    /// let tagged = ResourceState::from(Validators::new().with_etag(ETag::from_static("\"1\"")));
+    /// assert_eq!(tagged.etag(), Some(&ETag::from_static("\"1\"")));
+    /// assert_eq!(ResourceState::Present(Validators::new()).etag(), None);
+    /// ```
     pub fn etag(&self) -> Option<&ETag> {
         self.validators().and_then(Validators::etag)
     }
 
     /// The current modification date, if the resource exists and has one.
+    ///
+    /// ```
+    /// use tower_conditional::{LastModified, ResourceState, Validators};
+    ///
+    /// let date = LastModified::from_unix_seconds(1_000)?;
+    /// let state = ResourceState::Present(Validators::new().with_last_modified(date));
+    /// assert_eq!(state.last_modified(), Some(date));
+    /// assert_eq!(ResourceState::Missing.last_modified(), None);
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn last_modified(&self) -> Option<LastModified> {
         self.validators().and_then(Validators::last_modified)
     }
 
     /// Whether the resource exists.
+    ///
+    /// ```
+    /// use tower_conditional::{ResourceState, Validators};
+    ///
+    /// assert!(ResourceState::Present(Validators::new()).is_present()); // even without validators
+    /// assert!(!ResourceState::Missing.is_present());
+    /// ```
     pub fn is_present(&self) -> bool {
         matches!(self, ResourceState::Present(_))
     }
 }
 
+/// A present resource with these validators.
+///
+/// ```
+/// use tower_conditional::{ETag, ResourceState, Validators};
+///
+/// let state: ResourceState = Validators::new().with_etag(ETag::from_static("\"1\"")).into();
+/// assert!(state.is_present());
+/// ```
 impl From<Validators> for ResourceState {
     fn from(validators: Validators) -> Self {
         ResourceState::Present(validators)
@@ -95,11 +149,28 @@ pub struct Validators {
 
 impl Validators {
     /// No validators and no metadata.
+    ///
+    /// ```
+    /// use tower_conditional::Validators;
+    ///
+    /// let validators = Validators::new();
+    /// assert_eq!(validators, Validators::default());
+    /// assert!(validators.etag().is_none() && validators.last_modified().is_none());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the current entity tag.
+    ///
+    /// ```
+    /// use tower_conditional::{ETag, Validators};
+    ///
+    /// let validators = Validators::new()
+    ///     .with_etag(ETag::from_static("\"1\""))
+    ///     .with_etag(ETag::from_static("\"2\""));
+    /// assert_eq!(validators.etag(), Some(&ETag::from_static("\"2\""))); // the last one set wins
+    /// ```
     #[must_use]
     pub fn with_etag(mut self, etag: ETag) -> Self {
         self.etag = Some(etag);
@@ -107,6 +178,16 @@ impl Validators {
     }
 
     /// Sets the current modification date.
+    ///
+    /// ```
+    /// use tower_conditional::{LastModified, Validators};
+    ///
+    /// let date = LastModified::from_unix_seconds(1_000)?;
+    /// let validators = Validators::new().with_last_modified(date);
+    /// assert_eq!(validators.last_modified(), Some(date));
+    /// assert!(!validators.is_last_modified_strong()); // weak unless declared strong
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     #[must_use]
     pub fn with_last_modified(mut self, last_modified: LastModified) -> Self {
         self.last_modified = Some(last_modified);
@@ -135,6 +216,16 @@ impl Validators {
     }
 
     /// Sets the `Cache-Control` a 200 would carry (repeated on a 304).
+    ///
+    /// ```
+    /// use http::{header, HeaderValue};
+    /// use tower_conditional::{response, Validators};
+    ///
+    /// let value = HeaderValue::from_static("max-age=60");
+    /// let validators = Validators::new().with_cache_control(value.clone());
+    /// let not_modified = response::not_modified(&validators);
+    /// assert_eq!(not_modified.headers()[header::CACHE_CONTROL], value);
+    /// ```
     #[must_use]
     pub fn with_cache_control(mut self, value: HeaderValue) -> Self {
         self.cache_control = Some(value);
@@ -142,6 +233,16 @@ impl Validators {
     }
 
     /// Sets the `Vary` a 200 would carry (repeated on a 304).
+    ///
+    /// ```
+    /// use http::{header, HeaderValue};
+    /// use tower_conditional::{response, Validators};
+    ///
+    /// let value = HeaderValue::from_static("Accept-Encoding");
+    /// let validators = Validators::new().with_vary(value.clone());
+    /// let not_modified = response::not_modified(&validators);
+    /// assert_eq!(not_modified.headers()[header::VARY], value);
+    /// ```
     #[must_use]
     pub fn with_vary(mut self, value: HeaderValue) -> Self {
         self.vary = Some(value);
@@ -149,6 +250,16 @@ impl Validators {
     }
 
     /// Sets the `Expires` a 200 would carry (repeated on a 304).
+    ///
+    /// ```
+    /// use http::{header, HeaderValue};
+    /// use tower_conditional::{response, Validators};
+    ///
+    /// let value = HeaderValue::from_static("Thu, 01 Dec 2094 16:00:00 GMT");
+    /// let validators = Validators::new().with_expires(value.clone());
+    /// let not_modified = response::not_modified(&validators);
+    /// assert_eq!(not_modified.headers()[header::EXPIRES], value);
+    /// ```
     #[must_use]
     pub fn with_expires(mut self, value: HeaderValue) -> Self {
         self.expires = Some(value);
@@ -156,6 +267,16 @@ impl Validators {
     }
 
     /// Sets the `Content-Location` a 200 would carry (repeated on a 304).
+    ///
+    /// ```
+    /// use http::{header, HeaderValue};
+    /// use tower_conditional::{response, Validators};
+    ///
+    /// let value = HeaderValue::from_static("/doc.en");
+    /// let validators = Validators::new().with_content_location(value.clone());
+    /// let not_modified = response::not_modified(&validators);
+    /// assert_eq!(not_modified.headers()[header::CONTENT_LOCATION], value);
+    /// ```
     #[must_use]
     pub fn with_content_location(mut self, value: HeaderValue) -> Self {
         self.content_location = Some(value);
@@ -163,36 +284,105 @@ impl Validators {
     }
 
     /// The current entity tag.
+    ///
+    /// ```
+    /// use tower_conditional::{ETag, Validators};
+    ///
+    /// assert_eq!(Validators::new().etag(), None);
+    /// let validators = Validators::new().with_etag(ETag::from_content(b"hello"));
+    /// assert_eq!(validators.etag(), Some(&ETag::from_content(b"hello")));
+    /// ```
     pub fn etag(&self) -> Option<&ETag> {
         self.etag.as_ref()
     }
 
     /// The current modification date.
+    ///
+    /// ```
+    /// use tower_conditional::{LastModified, Validators};
+    ///
+    /// let date = "Sun, 06 Nov 1994 08:49:37 GMT".parse()?;
+    /// let validators = Validators::new().with_last_modified(date);
+    /// assert_eq!(validators.last_modified().map(LastModified::unix_seconds), Some(784_111_777));
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn last_modified(&self) -> Option<LastModified> {
         self.last_modified
     }
 
     /// Whether the modification date was declared a strong validator.
+    ///
+    /// `false` while there is no modification date, even if declared strong:
+    ///
+    /// ```
+    /// use tower_conditional::{LastModified, Validators};
+    ///
+    /// let declared = Validators::new().with_strong_last_modified(true);
+    /// assert!(!declared.is_last_modified_strong());
+    /// let dated = declared.with_last_modified(LastModified::from_unix_seconds(1_000)?);
+    /// assert!(dated.is_last_modified_strong());
+    /// # Ok::<(), tower_conditional::InvalidDate>(())
+    /// ```
     pub fn is_last_modified_strong(&self) -> bool {
         self.strong_last_modified && self.last_modified.is_some()
     }
 
     /// The `Cache-Control` to repeat on a 304.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use tower_conditional::Validators;
+    ///
+    /// assert_eq!(Validators::new().cache_control(), None);
+    /// let value = HeaderValue::from_static("max-age=60");
+    /// let validators = Validators::new().with_cache_control(value.clone());
+    /// assert_eq!(validators.cache_control(), Some(&value));
+    /// ```
     pub fn cache_control(&self) -> Option<&HeaderValue> {
         self.cache_control.as_ref()
     }
 
     /// The `Vary` to repeat on a 304.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use tower_conditional::Validators;
+    ///
+    /// assert_eq!(Validators::new().vary(), None);
+    /// let value = HeaderValue::from_static("Accept-Encoding");
+    /// let validators = Validators::new().with_vary(value.clone());
+    /// assert_eq!(validators.vary(), Some(&value));
+    /// ```
     pub fn vary(&self) -> Option<&HeaderValue> {
         self.vary.as_ref()
     }
 
     /// The `Expires` to repeat on a 304.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use tower_conditional::Validators;
+    ///
+    /// assert_eq!(Validators::new().expires(), None);
+    /// let value = HeaderValue::from_static("Thu, 01 Dec 2094 16:00:00 GMT");
+    /// let validators = Validators::new().with_expires(value.clone());
+    /// assert_eq!(validators.expires(), Some(&value));
+    /// ```
     pub fn expires(&self) -> Option<&HeaderValue> {
         self.expires.as_ref()
     }
 
     /// The `Content-Location` to repeat on a 304.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use tower_conditional::Validators;
+    ///
+    /// assert_eq!(Validators::new().content_location(), None);
+    /// let value = HeaderValue::from_static("/doc.en");
+    /// let validators = Validators::new().with_content_location(value.clone());
+    /// assert_eq!(validators.content_location(), Some(&value));
+    /// ```
     pub fn content_location(&self) -> Option<&HeaderValue> {
         self.content_location.as_ref()
     }

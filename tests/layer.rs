@@ -1245,3 +1245,68 @@ fn the_future_of_a_closure_source_and_async_handler_is_send() {
     assert_send(&future);
     assert_send(&service);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Edges found in review
+// ---------------------------------------------------------------------------------------------
+
+/// A handler that honours `Range` with a 206 and tags its responses `"v2"`.
+async fn ranged(request: Request<String>) -> Response<String> {
+    let status = if request.headers().contains_key(RANGE) {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    Response::builder()
+        .status(status)
+        .header(ETAG, CURRENT)
+        .body(String::from("he"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn unknown_validators_and_a_conditional_range_request_get_the_full_representation_evaluated()
+{
+    // §13.2.2 evaluates If-None-Match before Range; a 206 could not become the 304 owed here.
+    let layer = ConditionalLayer::new(unknown());
+    let conditional = request(
+        Method::GET,
+        &[(RANGE, "bytes=0-1"), (IF_NONE_MATCH, CURRENT)],
+    );
+    let answer = send_to(&layer, ranged, conditional).await;
+    assert_eq!(answer.status, StatusCode::NOT_MODIFIED);
+    assert!(!answer.seen().headers.contains_key(RANGE));
+
+    let stale_if_match = request(Method::GET, &[(RANGE, "bytes=0-1"), (IF_MATCH, "\"v1\"")]);
+    let answer = send_to(&layer, ranged, stale_if_match).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+}
+
+#[tokio::test]
+async fn unknown_validators_keep_an_unconditional_range() {
+    let layer = ConditionalLayer::new(unknown());
+    let answer = send_to(
+        &layer,
+        ranged,
+        request(Method::GET, &[(RANGE, "bytes=0-1")]),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(answer.seen().headers[RANGE], "bytes=0-1");
+}
+
+#[tokio::test]
+async fn methods_whose_preconditions_are_ignored_never_get_428() {
+    let layer = ConditionalLayer::new(present()).require_preconditions([
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+    ]);
+    for method in [Method::OPTIONS, Method::TRACE] {
+        let answer = send(&layer, request(method.clone(), &[])).await;
+        assert_eq!(answer.status, StatusCode::OK, "{method}");
+        assert_eq!(answer.calls, 1, "{method}");
+    }
+    let answer = send(&layer, request(Method::PUT, &[])).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_REQUIRED);
+}

@@ -24,6 +24,27 @@ pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up, then either
     /// the layer's own answer or the inner service's response (read and hashed first when the
     /// response side must tag it).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, Request, Response};
+    /// use tower::{service_fn, Layer, Service, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, ResponseFuture};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let page = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::from("hello")))
+    /// });
+    /// let mut service = ConditionalLayer::from_responses().layer(page);
+    /// let request = Request::get("/").body(String::new())?;
+    /// let future: ResponseFuture<_, _, String, String> = service.ready().await?.call(request);
+    /// let response = future.await?;
+    /// let expected = ETag::from_content(b"hello"); // tagged with the hash of its body
+    /// assert_eq!(response.headers()[header::ETAG], expected.to_header_value());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct ResponseFuture<S, V, B, ResB>
     where
         S: Service<Request<B>, Response = Response<ResB>>,
@@ -178,7 +199,7 @@ where
                         hasher,
                     } = read.take().expect(DONE);
                     if let Some(error) = error {
-                        // Pass on what was read, then the error: no tag for a body never seen whole.
+                        // Pass on what was read, then the error: no tag for a body not seen whole.
                         let body = ResponseBody::buffered(chunks, None, Some(error));
                         return Poll::Ready(Ok(Response::from_parts(head, body)));
                     }

@@ -55,6 +55,28 @@ use crate::{
 
 /// What to do when the [`ValidatorSource`] fails (or answers [`Lookup::Unknown`] for a request
 /// whose preconditions must be checked).
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{request::Parts, Request, Response, StatusCode};
+/// use tower::{service_fn, Layer, ServiceExt};
+/// use tower_conditional::{ConditionalLayer, Lookup};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let down = |_: &Parts| async { Err::<Lookup, _>("database unreachable") };
+/// let handler = service_fn(|_: Request<String>| async {
+///     Ok::<_, Infallible>(Response::new(String::from("hello")))
+/// });
+/// // The default, `ServeReads`: reads are served in full, writes refused.
+/// let service = ConditionalLayer::new(down).layer(handler);
+/// let read = service.clone().oneshot(Request::get("/").body(String::new())?).await?;
+/// assert_eq!(read.status(), StatusCode::OK);
+/// let write = service.oneshot(Request::delete("/").body(String::new())?).await?;
+/// assert_eq!(write.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OnSourceError {
@@ -73,14 +95,24 @@ pub enum OnSourceError {
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use http::{request::Parts, Method};
-/// use tower_conditional::{ConditionalLayer, Lookup, OnSourceError};
+/// use http::{request::Parts, Method, Request, Response, StatusCode};
+/// use tower::{service_fn, Layer, ServiceExt};
+/// use tower_conditional::{ConditionalLayer, Lookup, OnSourceError, Validators};
 ///
-/// let layer = ConditionalLayer::new(|_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) })
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Present(Validators::new())) };
+/// let layer = ConditionalLayer::new(source)
 ///     .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
 ///     .on_source_error(OnSourceError::RejectAll)
 ///     .fill_response_validators(true);
-/// # let _ = layer;
+/// let service = layer.layer(service_fn(|_: Request<String>| async {
+///     Ok::<_, Infallible>(Response::new(String::new()))
+/// }));
+/// let blind_delete = Request::delete("/item").body(String::new())?;
+/// assert_eq!(service.oneshot(blind_delete).await?.status(), StatusCode::PRECONDITION_REQUIRED);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 #[must_use]
@@ -90,6 +122,16 @@ pub struct ConditionalLayer<V> {
 }
 
 /// The default for [`ConditionalLayer::body_hash_limit`]: 1 MiB.
+///
+/// ```
+/// use tower_conditional::{ConditionalLayer, DEFAULT_BODY_HASH_LIMIT};
+///
+/// assert_eq!(DEFAULT_BODY_HASH_LIMIT, 1024 * 1024);
+/// // Hash response bodies of up to 4 MiB instead.
+/// let layer = ConditionalLayer::from_responses()
+///     .body_hash_limit(Some(4 * DEFAULT_BODY_HASH_LIMIT));
+/// # let _ = layer;
+/// ```
 pub const DEFAULT_BODY_HASH_LIMIT: u64 = 1 << 20;
 
 #[derive(Debug, Clone)]
@@ -117,7 +159,34 @@ impl<V> ConditionalLayer<V> {
     /// A layer that asks `source` for the validators of each request's target.
     ///
     /// By default no method is required to be conditional, source failures follow
-    /// [`OnSourceError::ServeReads`], and responses are left as the inner service made them.
+    /// [`OnSourceError::ServeReads`], validators are not filled into responses, bodies of up to
+    /// [`DEFAULT_BODY_HASH_LIMIT`] are hashed where the source answers [`Lookup::Unknown`], and
+    /// strong tags are made [encoding-aware](Self::encoding_aware_etags).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async {
+    ///     let current = Validators::new().with_etag(ETag::from_static("\"v1\""));
+    ///     Ok::<_, Infallible>(Lookup::Present(current))
+    /// };
+    /// let handler = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::from("hello")))
+    /// });
+    /// let service = ConditionalLayer::new(source).layer(handler);
+    /// // By default a write needs no precondition, but a stale one is refused.
+    /// let blind = Request::put("/").body(String::new())?;
+    /// assert_eq!(service.clone().oneshot(blind).await?.status(), StatusCode::OK);
+    /// let stale = Request::put("/").header(header::IF_MATCH, "\"v0\"").body(String::new())?;
+    /// assert_eq!(service.oneshot(stale).await?.status(), StatusCode::PRECONDITION_FAILED);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(source: V) -> Self {
         ConditionalLayer {
             source,
@@ -131,10 +200,39 @@ impl<V> ConditionalLayer<V> {
     ///
     /// The field must actually be evaluated: an `If-Unmodified-Since` that is not a valid date,
     /// or that the resource has no `Last-Modified` to compare with, is ignored by the RFC and so
-    /// protects nothing; such a request gets 428 too.
+    /// protects nothing; such a request gets 428 too. Methods whose preconditions RFC 9110
+    /// §13.2.1 ignores (CONNECT, OPTIONS, TRACE) never get 428, even when listed.
     ///
     /// A request whose preconditions fail still gets 412 (for example a create-only `PUT` with
     /// `If-None-Match: *` on an existing item), and a malformed field still gets 400.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Method, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |head: &Parts| {
+    ///     let lookup = match head.uri.path() {
+    ///         "/old" => Validators::new().with_etag(ETag::from_static("\"v1\"")).into(),
+    ///         _ => Lookup::Missing,
+    ///     };
+    ///     async move { Ok::<_, Infallible>(lookup) }
+    /// };
+    /// let service = ConditionalLayer::new(source)
+    ///     .require_preconditions([Method::PUT])
+    ///     .layer(service_fn(|_: Request<String>| async {
+    ///         Ok::<_, Infallible>(Response::new(String::new()))
+    ///     }));
+    /// let response = service.clone().oneshot(Request::put("/old").body(String::new())?).await?;
+    /// assert_eq!(response.status(), StatusCode::PRECONDITION_REQUIRED);
+    /// let response = service.oneshot(Request::put("/new").body(String::new())?).await?;
+    /// assert_eq!(response.status(), StatusCode::OK); // creating needs no precondition
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn require_preconditions(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         let methods: Arc<[Method]> = methods.into_iter().collect();
         self.config.required = (!methods.is_empty()).then_some(methods);
@@ -142,6 +240,26 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// Sets what happens when the source fails; see [`OnSourceError`].
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, Lookup, OnSourceError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let down = |_: &Parts| async { Err::<Lookup, _>("database unreachable") };
+    /// let service = ConditionalLayer::new(down)
+    ///     .on_source_error(OnSourceError::RejectAll)
+    ///     .layer(service_fn(|_: Request<String>| async {
+    ///         Ok::<_, Infallible>(Response::new(String::from("hello")))
+    ///     }));
+    /// let read = service.oneshot(Request::get("/").body(String::new())?).await?;
+    /// assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_source_error(mut self, policy: OnSourceError) -> Self {
         self.config.on_source_error = policy;
         self
@@ -153,6 +271,29 @@ impl<V> ConditionalLayer<V> {
     /// The filled-in values are the ones the source answered before the handler ran. A handler
     /// that may read a newer version than the source saw should set its own `ETag` from the
     /// snapshot it serves; the layer never overwrites one.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async {
+    ///     let current = Validators::new().with_etag(ETag::from_static("\"v1\""));
+    ///     Ok::<_, Infallible>(Lookup::Present(current))
+    /// };
+    /// let service = ConditionalLayer::new(source)
+    ///     .fill_response_validators(true)
+    ///     .layer(service_fn(|_: Request<String>| async {
+    ///         Ok::<_, Infallible>(Response::new(String::from("hello")))
+    ///     }));
+    /// let response = service.oneshot(Request::get("/").body(String::new())?).await?;
+    /// assert_eq!(response.headers()[header::ETAG], "\"v1\"");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fill_response_validators(mut self, fill: bool) -> Self {
         self.config.fill_response_validators = fill;
         self
@@ -163,6 +304,24 @@ impl<V> ConditionalLayer<V> {
     ///
     /// Applies only where the source answered [`Lookup::Unknown`], to a 2xx GET response without
     /// an `ETag` whose size is known; see [`ConditionalLayer::from_responses`].
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let page = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::from("<h1>twenty bytes</h1>")))
+    /// });
+    /// let small = ConditionalLayer::from_responses().body_hash_limit(Some(16)).layer(page);
+    /// let response = small.oneshot(Request::get("/").body(String::new())?).await?;
+    /// assert!(!response.headers().contains_key(header::ETAG)); // too big to hash
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn body_hash_limit(mut self, limit: Option<u64>) -> Self {
         self.config.body_hash_limit = limit;
         self
@@ -171,6 +330,30 @@ impl<V> ConditionalLayer<V> {
     /// Whether strong tags are made specific to the response's `Content-Encoding` (`"v7"` leaves
     /// a gzip response as `"v7-gzip"`), and `If-None-Match` / `If-Match` members with such a
     /// suffix compared by their base tag. On by default; see the crate docs on compression.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gzipped = service_fn(|_: Request<String>| async {
+    ///     let response = Response::builder()
+    ///         .header(header::ETAG, "\"v7\"")
+    ///         .header(header::CONTENT_ENCODING, "gzip")
+    ///         .body(String::new());
+    ///     Ok::<_, Infallible>(response.expect("valid headers"))
+    /// });
+    /// let get = || Request::get("/").body(String::new());
+    /// let aware = ConditionalLayer::from_responses().layer(gzipped);
+    /// assert_eq!(aware.oneshot(get()?).await?.headers()[header::ETAG], "\"v7-gzip\"");
+    /// let plain = ConditionalLayer::from_responses().encoding_aware_etags(false).layer(gzipped);
+    /// assert_eq!(plain.oneshot(get()?).await?.headers()[header::ETAG], "\"v7\"");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encoding_aware_etags(mut self, on: bool) -> Self {
         self.config.encoding_aware_etags = on;
         self
@@ -216,6 +399,15 @@ impl ConditionalLayer<FromResponse> {
 
 /// The source of [`ConditionalLayer::from_responses`]: answers [`Lookup::Unknown`] for every
 /// request, so validators come from the responses.
+///
+/// ```
+/// use http::Request;
+/// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+///
+/// let (head, ()) = Request::get("/").body(())?.into_parts();
+/// assert_eq!(FromResponse.lookup(&head).into_inner(), Ok(Lookup::Unknown));
+/// # Ok::<(), http::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FromResponse;
 
@@ -275,6 +467,35 @@ impl<S, V: Clone> Layer<S> for ConditionalLayer<V> {
 /// - To bound a slow source, put a timeout outside the layer: tower-http's `TimeoutLayer`
 ///   answers 408 and keeps the error type; `tower::timeout::TimeoutLayer` makes it a boxed error
 ///   (axum then needs `HandleErrorLayer`).
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{header, request::Parts, Request, Response, StatusCode};
+/// use tower::{service_fn, ServiceExt};
+/// use tower_conditional::{Conditional, ETag, Lookup, Validators};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = |_: &Parts| async {
+///     let current = Validators::new().with_etag(ETag::from_static("\"v2\""));
+///     Ok::<_, Infallible>(Lookup::Present(current))
+/// };
+/// let inner = service_fn(|request: Request<String>| async move {
+///     // If-Range named an old version: no Range reaches the handler, which sends all of v2.
+///     assert!(!request.headers().contains_key(header::RANGE));
+///     Ok::<_, Infallible>(Response::new(String::from("all of v2")))
+/// });
+/// let request = Request::get("/")
+///     .header(header::RANGE, "bytes=100-")
+///     .header(header::IF_RANGE, "\"v1\"")
+///     .body(String::new())?;
+/// let response = Conditional::new(inner, source).oneshot(request).await?;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Conditional<S, V> {
     inner: S,
@@ -284,6 +505,26 @@ pub struct Conditional<S, V> {
 
 impl<S, V> Conditional<S, V> {
     /// Wraps `inner` with the default configuration; see [`ConditionalLayer`] to configure it.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_conditional::{Conditional, Lookup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
+    /// let inner = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// // `If-Match: *` is false for a missing resource: the inner service is not called.
+    /// let update = Request::put("/").header(header::IF_MATCH, "*").body(String::new())?;
+    /// let response = Conditional::new(inner, source).oneshot(update).await?;
+    /// assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(inner: S, source: V) -> Self {
         Conditional {
             inner,
@@ -293,16 +534,53 @@ impl<S, V> Conditional<S, V> {
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// assert_eq!(service.get_ref().name, "api");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The inner service, mutably.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let mut service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// service.get_mut().name = "api-v2";
+    /// assert_eq!(service.get_ref().name, "api-v2");
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Consumes the middleware, returning the inner service.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// assert_eq!(service.into_inner(), Backend { name: "api" });
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }
@@ -399,7 +677,13 @@ fn decide<B, E: fmt::Display>(
             };
             if is_read(&parts.method) {
                 trace::unevaluated(&parts, "validators unknown: evaluated on the response");
-                unchecked_if_range(&mut parts);
+                if conditions.is_conditional() {
+                    // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a
+                    // 304 or 412: ask the handler for the whole representation.
+                    drop_range(&mut parts);
+                } else {
+                    unchecked_if_range(&mut parts);
+                }
                 let post = Post {
                     check: Some(ResponseCheck::new(
                         &parts,
@@ -452,7 +736,8 @@ fn decide<B, E: fmt::Display>(
         proceed.passed(),
         Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
     );
-    if plan.precondition_required && state.is_present() && !protected {
+    let evaluated = proceed.ignored().is_none();
+    if plan.precondition_required && evaluated && state.is_present() && !protected {
         let response = response::precondition_required();
         trace::decided(&parts, None, Some(response.status()));
         return Next::Answer(response);

@@ -106,7 +106,9 @@ pub(super) enum After<B: Body> {
     Hash(response::Parts, B, ResponseCheck),
 }
 
-/// Applies `post` to the inner service's response.
+/// Applies `post` to the inner service's response. Only a 2xx other than 206 is evaluated:
+/// preconditions are ignored when the unconditional answer would not be a 2xx (RFC 9110
+/// §13.2.1).
 pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
