@@ -43,25 +43,17 @@ use crate::{LastModified, ResourceState};
 /// ```
 #[derive(Debug)]
 pub struct Conditions<'a> {
+    headers: &'a HeaderMap,
     if_match: Option<GetAll<'a, HeaderValue>>,
     if_none_match: Option<GetAll<'a, HeaderValue>>,
-    if_modified_since: DateField,
-    if_unmodified_since: DateField,
-    if_range: Option<GetAll<'a, HeaderValue>>,
-    has_range: bool,
-}
-
-/// An If-Modified-Since or If-Unmodified-Since field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DateField {
-    Absent,
-    /// Present but not one valid HTTP-date: ignored (RFC 9110 §13.1.3, §13.1.4).
-    Invalid,
-    Valid(LastModified),
+    // Dates are parsed only when the evaluation reaches them (and the resource has a date).
+    if_modified_since: Option<GetAll<'a, HeaderValue>>,
+    if_unmodified_since: Option<GetAll<'a, HeaderValue>>,
 }
 
 impl<'a> Conditions<'a> {
-    /// Looks up the five conditional fields and `Range` in `headers`.
+    /// Looks up the four precondition fields in `headers`; `Range` and `If-Range` are looked up
+    /// only for GET requests, when evaluation reaches them.
     ///
     /// ```
     /// use http::HeaderMap;
@@ -76,17 +68,16 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_headers(headers: &'a HeaderMap) -> Self {
-        let list = |name| {
+        let field = |name| {
             let lines = headers.get_all(name);
             lines.iter().next().is_some().then_some(lines)
         };
         Conditions {
-            if_match: list(IF_MATCH),
-            if_none_match: list(IF_NONE_MATCH),
-            if_modified_since: date_field(headers.get_all(IF_MODIFIED_SINCE)),
-            if_unmodified_since: date_field(headers.get_all(IF_UNMODIFIED_SINCE)),
-            if_range: list(IF_RANGE),
-            has_range: headers.contains_key(RANGE),
+            headers,
+            if_match: field(IF_MATCH),
+            if_none_match: field(IF_NONE_MATCH),
+            if_modified_since: field(IF_MODIFIED_SINCE),
+            if_unmodified_since: field(IF_UNMODIFIED_SINCE),
         }
     }
 
@@ -139,7 +130,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_modified_since(&self) -> bool {
-        self.if_modified_since != DateField::Absent
+        self.if_modified_since.is_some()
     }
 
     /// Whether an `If-Unmodified-Since` field is present (valid or not).
@@ -156,7 +147,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_unmodified_since(&self) -> bool {
-        self.if_unmodified_since != DateField::Absent
+        self.if_unmodified_since.is_some()
     }
 
     /// Whether an `If-Range` field is present (valid or not).
@@ -171,7 +162,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_range(&self) -> bool {
-        self.if_range.is_some()
+        self.headers.contains_key(IF_RANGE)
     }
 
     /// Whether a `Range` field is present.
@@ -188,7 +179,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_range(&self) -> bool {
-        self.has_range
+        self.headers.contains_key(RANGE)
     }
 
     /// Whether any precondition field is present (`If-Range` does not count: it never refuses
@@ -252,7 +243,7 @@ impl<'a> Conditions<'a> {
         coding_aliases: bool,
     ) -> Decision {
         let get_or_head = method == Method::GET || method == Method::HEAD;
-        let range_requested = method == Method::GET && self.has_range;
+        let range_requested = method == Method::GET && self.has_range();
         let ignored = |reason| {
             Decision::Proceed(Proceed {
                 range: if range_requested {
@@ -316,9 +307,10 @@ impl<'a> Conditions<'a> {
             // Step 2: If-Unmodified-Since, only without If-Match and only when the representation
             // has a modification date (§13.1.4).
             None => {
-                if let (DateField::Valid(date), Some(modified)) =
-                    (self.if_unmodified_since, last_modified)
-                {
+                if let (Some(date), Some(modified)) = (
+                    one_date(&self.if_unmodified_since, last_modified),
+                    last_modified,
+                ) {
                     if modified > date {
                         return Decision::PreconditionFailed(Condition::IfUnmodifiedSince);
                     }
@@ -340,9 +332,10 @@ impl<'a> Conditions<'a> {
             // Step 4: If-Modified-Since, GET and HEAD only, only without If-None-Match and only
             // when the representation has a modification date (§13.1.3).
             None if get_or_head => {
-                if let (DateField::Valid(date), Some(modified)) =
-                    (self.if_modified_since, last_modified)
-                {
+                if let (Some(date), Some(modified)) = (
+                    one_date(&self.if_modified_since, last_modified),
+                    last_modified,
+                ) {
                     if modified <= date {
                         return Decision::NotModified(Condition::IfModifiedSince);
                     }
@@ -353,11 +346,15 @@ impl<'a> Conditions<'a> {
         }
 
         // Step 5: If-Range, for GET with Range only (§13.1.5).
-        let range = match (range_requested, &self.if_range) {
-            (false, _) => RangeHandling::NotRequested,
-            (true, None) => RangeHandling::Honor,
-            (true, Some(lines)) if if_range_holds(lines, state) => RangeHandling::Honor,
-            (true, Some(_)) => RangeHandling::Ignore,
+        let range = if !range_requested {
+            RangeHandling::NotRequested
+        } else {
+            let if_range = self.headers.get_all(IF_RANGE);
+            if if_range.iter().next().is_none() || if_range_holds(&if_range, state) {
+                RangeHandling::Honor
+            } else {
+                RangeHandling::Ignore
+            }
         };
 
         Decision::Proceed(Proceed {
@@ -378,17 +375,19 @@ fn not_modified_or_failed(method: &Method) -> Decision {
     }
 }
 
-/// One HTTP-date on exactly one line, or the field is invalid (RFC 9110 §13.1.3, §13.1.4: a
-/// value that is not a valid HTTP-date, or has more than one member, is ignored).
-fn date_field(lines: GetAll<'_, HeaderValue>) -> DateField {
-    let mut iter = lines.iter();
+/// The date of an If-Modified-Since or If-Unmodified-Since field: one HTTP-date on exactly one
+/// line, or `None` when the field is absent or ignored (RFC 9110 §13.1.3, §13.1.4: a value that
+/// is not a valid HTTP-date, or has more than one member, is ignored). Parsed only when the
+/// representation has a date to compare it with.
+fn one_date(
+    lines: &Option<GetAll<'_, HeaderValue>>,
+    last_modified: Option<LastModified>,
+) -> Option<LastModified> {
+    last_modified?;
+    let mut iter = lines.as_ref()?.iter();
     match (iter.next(), iter.next()) {
-        (None, _) => DateField::Absent,
-        (Some(line), None) => match LastModified::parse_http_date(line.as_bytes()) {
-            Some(date) => DateField::Valid(date),
-            None => DateField::Invalid,
-        },
-        (Some(_), Some(_)) => DateField::Invalid,
+        (Some(line), None) => LastModified::parse_http_date(line.as_bytes()),
+        _ => None,
     }
 }
 

@@ -10,7 +10,7 @@ use http::header::GetAll;
 
 use crate::ETag;
 use crate::encoding::strip_coding_suffix;
-use crate::etag::{is_etagc, strong_match, weak_match};
+use crate::etag::{is_etagc, weak_match};
 
 /// One member of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,7 @@ pub(crate) fn match_list(
     let mut stars = 0usize;
     let mut tags = 0usize;
     let mut matched = false;
+    let current = current.map(|tag| (tag.is_weak(), tag.opaque()));
     for line in lines.iter() {
         for member in Members::new(line.as_bytes()) {
             match member {
@@ -61,14 +62,20 @@ pub(crate) fn match_list(
                 Ok(Member::Star) => stars += 1,
                 Ok(Member::Tag { weak, opaque }) => {
                     tags += 1;
-                    matched |= current.is_some_and(|tag| {
-                        let equal = |opaque| match comparison {
-                            Comparison::Strong => strong_match(tag, weak, opaque),
-                            Comparison::Weak => weak_match(tag, opaque),
-                        };
-                        equal(opaque)
-                            || (coding_aliases && strip_coding_suffix(opaque).is_some_and(equal))
-                    });
+                    // Every member is still validated after a match; only comparing stops.
+                    matched = matched
+                        || current.is_some_and(|(current_weak, current_opaque)| {
+                            // RFC 9110 §8.8.3.2: strong needs two strong tags; weak ignores weakness.
+                            let equal = |opaque: &[u8]| match comparison {
+                                Comparison::Strong => {
+                                    !current_weak && !weak && opaque == current_opaque
+                                }
+                                Comparison::Weak => opaque == current_opaque,
+                            };
+                            equal(opaque)
+                                || (coding_aliases
+                                    && strip_coding_suffix(opaque).is_some_and(equal))
+                        });
                 }
             }
         }
