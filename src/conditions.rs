@@ -44,6 +44,8 @@ use crate::{LastModified, ResourceState};
 #[derive(Debug)]
 pub struct Conditions<'a> {
     headers: &'a HeaderMap,
+    has_range: bool,
+    has_if_range: bool,
     if_match: Option<GetAll<'a, HeaderValue>>,
     if_none_match: Option<GetAll<'a, HeaderValue>>,
     // Dates are parsed only when the evaluation reaches them (and the resource has a date).
@@ -52,8 +54,10 @@ pub struct Conditions<'a> {
 }
 
 impl<'a> Conditions<'a> {
-    /// Looks up the four precondition fields in `headers`; `Range` and `If-Range` are looked up
-    /// only for GET requests, when evaluation reaches them.
+    /// Finds the five conditional fields and `Range` in `headers`.
+    ///
+    /// A request usually has a handful of fields: then one pass over their names finds all six,
+    /// and a field that is absent costs no hash look-up.
     ///
     /// ```
     /// use http::HeaderMap;
@@ -68,16 +72,41 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_headers(headers: &'a HeaderMap) -> Self {
-        let field = |name| {
-            let lines = headers.get_all(name);
-            lines.iter().next().is_some().then_some(lines)
+        /// Past this many distinct names, six hash look-ups beat one pass over the names.
+        const SCAN_LIMIT: usize = 24;
+        let present = if headers.keys_len() <= SCAN_LIMIT {
+            let mut present = Present::default();
+            for name in headers.keys() {
+                match *name {
+                    IF_MATCH => present.if_match = true,
+                    IF_NONE_MATCH => present.if_none_match = true,
+                    IF_MODIFIED_SINCE => present.if_modified_since = true,
+                    IF_UNMODIFIED_SINCE => present.if_unmodified_since = true,
+                    IF_RANGE => present.if_range = true,
+                    RANGE => present.range = true,
+                    _ => {}
+                }
+            }
+            present
+        } else {
+            Present {
+                if_match: headers.contains_key(IF_MATCH),
+                if_none_match: headers.contains_key(IF_NONE_MATCH),
+                if_modified_since: headers.contains_key(IF_MODIFIED_SINCE),
+                if_unmodified_since: headers.contains_key(IF_UNMODIFIED_SINCE),
+                if_range: headers.contains_key(IF_RANGE),
+                range: headers.contains_key(RANGE),
+            }
         };
+        let field = |present: bool, name| present.then(|| headers.get_all(name));
         Conditions {
             headers,
-            if_match: field(IF_MATCH),
-            if_none_match: field(IF_NONE_MATCH),
-            if_modified_since: field(IF_MODIFIED_SINCE),
-            if_unmodified_since: field(IF_UNMODIFIED_SINCE),
+            has_range: present.range,
+            has_if_range: present.if_range,
+            if_match: field(present.if_match, IF_MATCH),
+            if_none_match: field(present.if_none_match, IF_NONE_MATCH),
+            if_modified_since: field(present.if_modified_since, IF_MODIFIED_SINCE),
+            if_unmodified_since: field(present.if_unmodified_since, IF_UNMODIFIED_SINCE),
         }
     }
 
@@ -162,7 +191,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_range(&self) -> bool {
-        self.headers.contains_key(IF_RANGE)
+        self.has_if_range
     }
 
     /// Whether a `Range` field is present.
@@ -179,7 +208,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_range(&self) -> bool {
-        self.headers.contains_key(RANGE)
+        self.has_range
     }
 
     /// Whether any precondition field is present (`If-Range` does not count: it never refuses
@@ -349,8 +378,7 @@ impl<'a> Conditions<'a> {
         let range = if !range_requested {
             RangeHandling::NotRequested
         } else {
-            let if_range = self.headers.get_all(IF_RANGE);
-            if if_range.iter().next().is_none() || if_range_holds(&if_range, state) {
+            if !self.has_if_range || if_range_holds(&self.headers.get_all(IF_RANGE), state) {
                 RangeHandling::Honor
             } else {
                 RangeHandling::Ignore
@@ -373,6 +401,17 @@ fn not_modified_or_failed(method: &Method) -> Decision {
     } else {
         Decision::PreconditionFailed(Condition::IfNoneMatch)
     }
+}
+
+/// Which of the fields `Conditions` cares about a request carries.
+#[derive(Debug, Default, Clone, Copy)]
+struct Present {
+    if_match: bool,
+    if_none_match: bool,
+    if_modified_since: bool,
+    if_unmodified_since: bool,
+    if_range: bool,
+    range: bool,
 }
 
 /// The date of an If-Modified-Since or If-Unmodified-Since field: one HTTP-date on exactly one

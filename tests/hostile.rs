@@ -1139,3 +1139,45 @@ fn from_static_accepts_every_valid_tag() {
     assert_eq!(tag.opaque(), "caf\u{e9}".as_bytes());
     assert_eq!(tag, ETag::parse("\"caf\u{e9}\"".as_bytes()).unwrap());
 }
+
+/// `Conditions` finds fields by one pass over the names of a small header map and by hash
+/// look-ups in a large one: both must see the same fields.
+#[test]
+fn many_distinct_fields_are_looked_up_like_a_few() {
+    let conditional: [(HeaderName, &[u8]); 4] = [
+        (IF_NONE_MATCH, b"\"other\""),
+        (IF_MATCH, b"\"v1\""),
+        (RANGE, b"bytes=0-1"),
+        (IF_RANGE, b"\"v1\""),
+    ];
+    for extra in [0usize, 23, 24, 25, 200] {
+        let mut map = HeaderMap::new();
+        for i in 0..extra {
+            let name = HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap();
+            map.insert(name, HeaderValue::from_static("1"));
+        }
+        for (name, value) in &conditional {
+            map.insert(name.clone(), HeaderValue::from_bytes(value).unwrap());
+        }
+        let state = ResourceState::Present(validators_with(ETag::from_static("\"v1\"")));
+        let decision = evaluate(&Method::GET, &map, &state);
+        let proceed = decision.proceed().expect("both preconditions hold");
+        assert_eq!(proceed.passed(), Some(IfMatch), "{extra} extra fields");
+        assert_eq!(
+            proceed.range(),
+            RangeHandling::Honor,
+            "{extra} extra fields"
+        );
+        let conditions = tower_conditional::Conditions::from_headers(&map);
+        assert!(conditions.has_if_match() && conditions.has_if_none_match());
+        assert!(conditions.has_range() && conditions.has_if_range());
+        assert!(!conditions.has_if_modified_since() && !conditions.has_if_unmodified_since());
+
+        map.insert(IF_NONE_MATCH, HeaderValue::from_static("\"v1\""));
+        assert_eq!(
+            evaluate(&Method::GET, &map, &state),
+            Decision::NotModified(IfNoneMatch),
+            "{extra} extra fields"
+        );
+    }
+}
