@@ -1,0 +1,322 @@
+//! The tower layer in process (issue 4): a bare `service_fn` answering a small 200, against the
+//! same service behind `ConditionalLayer` on the pass-through path, the 304 short-circuit and
+//! the 412 short-circuit.
+//!
+//! Each request goes through `tower::ServiceExt::oneshot` on a clone of the service; every
+//! future here resolves on its first poll (the source answers with `std::future::ready`), so
+//! it is polled once with a no-op waker: no runtime, no scheduling noise. The request is built
+//! outside the timed section (`iter_batched`); dropping the response is timed, since freeing
+//! is part of a request's cost.
+//!
+//! Before the timed groups, the bench prints the heap allocations per request of each path,
+//! counted by a global allocator (`tests/allocations.rs` asserts them).
+//!
+//! Run: `cargo bench --bench layer -- --warm-up-time 1 --measurement-time 3`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use http::header::{ACCEPT, ACCEPT_ENCODING, HOST, IF_MATCH, IF_NONE_MATCH, USER_AGENT};
+use http::request::Parts;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{Layer, Service, ServiceExt, service_fn};
+use tower_conditional::{ConditionalLayer, ETag, LastModified, Lookup, ResponseBody, Validators};
+
+// ----- allocation counting ------------------------------------------------------------------
+
+/// Counts allocations (`alloc`, `alloc_zeroed` and `realloc`) made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the slot may be gone while the thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; counting touches no allocator state.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: `ptr` and `layout` come from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `realloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ----- services and requests ----------------------------------------------------------------
+
+type Body = Full<Bytes>;
+
+/// Polls a future that resolves immediately, once, with a no-op waker.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("every future in this bench resolves on its first poll"),
+    }
+}
+
+/// The application: a small 200, allocation-free.
+fn bare() -> impl Service<
+    Request<Bytes>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    service_fn(|_request: Request<Bytes>| {
+        ready(Ok::<_, Infallible>(Response::new(Full::new(
+            Bytes::from_static(b"{\"key\":42,\"value\":\"hello\"}"),
+        ))))
+    })
+}
+
+/// The current validators of the one resource.
+fn validators() -> Validators {
+    Validators::new()
+        .with_etag(ETag::from_content(
+            b"the current representation of /items/42",
+        ))
+        .with_last_modified(LastModified::from_unix_seconds(1_700_000_000).expect("in range"))
+}
+
+/// The application behind the layer, with a source that answers at once.
+fn layered()
+-> impl Service<Request<Bytes>, Response = Response<ResponseBody<Body>>, Error = Infallible> + Clone
+{
+    let validators = validators();
+    let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));
+    ConditionalLayer::new(source).layer(bare())
+}
+
+fn current_tag() -> HeaderValue {
+    validators().etag().expect("has a tag").to_header_value()
+}
+
+/// What a request carries besides its method.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// GET without conditional headers.
+    Get,
+    /// GET revalidating the current tag.
+    GetIfNoneMatchCurrent,
+    /// PUT with `If-Match` naming the current tag (the write proceeds).
+    PutIfMatchCurrent,
+    /// PUT with `If-Match` naming a stale tag.
+    PutIfMatchStale,
+}
+
+/// A request as a client sends it; built outside the timed section.
+fn request(kind: Kind) -> Request<Bytes> {
+    let (method, condition) = match kind {
+        Kind::Get => (Method::GET, None),
+        Kind::GetIfNoneMatchCurrent => (Method::GET, Some((IF_NONE_MATCH, current_tag()))),
+        Kind::PutIfMatchCurrent => (Method::PUT, Some((IF_MATCH, current_tag()))),
+        Kind::PutIfMatchStale => (
+            Method::PUT,
+            Some((IF_MATCH, HeaderValue::from_static("\"stale-version\""))),
+        ),
+    };
+    let body = if method == Method::PUT {
+        Bytes::from_static(b"{\"key\":42,\"value\":\"goodbye\"}")
+    } else {
+        Bytes::new()
+    };
+    let mut request = Request::builder()
+        .method(method)
+        .uri("/items/42")
+        .header(HOST, "example.com")
+        .header(USER_AGENT, "bench/1.0")
+        .header(ACCEPT, "application/json")
+        .header(ACCEPT_ENCODING, "gzip, br")
+        .body(body)
+        .expect("a valid request");
+    if let Some((name, value)) = condition {
+        request.headers_mut().insert(name, value);
+    }
+    request
+}
+
+/// One request through a clone of `service`; answers the status. Never inlined, so that a
+/// profiler (`valgrind --tool=callgrind`) can count the instructions of one request.
+#[inline(never)]
+fn serve<S, B>(service: &S, request: Request<Bytes>) -> StatusCode
+where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    let response = run(service.clone().oneshot(request)).expect("infallible");
+    let status = response.status();
+    drop(black_box(response));
+    status
+}
+
+/// Heap allocations of one request, in steady state (after warm-up), request built beforehand.
+fn allocations_per_request<S, B>(service: &S, kind: Kind, expected: StatusCode) -> u64
+where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    for _ in 0..3 {
+        assert_eq!(serve(service, request(kind)), expected, "{kind:?}");
+    }
+    (0..10)
+        .map(|_| {
+            let request = request(kind);
+            let service = service.clone();
+            let before = allocations();
+            let response = run(service.oneshot(request)).expect("infallible");
+            drop(black_box(response));
+            allocations() - before
+        })
+        .min()
+        .expect("ten runs")
+}
+
+fn print_allocations() {
+    let bare = bare();
+    let layered = layered();
+    let rows = [
+        (
+            "bare, GET",
+            allocations_per_request(&bare, Kind::Get, StatusCode::OK),
+        ),
+        (
+            "layer pass-through, GET",
+            allocations_per_request(&layered, Kind::Get, StatusCode::OK),
+        ),
+        (
+            "layer 304, GET If-None-Match current",
+            allocations_per_request(
+                &layered,
+                Kind::GetIfNoneMatchCurrent,
+                StatusCode::NOT_MODIFIED,
+            ),
+        ),
+        (
+            "bare, PUT If-Match stale",
+            allocations_per_request(&bare, Kind::PutIfMatchStale, StatusCode::OK),
+        ),
+        (
+            "layer 412, PUT If-Match stale",
+            allocations_per_request(
+                &layered,
+                Kind::PutIfMatchStale,
+                StatusCode::PRECONDITION_FAILED,
+            ),
+        ),
+        (
+            "layer pass-through, PUT If-Match current",
+            allocations_per_request(&layered, Kind::PutIfMatchCurrent, StatusCode::OK),
+        ),
+    ];
+    println!("heap allocations per request (steady state, request built beforehand):");
+    for (path, count) in rows {
+        println!("  {path:<42} {count}");
+    }
+}
+
+// ----- timed groups -------------------------------------------------------------------------
+
+/// Times one request kind through `service`; the request is built outside the timed section.
+fn bench_case<S, B>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    service: &S,
+    kind: Kind,
+    expected: StatusCode,
+) where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    assert_eq!(serve(service, request(kind)), expected, "{name}");
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || request(kind),
+            |request| serve(service, request),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn bench_layer(c: &mut Criterion) {
+    print_allocations();
+
+    let bare = bare();
+    let layered = layered();
+    let mut group = c.benchmark_group("layer");
+    bench_case(&mut group, "bare_get", &bare, Kind::Get, StatusCode::OK);
+    bench_case(
+        &mut group,
+        "pass_through_get",
+        &layered,
+        Kind::Get,
+        StatusCode::OK,
+    );
+    bench_case(
+        &mut group,
+        "short_circuit_304",
+        &layered,
+        Kind::GetIfNoneMatchCurrent,
+        StatusCode::NOT_MODIFIED,
+    );
+    bench_case(
+        &mut group,
+        "bare_put",
+        &bare,
+        Kind::PutIfMatchStale,
+        StatusCode::OK,
+    );
+    bench_case(
+        &mut group,
+        "short_circuit_412",
+        &layered,
+        Kind::PutIfMatchStale,
+        StatusCode::PRECONDITION_FAILED,
+    );
+    bench_case(
+        &mut group,
+        "pass_through_put_if_match",
+        &layered,
+        Kind::PutIfMatchCurrent,
+        StatusCode::OK,
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench_layer);
+criterion_main!(benches);

@@ -1,0 +1,384 @@
+//! Heap allocation budgets (issue 4), counted by a per-thread counting global allocator.
+//!
+//! - `evaluate` allocates nothing, on every path.
+//! - The layer's pass-through path for GET adds at most one allocation per request over the
+//!   bare service (in fact it adds none).
+//! - The 304 and 412 short-circuits allocate no more than they do today (regression guards;
+//!   each allocation is named below).
+//!
+//! Counting is per thread, so tests running in parallel do not disturb each other. Requests
+//! are built before counting starts; counts are the minimum over several runs after warm-up,
+//! so one-off work (the first clone of a `Bytes` promoting it to shared storage) is excluded.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT, HOST, HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE,
+    IF_UNMODIFIED_SINCE, RANGE,
+};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{Layer, Service, ServiceExt, service_fn};
+use tower_conditional::{
+    ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators, evaluate,
+};
+
+// ----- allocation counting ------------------------------------------------------------------
+
+/// Counts allocations (`alloc`, `alloc_zeroed` and `realloc`) made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the slot may be gone while the thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; counting touches no allocator state.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: `ptr` and `layout` come from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `realloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The fewest allocations `f` makes over several runs, after warming up.
+fn min_allocations(mut f: impl FnMut()) -> u64 {
+    for _ in 0..3 {
+        f();
+    }
+    (0..10)
+        .map(|_| {
+            let before = allocations();
+            f();
+            allocations() - before
+        })
+        .min()
+        .expect("ten runs")
+}
+
+#[test]
+fn the_counter_counts() {
+    let count = min_allocations(|| {
+        std::hint::black_box(Box::new(std::hint::black_box(42_u64)));
+    });
+    assert_eq!(count, 1);
+}
+
+// ----- evaluate -----------------------------------------------------------------------------
+
+fn current_tag() -> ETag {
+    ETag::from_content(b"the current representation of /items/42")
+}
+
+fn modified() -> LastModified {
+    LastModified::from_unix_seconds(1_700_000_000).expect("in range")
+}
+
+fn validators() -> Validators {
+    Validators::new()
+        .with_etag(current_tag())
+        .with_last_modified(modified())
+}
+
+fn header_map(fields: &[(HeaderName, &str)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(HOST, HeaderValue::from_static("example.com"));
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    for (name, value) in fields {
+        headers.append(name, HeaderValue::from_str(value).expect("a valid value"));
+    }
+    headers
+}
+
+#[test]
+fn evaluate_never_allocates() {
+    let tag = current_tag().to_string();
+    let date = modified().to_string();
+    let list: Vec<String> = (0..99)
+        .map(|i| ETag::from_content(format!("version {i}").as_bytes()).to_string())
+        .chain([tag.clone()])
+        .collect();
+    let list = list.join(", ");
+    let unquoted = tag.trim_matches('"').to_owned();
+    let cases: Vec<(Method, Vec<(HeaderName, &str)>)> = vec![
+        (Method::GET, vec![]),
+        (Method::GET, vec![(IF_NONE_MATCH, &tag)]),
+        (Method::GET, vec![(IF_NONE_MATCH, &list)]),
+        (Method::GET, vec![(IF_NONE_MATCH, "\"other\"")]),
+        (Method::GET, vec![(IF_NONE_MATCH, "*")]),
+        (
+            Method::GET,
+            vec![(IF_NONE_MATCH, "\"a\""), (IF_NONE_MATCH, "W/\"b\"")],
+        ),
+        (Method::PUT, vec![(IF_MATCH, &tag)]),
+        (Method::PUT, vec![(IF_MATCH, "\"stale\"")]),
+        (Method::PUT, vec![(IF_MATCH, "*")]),
+        (Method::PUT, vec![(IF_NONE_MATCH, "*")]),
+        (Method::GET, vec![(IF_MODIFIED_SINCE, &date)]),
+        (
+            Method::GET,
+            vec![(IF_MODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT")],
+        ),
+        (
+            Method::GET,
+            vec![(IF_MODIFIED_SINCE, "Sunday, 06-Nov-94 08:49:37 GMT")],
+        ),
+        (
+            Method::GET,
+            vec![(IF_MODIFIED_SINCE, "Sun Nov  6 08:49:37 1994")],
+        ),
+        (Method::GET, vec![(IF_MODIFIED_SINCE, "yesterday")]),
+        (Method::PUT, vec![(IF_UNMODIFIED_SINCE, &date)]),
+        (
+            Method::PUT,
+            vec![(IF_UNMODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT")],
+        ),
+        (
+            Method::GET,
+            vec![(IF_NONE_MATCH, &tag), (IF_MODIFIED_SINCE, &date)],
+        ),
+        (Method::GET, vec![(RANGE, "bytes=0-1023"), (IF_RANGE, &tag)]),
+        (
+            Method::GET,
+            vec![(RANGE, "bytes=0-1023"), (IF_RANGE, "\"old\"")],
+        ),
+        (
+            Method::GET,
+            vec![(RANGE, "bytes=0-1023"), (IF_RANGE, &date)],
+        ),
+        (Method::GET, vec![(IF_NONE_MATCH, &unquoted)]),
+        (Method::PUT, vec![(IF_NONE_MATCH, &unquoted)]),
+        (Method::PUT, vec![(IF_MATCH, "garbage")]),
+        (Method::OPTIONS, vec![(IF_MATCH, "\"x\"")]),
+        (Method::DELETE, vec![(IF_MATCH, &tag)]),
+    ];
+    let present = ResourceState::Present(validators());
+    let missing = ResourceState::Missing;
+    for (method, fields) in &cases {
+        let headers = header_map(fields);
+        for state in [&present, &missing] {
+            let count = min_allocations(|| {
+                std::hint::black_box(evaluate(method, &headers, state));
+            });
+            assert_eq!(
+                count,
+                0,
+                "{method} {fields:?} against {state:?}",
+                state = state.is_present()
+            );
+        }
+    }
+}
+
+// ----- the layer ----------------------------------------------------------------------------
+
+type Body = Full<Bytes>;
+
+/// Polls a future that resolves immediately, once, with a no-op waker.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("every future here resolves on its first poll"),
+    }
+}
+
+/// The application: a small 200, allocation-free.
+fn bare() -> impl Service<
+    Request<Bytes>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    service_fn(|_request: Request<Bytes>| {
+        ready(Ok::<_, Infallible>(Response::new(Full::new(
+            Bytes::from_static(b"{\"key\":42,\"value\":\"hello\"}"),
+        ))))
+    })
+}
+
+/// The application behind the layer, with a source that answers at once.
+fn layered()
+-> impl Service<Request<Bytes>, Response = Response<impl Sized>, Error = Infallible> + Clone {
+    let validators = validators();
+    let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));
+    ConditionalLayer::new(source).layer(bare())
+}
+
+fn request(method: Method, condition: Option<(HeaderName, HeaderValue)>) -> Request<Bytes> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri("/items/42")
+        .header(HOST, "example.com")
+        .header(ACCEPT, "application/json")
+        .body(Bytes::from_static(b"{\"value\":\"goodbye\"}"))
+        .expect("a valid request");
+    if let Some((name, value)) = condition {
+        request.headers_mut().insert(name, value);
+    }
+    request
+}
+
+/// Allocations of one request through a clone of `service` (cloned and built beforehand),
+/// response dropped.
+fn per_request<S, B>(service: &S, make: impl Fn() -> Request<Bytes>, expected: StatusCode) -> u64
+where
+    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    let response = run(service.clone().oneshot(make())).expect("infallible");
+    assert_eq!(response.status(), expected);
+    for _ in 0..3 {
+        drop(run(service.clone().oneshot(make())));
+    }
+    (0..10)
+        .map(|_| {
+            let service = service.clone();
+            let request = make();
+            let before = allocations();
+            drop(run(service.oneshot(request)));
+            allocations() - before
+        })
+        .min()
+        .expect("ten runs")
+}
+
+fn current() -> Option<(HeaderName, HeaderValue)> {
+    Some((IF_NONE_MATCH, current_tag().to_header_value()))
+}
+
+fn stale_if_match() -> Option<(HeaderName, HeaderValue)> {
+    Some((IF_MATCH, HeaderValue::from_static("\"stale\"")))
+}
+
+#[test]
+fn the_bare_service_does_not_allocate() {
+    // The baseline the layer is measured against: `Response::new` with an empty `HeaderMap`
+    // and a static body allocates nothing.
+    let count = per_request(&bare(), || request(Method::GET, None), StatusCode::OK);
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn pass_through_get_adds_at_most_one_allocation() {
+    let bare = per_request(&bare(), || request(Method::GET, None), StatusCode::OK);
+    let layered = per_request(&layered(), || request(Method::GET, None), StatusCode::OK);
+    // Budget: at most one more than bare. Measured: none more. On this path the layer
+    // splits the request into parts and body and puts them back (moves), clones the inner
+    // service (a zero-sized `service_fn`), gets `ready(Lookup)` from the source (cloning
+    // `Validators` only bumps the `Bytes` reference count of the tag), reads the headers
+    // borrowed and evaluates without allocating, and wraps the body (a move). Nothing on
+    // the heap.
+    assert!(
+        layered <= bare + 1,
+        "pass-through: {layered} allocations, bare: {bare}"
+    );
+    assert_eq!(
+        layered, bare,
+        "the pass-through path allocates nothing today"
+    );
+}
+
+#[test]
+fn not_modified_allocates_only_its_header_map() {
+    let count = per_request(
+        &layered(),
+        || request(Method::GET, current()),
+        StatusCode::NOT_MODIFIED,
+    );
+    // 1. The 304's `HeaderMap` index table and 2. its entries vector, both allocated when
+    //    `response::not_modified` inserts `ETag` (the tag's bytes are shared, not copied:
+    //    `Bytes` reference count). Found with a backtrace-capturing allocator.
+    assert!(count <= 2, "304: {count} allocations");
+}
+
+#[test]
+fn precondition_failed_allocations_are_bounded() {
+    let count = per_request(
+        &layered(),
+        || request(Method::PUT, stale_if_match()),
+        StatusCode::PRECONDITION_FAILED,
+    );
+    // Found with a backtrace-capturing allocator; all in `response::precondition_failed`:
+    // 1. the problem+json body `String` (`format!` in `response::problem`, 108 bytes),
+    // 2. its growth while `format!` writes the long `detail` (a realloc, 216 bytes),
+    // 3. its growth for `,"condition":"If-Match"}` (`push_str`, a realloc, 432 bytes),
+    // 4. the `Bytes` shared header for the body (`Bytes::from(String)` when the capacity
+    //    exceeds the length),
+    // 5. and 6. the `HeaderMap` index table and entries vector (first `insert`, of
+    //    `Content-Type`),
+    // 7. the `Last-Modified` text (`LastModified::to_string` in `header_value_at`; its
+    //    conversion into a `HeaderValue` reuses the buffer, as length equals capacity).
+    assert!(count <= 7, "412: {count} allocations");
+}
+
+#[test]
+fn pass_through_put_allocations_are_bounded() {
+    let bare = per_request(
+        &bare(),
+        || {
+            request(
+                Method::PUT,
+                Some((IF_MATCH, current_tag().to_header_value())),
+            )
+        },
+        StatusCode::OK,
+    );
+    let layered = per_request(
+        &layered(),
+        || {
+            request(
+                Method::PUT,
+                Some((IF_MATCH, current_tag().to_header_value())),
+            )
+        },
+        StatusCode::OK,
+    );
+    // Not part of the GET budget: writes carry a `Checked` in the request's extensions, and
+    // `Extensions::insert` (in `layer::decide`) allocates
+    // 1. the boxed `AnyMap` (the extensions are empty until then),
+    // 2. its hash table,
+    // 3. the `Box<dyn AnyClone>` holding the `Checked` (148 bytes: it owns the `Validators`).
+    assert!(
+        layered <= bare + 3,
+        "pass-through PUT: {layered} allocations, bare: {bare}"
+    );
+}
