@@ -156,10 +156,10 @@ pub use state::{ResourceState, Validators};
 pub use body::ResponseBody;
 pub use checked::Checked;
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, FromResponse, OnSourceError,
-    ResponseFuture,
+    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
 };
-pub use source::{Lookup, ValidatorSource};
+pub use source::{FromResponse, Lookup, ValidatorSource};
 
 #[cfg(test)]
 mod tests {

@@ -176,6 +176,31 @@ pub fn service_unavailable() -> Response<Bytes> {
     response
 }
 
+/// A 412 for a write whose precondition cannot be verified because the resource's validators
+/// are only known after the handler runs ([`Lookup::Unknown`](crate::Lookup::Unknown)).
+pub(crate) fn unverifiable(condition: Condition) -> Response<Bytes> {
+    problem(
+        StatusCode::PRECONDITION_FAILED,
+        "the validators of this resource are only known once a request has been performed, so this precondition cannot be verified; the request was not performed",
+        Some(condition),
+    )
+}
+
+/// A 500 for a method that must be conditional on a route whose validators are only known
+/// after the handler runs: no precondition could ever be verified, so asking for one (428)
+/// would send the client round in a loop.
+pub(crate) fn unverifiable_required() -> Response<Bytes> {
+    let mut response = problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "this method must be conditional, but the validators of this resource are only known once a request has been performed, so no precondition can be verified: a server configuration error",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 impl Decision {
     /// The response that ends the request, or `None` for [`Decision::Proceed`].
     ///

@@ -85,7 +85,8 @@ pub trait ValidatorSource {
     /// });
     /// let service = ConditionalLayer::new(down).layer(handler);
     /// // The write is not performed unchecked, and the error text is not sent to the client.
-    /// let response = service.oneshot(Request::put("/").body(String::new())?).await?;
+    /// let write = Request::put("/").header("if-match", "\"v1\"").body(String::new())?;
+    /// let response = service.oneshot(write).await?;
     /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     /// # Ok(())
     /// # }
@@ -145,6 +146,51 @@ pub trait ValidatorSource {
     /// # }
     /// ```
     fn lookup(&self, head: &Parts) -> Self::Future;
+
+    /// Whether this source answers [`Lookup::Unknown`] for every request, leaving validators to
+    /// the handler's responses. The layer then never asks it about GET and HEAD and evaluates
+    /// every one of them against the response, unconditional ones included (so their 2xx
+    /// bodies are tagged). `false` by default; [`FromResponse`] says `true`.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::request::Parts;
+    /// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+    ///
+    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
+    /// assert!(!source.always_unknown());
+    /// assert!(FromResponse.always_unknown());
+    /// ```
+    fn always_unknown(&self) -> bool {
+        false
+    }
+}
+
+/// The source of [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses):
+/// answers [`Lookup::Unknown`] for every request, so validators come from the responses.
+///
+/// ```
+/// use http::Request;
+/// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+///
+/// let (head, ()) = Request::get("/").body(())?.into_parts();
+/// assert_eq!(FromResponse.lookup(&head).into_inner(), Ok(Lookup::Unknown));
+/// # Ok::<(), http::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromResponse;
+
+impl ValidatorSource for FromResponse {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Lookup, Self::Error>>;
+
+    fn lookup(&self, _: &Parts) -> Self::Future {
+        std::future::ready(Ok(Lookup::Unknown))
+    }
+
+    fn always_unknown(&self) -> bool {
+        true
+    }
 }
 
 impl<F, Fut, E> ValidatorSource for F
@@ -185,9 +231,17 @@ pub enum Lookup {
     /// The source cannot tell before the handler runs. GET and HEAD are evaluated against the
     /// validators of the handler's response (see
     /// [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses)). Other
-    /// methods pass through unevaluated when they carry no precondition and none is required;
-    /// otherwise they are refused with 503 as for a source error, since a precondition checked
-    /// after the write would come too late.
+    /// methods are never evaluated after the handler (the write would already have happened):
+    ///
+    /// - without a precondition, and none required: passed through unevaluated;
+    /// - with `If-Match`, `If-None-Match` or a valid `If-Unmodified-Since`: **412**, since a
+    ///   precondition that cannot be verified is not known to be true (a malformed `If-Match`
+    ///   is still 400);
+    /// - without one, on a method that [requires one](crate::ConditionalLayer::require_preconditions):
+    ///   **500**, naming the configuration error: no precondition could ever be verified on
+    ///   such a route, so a 428 asking for one would be a loop, not an answer.
+    ///
+    /// None of these is a 503: nothing transient happened, and retrying cannot help.
     Unknown,
 }
 
