@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, IF_MATCH,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE,
-    RETRY_AFTER, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES,
+    IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED,
+    RANGE, RETRY_AFTER, VARY,
 };
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
@@ -977,6 +977,225 @@ async fn fill_response_validators_leaves_responses_to_writes_alone() {
         "the write changed the representation"
     );
     assert!(!answer.headers.contains_key(LAST_MODIFIED));
+}
+
+/// One source of truth: the 200 carries exactly the metadata the 304 for it carries (RFC 9110
+/// §15.4.5), so the two cannot drift apart. The handler's own values win; `Vary` is merged.
+#[tokio::test]
+async fn fill_response_validators_gives_the_200_the_metadata_of_the_304() {
+    let layer = ConditionalLayer::new(present()).fill_response_validators(true);
+    let ok = send(&layer, request(Method::GET, &[])).await;
+    let not_modified = send(&layer, request(Method::GET, &[(IF_NONE_MATCH, CURRENT)])).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    for name in [ETAG, CACHE_CONTROL, VARY, EXPIRES, CONTENT_LOCATION] {
+        assert_eq!(
+            ok.headers.get(&name),
+            not_modified.headers.get(&name),
+            "{name}"
+        );
+    }
+
+    let own = |_: Request<String>| async {
+        Response::builder()
+            .header(CACHE_CONTROL, "no-store")
+            .header(VARY, "Origin")
+            .body(String::from("hello"))
+            .unwrap()
+    };
+    let answer = send_to(&layer, own, request(Method::GET, &[])).await;
+    assert_eq!(
+        answer.header(CACHE_CONTROL),
+        "no-store",
+        "the handler's value wins"
+    );
+    let vary: Vec<_> = answer.headers.get_all(VARY).iter().collect();
+    assert_eq!(vary, ["Origin", "Accept-Encoding"], "Vary is merged");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding-aware tags: opt-in, and never a write on a tag the server did not issue
+// ---------------------------------------------------------------------------------------------
+
+fn tagged(tag: &'static str) -> impl Fn(&Parts) -> Ready<Result<Lookup, Infallible>> + Clone {
+    answering(Lookup::Present(
+        Validators::new().with_etag(ETag::from_static(tag)),
+    ))
+}
+
+fn aware(tag: &'static str) -> ConditionalLayer<impl ValidatorSource + Clone> {
+    ConditionalLayer::new(tagged(tag)).encoding_aware_etags(true)
+}
+
+#[tokio::test]
+async fn coding_suffixes_mean_nothing_by_default() {
+    let layer = ConditionalLayer::new(tagged("\"doc-pt\""));
+    let revalidate = request(
+        Method::GET,
+        &[(IF_NONE_MATCH, "\"doc-pt-br\""), (ACCEPT_ENCODING, "br")],
+    );
+    assert_eq!(send(&layer, revalidate).await.status, StatusCode::OK);
+    let write = request(Method::PUT, &[(IF_MATCH, "\"doc-pt-br\"")]);
+    let answer = send(&layer, write).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.calls, 0);
+}
+
+#[tokio::test]
+async fn doc_pt_and_doc_pt_br_in_every_direction() {
+    // Current "doc-pt": "doc-pt-br" is the tag issued for its br form.
+    let layer = aware("\"doc-pt\"");
+    let held_br = |accept| {
+        request(
+            Method::GET,
+            &[(IF_NONE_MATCH, "\"doc-pt-br\""), (ACCEPT_ENCODING, accept)],
+        )
+    };
+    let fresh = send(&layer, held_br("gzip, br")).await;
+    assert_eq!(fresh.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        fresh.header(ETAG),
+        "\"doc-pt-br\"",
+        "the form the client holds"
+    );
+    assert_eq!(fresh.header(VARY), "Accept-Encoding");
+    // The request would not be served br: the cached br bytes are not what it would get.
+    assert_eq!(send(&layer, held_br("gzip")).await.status, StatusCode::OK);
+    let write = send(&layer, request(Method::PUT, &[(IF_MATCH, "\"doc-pt-br\"")])).await;
+    assert_eq!(
+        write.status,
+        StatusCode::OK,
+        "a tag issued for the current version"
+    );
+
+    // Current "doc-pt-br": its own tags are "doc-pt-br-identity", "doc-pt-br-br", ...
+    let layer = aware("\"doc-pt-br\"");
+    for (member, status) in [
+        ("\"doc-pt\"", StatusCode::PRECONDITION_FAILED),
+        ("\"doc-pt-br\"", StatusCode::PRECONDITION_FAILED), // would be the br form of "doc-pt"
+        ("\"doc-pt-br-identity\"", StatusCode::OK),
+        ("\"doc-pt-br-br\"", StatusCode::OK),
+    ] {
+        let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, member)])).await;
+        assert_eq!(answer.status, status, "If-Match: {member}");
+        if status == StatusCode::PRECONDITION_FAILED {
+            assert_eq!(answer.calls, 0);
+            assert_eq!(
+                answer.header(ETAG),
+                "\"doc-pt-br-identity\"",
+                "the tag it issues"
+            );
+        }
+    }
+    for (member, status) in [
+        ("\"doc-pt\"", StatusCode::OK),
+        ("\"doc-pt-br\"", StatusCode::OK),
+        ("\"doc-pt-br-identity\"", StatusCode::NOT_MODIFIED),
+        ("\"doc-pt-br-br\"", StatusCode::NOT_MODIFIED),
+    ] {
+        let revalidate = request(
+            Method::GET,
+            &[(IF_NONE_MATCH, member), (ACCEPT_ENCODING, "br")],
+        );
+        assert_eq!(
+            send(&layer, revalidate).await.status,
+            status,
+            "If-None-Match: {member}"
+        );
+    }
+    // Its identity 200 leaves with the tag that cannot be mistaken for "doc-pt"'s br form.
+    let filled = aware("\"doc-pt-br\"").fill_response_validators(true);
+    let ok = send(&filled, request(Method::GET, &[])).await;
+    assert_eq!(ok.header(ETAG), "\"doc-pt-br-identity\"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 412 answers and early-answer bounds
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn validators_can_be_left_off_412_answers() {
+    let layer = ConditionalLayer::new(present()).validators_in_412(false);
+    let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, "\"v1\"")])).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert!(!answer.headers.contains_key(ETAG));
+    assert!(!answer.headers.contains_key(LAST_MODIFIED));
+    assert_eq!(answer.json()["status"], 412);
+}
+
+/// A request body that counts what was read of it, of unknown size (chunked).
+struct Upload {
+    chunks: usize,
+    read: Arc<AtomicUsize>,
+}
+
+impl http_body::Body for Upload {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.chunks -= 1;
+        self.read.fetch_add(1024, Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![0; 1024])))))
+    }
+}
+
+async fn stale_upload(
+    layer: ConditionalLayer<impl ValidatorSource + Clone>,
+    kib: usize,
+) -> (Answer, usize) {
+    let read = Arc::new(AtomicUsize::new(0));
+    let body = Upload {
+        chunks: kib,
+        read: Arc::clone(&read),
+    };
+    let request = Request::put("/items/1")
+        .header(IF_MATCH, "\"v1\"")
+        .body(body)
+        .unwrap();
+    let inner =
+        service_fn(|_: Request<Upload>| ready(Ok::<_, Infallible>(Response::new(String::new()))));
+    let response = layer.layer(inner).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let answer = Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+        calls: 0,
+        seen: None,
+    };
+    (answer, read.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn an_early_answer_reads_the_whole_body_within_the_limit() {
+    let layer = ConditionalLayer::new(present()).drain_limit(64 * 1024);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(read, 64 * 1024, "drained to the end");
+    assert!(!answer.headers.contains_key(http::header::CONNECTION));
+}
+
+#[tokio::test]
+async fn past_the_drain_limit_the_answer_says_connection_close() {
+    let layer = ConditionalLayer::new(present()).drain_limit(16 * 1024);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.header(http::header::CONNECTION), "close");
+    assert!(read <= 17 * 1024, "stopped reading past the limit: {read}");
+}
+
+#[tokio::test]
+async fn past_the_drain_deadline_the_answer_says_connection_close() {
+    let layer = ConditionalLayer::new(present()).drain_timeout(Duration::ZERO);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.header(http::header::CONNECTION), "close");
+    assert_eq!(read, 1024, "one chunk, then the deadline had passed");
 }
 
 // ---------------------------------------------------------------------------------------------

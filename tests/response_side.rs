@@ -1476,3 +1476,99 @@ async fn encoding_aware_etags_off_compares_suffixed_members_as_written() {
 fn request_with_if_match(tag: &str) -> Request<String> {
     request(Method::PUT, &[(IF_MATCH, tag)])
 }
+
+// ---------------------------------------------------------------------------------------------
+// Responses without validators, and bodies that lie about their size (issue 10, item 6)
+// ---------------------------------------------------------------------------------------------
+
+/// A 2xx GET response with no `ETag` and no `Last-Modified` is still a current representation:
+/// preconditions are evaluated against it exactly as the source path would evaluate them
+/// against `Lookup::Present` with no validators.
+#[tokio::test]
+async fn a_response_without_validators_is_evaluated_like_a_present_resource() {
+    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    for (headers, status) in [
+        (
+            vec![(IF_MATCH, "\"nope\"")],
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (vec![(IF_MATCH, "garbage")], StatusCode::BAD_REQUEST),
+        (vec![(IF_NONE_MATCH, "*")], StatusCode::NOT_MODIFIED),
+        (vec![(IF_MATCH, "*")], StatusCode::OK),
+        (vec![(IF_NONE_MATCH, "\"other\"")], StatusCode::OK),
+    ] {
+        let reply = send(&layer, page(&[]), get_request(&headers)).await;
+        assert_eq!(reply.status, status, "{headers:?}");
+        // And the source path agrees, request for request.
+        let source = ConditionalLayer::new(answering(Lookup::Present(Validators::new())));
+        let by_source = send(&source, page(&[]), get_request(&headers)).await;
+        assert_eq!(by_source.status, status, "source path, {headers:?}");
+    }
+}
+
+/// A body whose size hint claims a few bytes but that yields many chunks, counting its polls.
+struct Lying {
+    chunks: usize,
+    polled: Arc<AtomicUsize>,
+}
+
+impl Body for Lying {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return Poll::Ready(None);
+        }
+        self.chunks -= 1;
+        self.polled.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1024])))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(5)
+    }
+}
+
+/// The hash limit holds on the bytes actually read, not on the size hint: past it the layer
+/// stops reading, sends no tag, and hands on what it read followed by the rest, unread.
+#[tokio::test]
+async fn body_hash_limit_counts_the_bytes_read_whatever_the_size_hint_says() {
+    let polled = Arc::new(AtomicUsize::new(0));
+    let body = Lying {
+        chunks: 64,
+        polled: Arc::clone(&polled),
+    };
+    let layer = ConditionalLayer::from_responses().body_hash_limit(Some(16));
+    let service = layer.layer(service_fn(move |_: Request<String>| {
+        let body = Lying {
+            chunks: body.chunks,
+            polled: Arc::clone(&body.polled),
+        };
+        ready(Ok::<_, Infallible>(Response::new(body)))
+    }));
+    let response = service.oneshot(get_request(&[])).await.unwrap();
+
+    assert_eq!(
+        polled.load(Ordering::SeqCst),
+        1,
+        "stopped at the first chunk past 16 bytes"
+    );
+    assert!(!response.headers().contains_key(ETAG));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 64 * 1024, "every byte arrives, in order");
+    assert_eq!(polled.load(Ordering::SeqCst), 64);
+}
+
+/// `validators_in_412(false)` keeps the current validators off 412s, on the response side too.
+#[tokio::test]
+async fn validators_can_be_left_off_412_answers_on_the_response_side() {
+    let layer = ConditionalLayer::from_responses().validators_in_412(false);
+    let handler = page(&[(ETAG, "\"v1\""), (LAST_MODIFIED, MODIFIED)]);
+    let reply = send(&layer, handler, get_request(&[(IF_MATCH, "\"v0\"")])).await;
+    assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED);
+    assert!(!reply.has(ETAG) && !reply.has(LAST_MODIFIED), "{reply:?}");
+}
