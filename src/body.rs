@@ -6,6 +6,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::response::AnswerBody;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
@@ -93,13 +94,13 @@ impl<B: Body> ResponseBody<B> {
     /// which the layer does not know. (A 304 to GET keeps its exact empty hint: servers leave
     /// `Content-Length` off it, and middleware such as tower-http's compression then leaves the
     /// empty body alone.)
-    pub(crate) fn answer(response: http::Response<Bytes>, head: bool) -> http::Response<Self> {
+    pub(crate) fn answer(response: http::Response<AnswerBody>, head: bool) -> http::Response<Self> {
         if head && response.status() == http::StatusCode::NOT_MODIFIED {
             return response.map(|_| ResponseBody {
                 kind: Kind::NotModified,
             });
         }
-        response.map(Self::full)
+        response.map(|body| Self::full(body.into_bytes()))
     }
 
     /// A body already read: its data chunks, then its trailers or the error that ended it.

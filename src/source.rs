@@ -23,12 +23,39 @@
 //! # is_source(&source);
 //! ```
 
-use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use http::request::Parts;
 
 use crate::{ResourceState, Validators};
+
+/// An error of any kind, sendable across threads: what a source's error becomes when the layer
+/// reports it (its `source()` chain intact).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The boxed future of a source written with an `async` block, so implementing
+/// [`ValidatorSource`] needs no `futures` crate.
+///
+/// ```
+/// use http::request::Parts;
+/// use tower_conditional::{BoxLookup, Lookup, ValidatorSource};
+///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// impl ValidatorSource for Db {
+///     type Error = std::io::Error;
+///     type Future = BoxLookup<std::io::Error>;
+///
+///     fn lookup(&self, head: &Parts) -> Self::Future {
+///         let id = head.uri.path().to_owned();
+///         Box::pin(async move { Ok(if id == "/" { Lookup::Unknown } else { Lookup::Missing }) })
+///     }
+/// }
+/// ```
+pub type BoxLookup<E> = Pin<Box<dyn Future<Output = Result<Lookup, E>> + Send + 'static>>;
 
 /// Answers with the current state of the resource a request targets.
 ///
@@ -67,9 +94,10 @@ use crate::{ResourceState, Validators};
 /// }
 /// ```
 pub trait ValidatorSource {
-    /// Why the look-up failed. What the layer does then is set by
-    /// [`OnSourceError`](crate::OnSourceError); the error is only displayed (in a `tracing`
-    /// event when that feature is on).
+    /// Why the look-up failed: any error type (`std::io::Error`, `sqlx::Error`, a `String`).
+    /// What the layer does then is set by [`OnSourceError`](crate::OnSourceError); the error is
+    /// never sent to the client, only reported, with its `source()` chain, in a `tracing` event
+    /// when that feature is on.
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -91,7 +119,7 @@ pub trait ValidatorSource {
     /// # Ok(())
     /// # }
     /// ```
-    type Error: fmt::Display;
+    type Error: Into<BoxError>;
 
     /// The look-up in progress.
     ///
@@ -197,13 +225,38 @@ impl<F, Fut, E> ValidatorSource for F
 where
     F: Fn(&Parts) -> Fut,
     Fut: Future<Output = Result<Lookup, E>>,
-    E: fmt::Display,
+    E: Into<BoxError>,
 {
     type Error = E;
     type Future = Fut;
 
     fn lookup(&self, head: &Parts) -> Self::Future {
         self(head)
+    }
+}
+
+/// A shared source: `Arc<MySource>` is a source wherever `MySource` is, so one connection pool
+/// can serve several layers without cloning it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_conditional::{ConditionalLayer, FromResponse};
+///
+/// let shared = Arc::new(FromResponse);
+/// let reads = ConditionalLayer::new(Arc::clone(&shared));
+/// let writes = ConditionalLayer::new(shared);
+/// # let _ = (reads, writes);
+/// ```
+impl<T: ValidatorSource + ?Sized> ValidatorSource for Arc<T> {
+    type Error = T::Error;
+    type Future = T::Future;
+
+    fn lookup(&self, head: &Parts) -> Self::Future {
+        (**self).lookup(head)
+    }
+
+    fn always_unknown(&self) -> bool {
+        (**self).always_unknown()
     }
 }
 
@@ -276,5 +329,20 @@ impl From<ResourceState> for Lookup {
 impl From<Validators> for Lookup {
     fn from(validators: Validators) -> Self {
         Lookup::Present(validators)
+    }
+}
+
+/// `Some(validators)` is present, `None` missing: the shape of a row look-up.
+///
+/// ```
+/// use tower_conditional::{ETag, Lookup, Validators};
+///
+/// let row: Option<i64> = None; // SELECT version FROM docs WHERE id = $1
+/// let lookup: Lookup = row.map(|v| Validators::new().with_etag(ETag::from(v))).into();
+/// assert_eq!(lookup, Lookup::Missing);
+/// ```
+impl From<Option<Validators>> for Lookup {
+    fn from(validators: Option<Validators>) -> Self {
+        validators.map_or(Lookup::Missing, Lookup::Present)
     }
 }

@@ -1053,7 +1053,7 @@ fn every_emitted_header_value_is_clean() {
         .with_expires(HeaderValue::from_bytes(b"\x80").unwrap())
         .with_content_location(HeaderValue::from_bytes(b"/caf\xc3\xa9").unwrap());
     let state = ResourceState::Present(odd.clone());
-    let responses: Vec<Response<Bytes>> = vec![
+    let responses: Vec<Response<response::AnswerBody>> = vec![
         response::not_modified(&odd),
         response::not_modified(&Validators::new()),
         response::precondition_failed(IfMatch, &state),

@@ -1,10 +1,8 @@
 //! What the layer does with a request: whether the source must be asked ([`need`]), and what
 //! its answer means ([`decide`]). Free of polling and of tower: the future only drives these.
 
-use std::fmt;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RETRY_AFTER};
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
@@ -18,7 +16,8 @@ use crate::date::LastModified;
 use crate::decision::{Condition, Decision, RangeHandling};
 use crate::encoding::{identity_form, vary_on_accept_encoding};
 use crate::response;
-use crate::source::Lookup;
+use crate::response::AnswerBody;
+use crate::source::{BoxError, Lookup};
 use crate::state::{ResourceState, Validators};
 
 /// What a request needs before the layer can decide it.
@@ -137,7 +136,7 @@ pub(super) enum Verdict {
     /// Call the inner service with the (adjusted) request, then apply `Post` to its response.
     Call(Post),
     /// Answer without calling the inner service.
-    Answer(Response<Bytes>),
+    Answer(Response<AnswerBody>),
 }
 
 pub(super) fn is_read(method: &Method) -> bool {
@@ -146,7 +145,7 @@ pub(super) fn is_read(method: &Method) -> bool {
 
 /// Turns the source's answer into the next step, adjusting the request head for the inner
 /// service (Range, If-Range, the [`Checked`] extension) when it is to be called.
-pub(super) fn decide<E: fmt::Display>(
+pub(super) fn decide<E: Into<BoxError>>(
     answer: Result<Lookup, E>,
     parts: &mut Parts,
     plan: &Plan,
@@ -158,7 +157,7 @@ pub(super) fn decide<E: fmt::Display>(
             return Verdict::Call(plan.post_from_response(parts));
         }
         Ok(None) => return unknown_write(parts, plan),
-        Err(error) => return source_failed(parts, plan, &error),
+        Err(error) => return source_failed(parts, plan, &*error.into()),
     };
     let conditions = Conditions::from_headers(&parts.headers);
     let decision = conditions.evaluate_with(&parts.method, &state, plan.encoding_aware_etags);
@@ -224,7 +223,11 @@ pub(super) fn decide<E: fmt::Display>(
 
 /// The finishing touches of an answer made from the current state: per-coding tags and `Vary`
 /// with encoding-aware tags, and a 412's validators only where allowed.
-pub(super) fn finish_answer(response: &mut Response<Bytes>, state: &ResourceState, plan: &Plan) {
+pub(super) fn finish_answer(
+    response: &mut Response<AnswerBody>,
+    state: &ResourceState,
+    plan: &Plan,
+) {
     let status = response.status();
     let headers = response.headers_mut();
     match status {
@@ -288,7 +291,11 @@ fn one_valid_date(parts: &Parts) -> bool {
     }
 }
 
-fn source_failed(parts: &mut Parts, plan: &Plan, error: &dyn fmt::Display) -> Verdict {
+fn source_failed(
+    parts: &mut Parts,
+    plan: &Plan,
+    error: &(dyn std::error::Error + Send + Sync),
+) -> Verdict {
     if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
         trace::source_error(parts, error, None);
         unchecked_if_range(parts);

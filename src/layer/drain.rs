@@ -22,7 +22,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use crate::response::AnswerBody;
+use bytes::Buf;
 use http::header::{CONNECTION, EXPECT};
 use http::request::Parts;
 use http::{HeaderValue, Response, Version};
@@ -76,14 +77,14 @@ pub(super) fn start<B: Body>(parts: &Parts, body: &B, limits: Limits) -> Start {
 /// An early answer waiting for the request body to be read.
 #[derive(Debug)]
 pub(super) struct Draining {
-    response: Option<Response<Bytes>>,
+    response: Option<Response<AnswerBody>>,
     read: u64,
     limit: u64,
     deadline: Instant,
 }
 
 impl Draining {
-    pub(super) fn new(response: Response<Bytes>, limits: Limits) -> Self {
+    pub(super) fn new(response: Response<AnswerBody>, limits: Limits) -> Self {
         Draining {
             response: Some(response),
             read: 0,
@@ -98,7 +99,7 @@ impl Draining {
         &mut self,
         mut body: Pin<&mut B>,
         cx: &mut Context<'_>,
-    ) -> Poll<Response<Bytes>> {
+    ) -> Poll<Response<AnswerBody>> {
         const DONE: &str = "a drain is polled after its answer was taken";
         let complete = loop {
             match body.as_mut().poll_frame(cx) {
@@ -127,7 +128,7 @@ impl Draining {
 }
 
 /// Tells the client the connection ends after this answer (RFC 9112 §9.6).
-pub(super) fn close(response: &mut Response<Bytes>) {
+pub(super) fn close(response: &mut Response<AnswerBody>) {
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));

@@ -19,6 +19,7 @@ use super::drain::{self, Draining, Limits, Start};
 use super::response_side::{After, Post, ResponseCheck, after, after_hashing};
 use crate::body::ResponseBody;
 use crate::etag::ETag;
+use crate::response::AnswerBody;
 use crate::source::ValidatorSource;
 
 pin_project! {
@@ -164,12 +165,12 @@ where
 
 /// What follows an early answer: the answer at once, or a drain of the request body first.
 enum Early<B> {
-    Now(Response<Bytes>),
+    Now(Response<AnswerBody>),
     Drain(B, Draining),
 }
 
 fn early<B: Body>(
-    mut response: Response<Bytes>,
+    mut response: Response<AnswerBody>,
     parts: &Parts,
     body: B,
     limits: Limits,

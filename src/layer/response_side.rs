@@ -2,7 +2,6 @@
 //! HEAD against the validators the response itself carries (for sources that answered
 //! [`Lookup::Unknown`](crate::Lookup::Unknown)).
 
-use bytes::Bytes;
 use http::header::{
     CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MATCH,
     IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
@@ -17,6 +16,7 @@ use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
+use crate::response::AnswerBody;
 use crate::state::{ResourceState, Validators};
 
 /// What to do with the inner service's response.
@@ -64,7 +64,7 @@ impl ResponseCheck {
     /// Decides on a response now carrying its final `ETag` / `Last-Modified` (either may be
     /// missing: the resource exists all the same, as the source path would have it): the
     /// layer's own answer (304, 412, 400), or `None` to send the response as it is.
-    fn answer(&self, head: &response::Parts) -> Option<Response<Bytes>> {
+    fn answer(&self, head: &response::Parts) -> Option<Response<AnswerBody>> {
         let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
         let last_modified = head
             .headers
@@ -214,8 +214,8 @@ pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Valida
 }
 
 /// A 304 made from the 200 it replaces: the fields RFC 9110 §15.4.5 lists, nothing else.
-fn not_modified_from(headers: &HeaderMap) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
+fn not_modified_from(headers: &HeaderMap) -> Response<AnswerBody> {
+    let mut response = Response::new(AnswerBody::default());
     *response.status_mut() = StatusCode::NOT_MODIFIED;
     let kept = response.headers_mut();
     let has_etag = headers.contains_key(ETAG);
