@@ -186,6 +186,12 @@ pub use layer::{
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 
+/// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
+/// they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
