@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! cargo run --example hyper                      # listens on 127.0.0.1:3001
-//! cargo run --example hyper -- --addr 0.0.0.0:8080
-//! ADDR=127.0.0.1:4000 cargo run --example hyper
+//! cargo run --example hyper -- --addr localhost:8080
+//! ADDR=127.0.0.1:4000 cargo run --example hyper   # the flag wins over ADDR
+//! cargo run --example hyper -- --help
 //! ```
 //!
 //! Then try:
@@ -25,7 +26,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::error::Error;
 use std::future::ready;
-use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -50,9 +51,33 @@ type BoxError = Box<dyn Error + Send + Sync>;
 /// Largest body a PUT may carry.
 const MAX_BODY: usize = 64 * 1024;
 
+const USAGE: &str = "usage: hyper [--addr HOST:PORT]   (default 127.0.0.1:3001; env ADDR also sets it, the flag wins)";
+
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let addr = addr_from_args()?;
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let addr = match listen_addr(args.into_iter(), std::env::var("ADDR").ok()) {
+        Ok(addr) => addr,
+        Err(message) => {
+            eprintln!("{message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(&addr).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves the store on `addr` until the process ends.
+async fn serve(addr: &str) -> Result<(), BoxError> {
     let store = Store::default();
     store.seed("/greeting", Bytes::from_static(b"hello, world\n"));
 
@@ -67,7 +92,10 @@ async fn main() -> Result<(), BoxError> {
         .require_preconditions([Method::PUT])
         .layer(handler);
 
-    let listener = TcpListener::bind(addr).await?;
+    // `bind` resolves host names (`localhost:8080`) as well as addresses.
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     println!("listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -94,27 +122,27 @@ async fn main() -> Result<(), BoxError> {
     }
 }
 
-/// `--addr HOST:PORT` (or `--addr=HOST:PORT`), else `ADDR`, else 127.0.0.1:3001.
-fn addr_from_args() -> Result<SocketAddr, BoxError> {
-    let mut addr = std::env::var("ADDR").ok();
-    let mut args = std::env::args().skip(1);
+/// `--addr HOST:PORT` or `--addr=HOST:PORT`, else `$ADDR`, else 127.0.0.1:3001. The host may
+/// be a name (`localhost`) or an address; only the `HOST:PORT` shape is checked here.
+fn listen_addr(
+    mut args: impl Iterator<Item = String>,
+    env: Option<String>,
+) -> Result<String, String> {
+    let mut flag = None;
     while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            addr = Some(
-                args.next()
-                    .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:3001")?,
-            );
-        } else if let Some(value) = arg.strip_prefix("--addr=") {
-            addr = Some(value.to_owned());
-        } else {
-            return Err(
-                format!("unknown argument {arg:?}; usage: hyper [--addr HOST:PORT]").into(),
-            );
+        match arg.as_str() {
+            "--addr" => flag = Some(args.next().ok_or("--addr needs a value")?),
+            _ => match arg.strip_prefix("--addr=") {
+                Some(value) => flag = Some(value.to_owned()),
+                None => return Err(format!("unknown argument {arg:?}")),
+            },
         }
     }
-    let addr = addr.as_deref().unwrap_or("127.0.0.1:3001");
-    addr.parse()
-        .map_err(|error| format!("invalid address {addr:?}: {error}").into())
+    let text = flag.or(env).unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(text),
+        _ => Err(format!("invalid address {text:?}: expected HOST:PORT")),
+    }
 }
 
 /// The handler. Preconditions were already checked by the layer: 304, 412, 428 and 400 never

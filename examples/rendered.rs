@@ -27,7 +27,6 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -94,14 +93,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    // `bind` resolves host names (`localhost:8080`) as well as addresses.
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("cannot listen on {addr}: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let local = listener.local_addr().unwrap_or(addr);
+    let local = match listener.local_addr() {
+        Ok(local) => local,
+        Err(error) => {
+            eprintln!("cannot read the bound address: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     // axum 0.8's spelling of `axum::serve(...).tcp_nodelay(true)`: TCP_NODELAY on every accepted
     // socket, so small responses (a 304 is headers only) leave at once instead of waiting on Nagle.
     let listener = listener.tap_io(|stream| {
@@ -117,11 +123,12 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `--addr HOST:PORT` or `--addr=HOST:PORT`, else `$ADDR`, else the default.
+/// `--addr HOST:PORT` or `--addr=HOST:PORT`, else `$ADDR`, else the default. The host may be a
+/// name (`localhost`) or an address; only the `HOST:PORT` shape is checked here.
 fn listen_addr(
     mut args: impl Iterator<Item = String>,
     env: Option<String>,
-) -> Result<SocketAddr, String> {
+) -> Result<String, String> {
     let mut flag = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -133,6 +140,8 @@ fn listen_addr(
         }
     }
     let text = flag.or(env).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    text.parse()
-        .map_err(|error| format!("invalid address {text:?}: {error}"))
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(text),
+        _ => Err(format!("invalid address {text:?}: expected HOST:PORT")),
+    }
 }
