@@ -76,19 +76,25 @@ pub fn postgres_url() -> Option<String> {
 }
 
 impl Scratch {
-    /// A fresh directory for a SQLite file; returns the scratch and the `sqlite://` URL.
-    pub fn sqlite() -> (Scratch, String) {
+    /// A fresh temporary directory.
+    pub fn directory() -> Scratch {
         let dir = std::env::temp_dir().join(unique_name("store-test"));
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        let url = format!("sqlite://{}", dir.join("items.db").display());
-        (Scratch::Directory(dir), url)
+        Scratch::Directory(dir)
     }
 
-    /// The path of the SQLite file in a [`Scratch::sqlite`] directory.
-    pub fn sqlite_path(&self) -> PathBuf {
+    /// A fresh directory for a SQLite file; returns the scratch and the `sqlite://` URL.
+    pub fn sqlite() -> (Scratch, String) {
+        let scratch = Scratch::directory();
+        let url = format!("sqlite://{}", scratch.path("items.db").display());
+        (scratch, url)
+    }
+
+    /// The path of `file` in a [`Scratch::directory`].
+    pub fn path(&self, file: &str) -> PathBuf {
         match self {
-            Scratch::Directory(dir) => dir.join("items.db"),
-            _ => panic!("not a SQLite scratch: {self:?}"),
+            Scratch::Directory(dir) => dir.join(file),
+            _ => panic!("not a directory scratch: {self:?}"),
         }
     }
 
@@ -182,7 +188,7 @@ pub async fn router(backend: Backend) -> Option<(Router, Scratch)> {
 
 /// The SQLite storage in a [`Scratch::sqlite`] directory.
 pub fn sqlite(scratch: &Scratch) -> Sqlite {
-    Sqlite::open(scratch.sqlite_path()).expect("open the SQLite file")
+    Sqlite::open(scratch.path("items.db")).expect("open the SQLite file")
 }
 
 /// The PostgreSQL storage at `url`.
