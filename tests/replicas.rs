@@ -10,94 +10,31 @@ mod backends;
 #[allow(dead_code)]
 #[path = "../examples/store/database.rs"]
 mod database;
+mod process;
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use http::StatusCode;
 use http::header::{IF_MATCH, IF_NONE_MATCH, LAST_MODIFIED};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use backends::{Backend, Scratch};
+use process::StoreProcess;
 use support::{Reply, Server};
-
-/// A store process; killed when dropped.
-struct Replica {
-    server: Server,
-    _child: Child,
-    _stdout: ChildStdout,
-}
-
-/// `target/<profile>/examples/store`, beside the `deps/` directory holding this test binary
-/// (`cargo test` builds the examples before it runs the tests).
-fn store_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let binary = profile_dir.join("examples").join("store");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test`, which builds the examples",
-        binary.display()
-    );
-    binary
-}
-
-impl Replica {
-    /// Starts `store --addr 127.0.0.1:0 --database <url>` and waits for its listening line.
-    /// Its stderr goes to `replica-<n>.log` in the `logs` directory.
-    async fn start(url: &str, logs: &Scratch, n: usize) -> Replica {
-        let log_path = logs.path(&format!("replica-{n}.log"));
-        let log = std::fs::File::create(&log_path).expect("create the replica's log");
-        let mut child = Command::new(store_binary())
-            .args(["--addr", "127.0.0.1:0", "--database", url])
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the store example");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let read = timeout(Duration::from_secs(30), stdout.read_line(&mut line)).await;
-        let addr: Option<SocketAddr> = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|addr| addr.parse().ok());
-        let Some(addr) = addr else {
-            let _ = child.kill().await;
-            panic!(
-                "replica {n} did not report its address ({read:?}, stdout {line:?}); its log:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
-        };
-        Replica {
-            server: Server::at(addr),
-            _child: child,
-            _stdout: stdout.into_inner(),
-        }
-    }
-}
 
 /// Two replicas over a fresh database for `backend`, and the scratches holding the database and
 /// the replicas' logs; `None` when the backend is PostgreSQL and there is none.
-async fn two_replicas(backend: Backend) -> Option<([Server; 2], Vec<Replica>, [Scratch; 2])> {
+async fn two_replicas(backend: Backend) -> Option<([Server; 2], Vec<StoreProcess>, [Scratch; 2])> {
     let (scratch, url) = Scratch::new(backend).await?;
     let url = url.expect("a database URL");
     let logs = Scratch::directory();
     // One after the other: the first creates the table, the second finds it.
-    let first = Replica::start(&url, &logs, 0).await;
-    let second = Replica::start(&url, &logs, 1).await;
+    let args = ["--addr", "127.0.0.1:0", "--database", url.as_str()];
+    let first = StoreProcess::start(&args, &logs.path("replica-0.log")).await;
+    let second = StoreProcess::start(&args, &logs.path("replica-1.log")).await;
     let servers = [first.server.clone(), second.server.clone()];
     Some((servers, vec![first, second], [scratch, logs]))
 }

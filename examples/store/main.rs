@@ -76,6 +76,13 @@ async fn main() -> ExitCode {
         }
     };
 
+    let addr = match cli::resolve(&options.addr).await {
+        Ok(addr) => addr,
+        Err(message) => {
+            eprintln!("{message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let router = match &options.database {
         None => app::router(),
         Some(database) => match database.router().await {
@@ -85,13 +92,6 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-    };
-    let addr = match cli::resolve(&options.addr).await {
-        Ok(addr) => addr,
-        Err(message) => {
-            eprintln!("{message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
     };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
