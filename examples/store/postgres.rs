@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use deadpool_postgres::tokio_postgres::types::ToSql;
-use deadpool_postgres::tokio_postgres::{Config, NoTls, Row};
+use deadpool_postgres::tokio_postgres::{Config, NoTls, Row, Statement};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tower_conditional::ETag;
 
@@ -113,6 +113,20 @@ impl Postgres {
             .map_err(|error| failed("connecting to PostgreSQL", error))
     }
 
+    /// A pooled connection and `statement` prepared on it (once per connection: cached).
+    async fn prepare(
+        &self,
+        doing: &str,
+        statement: &str,
+    ) -> Result<(Object, Statement), StorageError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(statement)
+            .await
+            .map_err(|error| failed(doing, error))?;
+        Ok((client, statement))
+    }
+
     /// Runs one prepared statement and returns at most one row.
     async fn query_opt(
         &self,
@@ -121,11 +135,7 @@ impl Postgres {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StorageError> {
         within_timeout(async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(statement)
-                .await
-                .map_err(|error| failed(doing, error))?;
+            let (client, statement) = self.prepare(doing, statement).await?;
             client
                 .query_opt(&statement, params)
                 .await
@@ -143,11 +153,7 @@ impl Postgres {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<CasOutcome<()>, StorageError> {
         let changed = within_timeout(async {
-            let client = self.client().await?;
-            let statement = client
-                .prepare_cached(statement)
-                .await
-                .map_err(|error| failed(doing, error))?;
+            let (client, statement) = self.prepare(doing, statement).await?;
             client
                 .execute(&statement, params)
                 .await
@@ -240,10 +246,7 @@ impl Storage for Postgres {
                 .await?
             }
         };
-        Ok(match outcome {
-            CasOutcome::Done(()) => CasOutcome::Done(new),
-            CasOutcome::Conflict(current) => CasOutcome::Conflict(current),
-        })
+        Ok(sql::done_with(outcome, new))
     }
 
     async fn delete_if(&self, key: &str, expected: &ETag) -> Result<CasOutcome<()>, StorageError> {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tower_conditional::{ETag, LastModified};
 
-use super::storage::{StorageError, Version};
+use super::storage::{CasOutcome, StorageError, Version};
 
 /// How long one storage operation may take before it is answered as a failure (503): a database
 /// that is down or overloaded must not hold requests, and their connections, indefinitely.
@@ -68,4 +68,12 @@ pub fn version_from_columns(etag: &str, updated_at: i64) -> Result<Version, Stor
         etag,
         last_modified,
     })
+}
+
+/// A write's outcome carrying `value` when it was done.
+pub fn done_with<T>(outcome: CasOutcome<()>, value: T) -> CasOutcome<T> {
+    match outcome {
+        CasOutcome::Done(()) => CasOutcome::Done(value),
+        CasOutcome::Conflict(current) => CasOutcome::Conflict(current),
+    }
 }

@@ -246,10 +246,7 @@ impl Storage for Sqlite {
                 .await?
             }
         };
-        Ok(match outcome {
-            CasOutcome::Done(()) => CasOutcome::Done(new),
-            CasOutcome::Conflict(current) => CasOutcome::Conflict(current),
-        })
+        Ok(sql::done_with(outcome, new))
     }
 
     async fn delete_if(&self, key: &str, expected: &ETag) -> Result<CasOutcome<()>, StorageError> {
