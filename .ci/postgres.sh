@@ -6,6 +6,7 @@
 # listening on a free port on 127.0.0.1 only, trust authentication, fsync off (test data only).
 # Creates the database `store_test`, exports DATABASE_URL, and registers stop_postgres to run on
 # exit. Without PostgreSQL it says so and returns 0: the PostgreSQL tests then skip, and say so.
+# PG_ROOT (default /usr/lib/postgresql) is where the versions' bin/ directories are looked for.
 
 # Runs a PostgreSQL program as the user owning the data directory.
 as_postgres() {
@@ -30,7 +31,7 @@ start_postgres() {
         return 0
     fi
     local initdb
-    initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)
+    initdb=$(ls -d "${PG_ROOT:-/usr/lib/postgresql}"/*/bin/initdb 2>/dev/null | sort -V | tail -n1 || true)
     if [[ -z $initdb ]] || { [[ $(id -u) == 0 ]] && ! id postgres >/dev/null 2>&1; }; then
         echo "postgres: no PostgreSQL server installed (/usr/lib/postgresql/*/bin/initdb); the PostgreSQL tests will be skipped"
         return 0
