@@ -2,8 +2,9 @@
 #
 # start_postgres: if DATABASE_URL already names a PostgreSQL database, uses it. Otherwise, if a
 # PostgreSQL server is installed (/usr/lib/postgresql/*/bin/initdb), starts a throwaway one (as
-# the `postgres` user when run as root, else as the current user): data directory and socket in a fresh temporary directory,
-# listening on a free port on 127.0.0.1 only, trust authentication, fsync off (test data only).
+# the `postgres` user when run as root, else as the current user): data directory and socket in
+# a fresh temporary directory, listening on a free port on 127.0.0.1 only, trust authentication,
+# fsync off (test data only).
 # Creates the database `store_test`, exports DATABASE_URL, and registers stop_postgres to run on
 # exit. Without PostgreSQL it says so and returns 0: the PostgreSQL tests then skip, and say so.
 # PG_ROOT (default /usr/lib/postgresql) is where the versions' bin/ directories are looked for.
