@@ -223,7 +223,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 column_of() { printf '%s' "${RESULTS[$1]}" | awk -v c="$2" 'NF { print $c }'; }
 
 echo
-echo "store example over ${DATABASE:-memory}, $ITEM_BYTES-byte item, $CONNECTIONS connections, $DURATION x $ROUNDS round(s), $LOADGEN, loopback"
+echo "store example over $(sed -E 's#//[^@/]*@#//#' <<<"${DATABASE:-memory}"), $ITEM_BYTES-byte item, $CONNECTIONS connections, $DURATION x $ROUNDS round(s), $LOADGEN, loopback"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-36s %12s %16s %9s %9s %9s %9s %10s %7s %14s  %s\n' path 'req/s (med)' 'req/s min..max' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9 ms' responses errors 'server us/req' statuses
 for kind in $KINDS; do
