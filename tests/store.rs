@@ -1,6 +1,11 @@
 //! The store example (`examples/store/app.rs`) end to end: the real axum router, served on a
 //! loopback socket, driven by a real HTTP client. One test per step of `examples/demo.rs`, then
-//! the edges: concurrency (no lost update, exactly one create), HEAD, 404, 400, ranges.
+//! the edges: concurrency (no lost update, exactly one create, racing deletes), HEAD, 404, 400,
+//! ranges.
+//!
+//! Every test runs three times, over each storage (`memory::`, `sqlite::`, `postgres::`; see
+//! [`on_every_backend!`]). The PostgreSQL runs need `DATABASE_URL` to name a PostgreSQL database
+//! (`bash .ci/run` starts one); without it they pass without running and say so.
 
 #[path = "../examples/store/app.rs"]
 mod app;
