@@ -4,15 +4,20 @@
 #   - 304: the same GET revalidating with If-None-Match: <current ETag>,
 #   - 412: PUT of the same item with a stale If-Match,
 # each driven for a bounded time by a load generator over loopback, then a summary table with
-# the 304/200 ratio.
+# the 304/200 ratio. The store keeps its items in memory, or in the database given by
+# `--database URL` (or DATABASE_URL): `sqlite://PATH` or `postgres://...`.
 #
-# Usage: bash benches/http.sh
+# Usage: bash benches/http.sh [--database URL]
+# benches/storage.sh runs this for memory, SQLite and PostgreSQL in one go.
 # Environment (all optional):
 #   DURATION=10s      how long each run lasts (oha/wrk syntax)
 #   ROUNDS=1          how many times to repeat the three runs, interleaved (medians reported)
 #   CONNECTIONS=32    concurrent connections
 #   ITEM_BYTES=4096   size of the seeded item (also the body of the 412 PUTs)
 #   PORT=0            loopback port for the server; 0 lets the OS pick a free one
+#   KINDS="200 304 412"  which of the three paths to drive
+#   RESULTS_FILE=F    also append one line per path to FILE: "kind rps server_us db_us"
+#                     (db_us: CPU of the PostgreSQL server processes per request, 0 otherwise)
 #   LOADGEN=oha       oha (installed with `cargo install oha --locked` if missing) or wrk
 #                     (installed with apt-get if missing, or if installing oha fails)
 set -euo pipefail
@@ -23,7 +28,17 @@ CONNECTIONS=${CONNECTIONS:-32}
 ITEM_BYTES=${ITEM_BYTES:-4096}
 PORT=${PORT:-0}
 LOADGEN=${LOADGEN:-oha}
-KEY=bench-item
+KINDS=${KINDS:-200 304 412}
+RESULTS_FILE=${RESULTS_FILE:-}
+DATABASE=${DATABASE_URL:-}
+case ${1:-} in
+    --database) DATABASE=${2:?--database needs a URL} ;;
+    --database=*) DATABASE=${1#--database=} ;;
+    "") ;;
+    *) echo "usage: bash benches/http.sh [--database URL]" >&2; exit 2 ;;
+esac
+# A key of its own: a database may still hold the items of earlier runs.
+KEY=bench-item-$$-$RANDOM
 
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -66,7 +81,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$SERVER_BIN" --addr "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_ARGS=(--addr "127.0.0.1:$PORT")
+[[ -z $DATABASE ]] || SERVER_ARGS+=(--database "$DATABASE")
+env -u DATABASE_URL "$SERVER_BIN" "${SERVER_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ADDR=
 for _ in $(seq 300); do
@@ -168,19 +185,36 @@ LUA
 # CPU time (user + system, clock ticks) the server has used so far: the load generator runs
 # on the same cores, so requests/s alone understates what the server saves on a 304.
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+# The same for every PostgreSQL server process on the machine (0 when the store is not on
+# PostgreSQL): the database's share of the work, which the store's own CPU does not show.
+db_ticks() {
+    if [[ $DATABASE != postgres* ]]; then
+        echo 0
+        return
+    fi
+    local pid total=0
+    for pid in $(pgrep -x postgres); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
 CLK_TCK=$(getconf CLK_TCK)
 
 declare -A RESULTS=()
 for round in $(seq "$ROUNDS"); do
-    for kind in 200 304 412; do
+    for kind in $KINDS; do
         echo "http.sh: round $round/$ROUNDS, $kind for $DURATION, $CONNECTIONS connections" >&2
         before=$(server_ticks)
+        db_before=$(db_ticks)
         line=$("run_$LOADGEN" "$kind")
         after=$(server_ticks)
-        # Column 9: server CPU microseconds per request (after column 8, the error count).
-        cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$(awk '{ print $6 }' <<<"$line")" \
-            'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
-        RESULTS[$kind]+="$line $cpu"$'\n'
+        db_after=$(db_ticks)
+        # Column 9: server CPU microseconds per request (after column 8, the error count);
+        # column 10: the database server's.
+        n=$(awk '{ print $6 }' <<<"$line")
+        cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+        db_cpu=$(awk -v t=$((db_after - db_before)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+        RESULTS[$kind]+="$line $cpu $db_cpu"$'\n'
     done
 done
 
@@ -189,10 +223,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 column_of() { printf '%s' "${RESULTS[$1]}" | awk -v c="$2" 'NF { print $c }'; }
 
 echo
-echo "store example, $ITEM_BYTES-byte item, $CONNECTIONS connections, $DURATION x $ROUNDS round(s), $LOADGEN, loopback"
+echo "store example over $(sed -E 's#//[^@/]*@#//#' <<<"${DATABASE:-memory}"), $ITEM_BYTES-byte item, $CONNECTIONS connections, $DURATION x $ROUNDS round(s), $LOADGEN, loopback"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-36s %12s %16s %9s %9s %9s %9s %10s %7s %14s  %s\n' path 'req/s (med)' 'req/s min..max' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9 ms' responses errors 'server us/req' statuses
-for kind in 200 304 412; do
+for kind in $KINDS; do
     case $kind in
         200) label="200 GET" ;;
         304) label="304 GET If-None-Match (current)" ;;
@@ -207,8 +241,15 @@ for kind in 200 304 412; do
         "$(column_of "$kind" 6 | median)" "$(column_of "$kind" 8 | median)" "$cpu" \
         "$(column_of "$kind" 7 | sort -u | paste -sd' ')"
     declare "RPS_$kind=$rps" "CPU_$kind=$cpu"
+    if [[ -n $RESULTS_FILE ]]; then
+        echo "$kind $rps $cpu $(column_of "$kind" 10 | median)" >>"$RESULTS_FILE"
+    fi
 done
 echo
-awk -v a="$RPS_304" -v b="$RPS_200" 'BEGIN { printf "304/200 requests/s ratio: %.2f (budget: >= 1.5)\n", a / b }'
-awk -v a="$RPS_412" -v b="$RPS_200" 'BEGIN { printf "412/200 requests/s ratio: %.2f\n", a / b }'
-awk -v a="$CPU_200" -v b="$CPU_304" 'BEGIN { printf "server CPU per request, 200/304: %.2f (what the server saves, load generator excluded)\n", a / b }'
+if [[ $KINDS == *200* && $KINDS == *304* ]]; then
+    awk -v a="$RPS_304" -v b="$RPS_200" 'BEGIN { printf "304/200 requests/s ratio: %.2f (budget: >= 1.5)\n", a / b }'
+    awk -v a="$CPU_200" -v b="$CPU_304" 'BEGIN { printf "server CPU per request, 200/304: %.2f (what the server saves, load generator excluded)\n", a / b }'
+fi
+if [[ $KINDS == *200* && $KINDS == *412* ]]; then
+    awk -v a="$RPS_412" -v b="$RPS_200" 'BEGIN { printf "412/200 requests/s ratio: %.2f\n", a / b }'
+fi

@@ -1,9 +1,17 @@
 //! The store example (`examples/store/app.rs`) end to end: the real axum router, served on a
 //! loopback socket, driven by a real HTTP client. One test per step of `examples/demo.rs`, then
-//! the edges: concurrency (no lost update, exactly one create), HEAD, 404, 400, ranges.
+//! the edges: concurrency (no lost update, exactly one create, racing deletes), HEAD, 404, 400,
+//! ranges.
+//!
+//! Every test runs three times, over each storage (`memory::`, `sqlite::`, `postgres::`; see
+//! [`on_every_backend!`]). The PostgreSQL runs need `DATABASE_URL` to name a PostgreSQL database
+//! (`bash .ci/run` starts one); without it they pass without running and say so.
 
 #[path = "../examples/store/app.rs"]
 mod app;
+mod backends;
+#[path = "../examples/store/database.rs"]
+mod database;
 mod support;
 
 use std::collections::BTreeSet;
@@ -19,10 +27,6 @@ use tokio::task::JoinSet;
 
 use support::{Reply, Server};
 
-async fn server() -> Server {
-    Server::start(app::router()).await
-}
-
 /// The item's content and ETag, read with a plain GET.
 async fn current(server: &Server, path: &str) -> (String, String) {
     let reply = server.get(path, &[]).await;
@@ -37,9 +41,7 @@ fn assert_status(reply: &Reply, status: StatusCode) {
 // ---------------------------------------------------------------------------------------------
 // The demo's story, step by step.
 
-#[tokio::test]
-async fn create_only_put_creates_a_missing_item_with_201_and_its_validators() {
-    let server = server().await;
+async fn create_only_put_creates_a_missing_item_with_201_and_its_validators(server: Server) {
     let reply = server
         .put("/items/greeting", &[(IF_NONE_MATCH, "*")], "hello")
         .await;
@@ -52,17 +54,13 @@ async fn create_only_put_creates_a_missing_item_with_201_and_its_validators() {
     );
 }
 
-#[tokio::test]
-async fn unconditional_put_creates_a_missing_item() {
-    let server = server().await;
+async fn unconditional_put_creates_a_missing_item(server: Server) {
     let reply = server.put("/items/fresh", &[], "new").await;
     assert_status(&reply, StatusCode::CREATED);
     assert_eq!(current(&server, "/items/fresh").await.0, "new");
 }
 
-#[tokio::test]
-async fn get_returns_content_with_etag_last_modified_and_cache_headers() {
-    let server = server().await;
+async fn get_returns_content_with_etag_last_modified_and_cache_headers(server: Server) {
     let etag = server.create("/items/doc", "some bytes").await;
     let reply = server.get("/items/doc", &[]).await;
     assert_status(&reply, StatusCode::OK);
@@ -79,9 +77,9 @@ async fn get_returns_content_with_etag_last_modified_and_cache_headers() {
     assert!(age.as_secs() < 60, "Last-Modified is the time of the write");
 }
 
-#[tokio::test]
-async fn revalidation_with_the_current_etag_gets_304_with_cache_headers_and_no_body() {
-    let server = server().await;
+async fn revalidation_with_the_current_etag_gets_304_with_cache_headers_and_no_body(
+    server: Server,
+) {
     let etag = server.create("/items/doc", "cached").await;
     let reply = server.get("/items/doc", &[(IF_NONE_MATCH, &etag)]).await;
     assert_status(&reply, StatusCode::NOT_MODIFIED);
@@ -103,9 +101,7 @@ async fn revalidation_with_the_current_etag_gets_304_with_cache_headers_and_no_b
     assert_status(&reply, StatusCode::NOT_MODIFIED);
 }
 
-#[tokio::test]
-async fn revalidation_with_an_old_etag_gets_the_full_200() {
-    let server = server().await;
+async fn revalidation_with_an_old_etag_gets_the_full_200(server: Server) {
     let old = server.create("/items/doc", "v1").await;
     server.put("/items/doc", &[(IF_MATCH, &old)], "v2").await;
     let reply = server.get("/items/doc", &[(IF_NONE_MATCH, &old)]).await;
@@ -113,9 +109,7 @@ async fn revalidation_with_an_old_etag_gets_the_full_200() {
     assert_eq!(reply.text(), "v2");
 }
 
-#[tokio::test]
-async fn second_editor_of_the_same_version_gets_412_with_the_current_etag() {
-    let server = server().await;
+async fn second_editor_of_the_same_version_gets_412_with_the_current_etag(server: Server) {
     let v1 = server.create("/items/doc", "original").await;
 
     let alice = server.put("/items/doc", &[(IF_MATCH, &v1)], "alice").await;
@@ -137,9 +131,7 @@ async fn second_editor_of_the_same_version_gets_412_with_the_current_etag() {
     );
 }
 
-#[tokio::test]
-async fn loser_refetches_and_retries_with_the_current_etag() {
-    let server = server().await;
+async fn loser_refetches_and_retries_with_the_current_etag(server: Server) {
     let v1 = server.create("/items/doc", "original").await;
     server.put("/items/doc", &[(IF_MATCH, &v1)], "alice").await;
     let lost = server.put("/items/doc", &[(IF_MATCH, &v1)], "bob").await;
@@ -156,9 +148,7 @@ async fn loser_refetches_and_retries_with_the_current_etag() {
     );
 }
 
-#[tokio::test]
-async fn replacing_or_deleting_without_a_precondition_gets_428_and_changes_nothing() {
-    let server = server().await;
+async fn replacing_or_deleting_without_a_precondition_gets_428_and_changes_nothing(server: Server) {
     let etag = server.create("/items/doc", "keep me").await;
 
     let put = server.put("/items/doc", &[], "blind").await;
@@ -186,9 +176,7 @@ async fn replacing_or_deleting_without_a_precondition_gets_428_and_changes_nothi
     );
 }
 
-#[tokio::test]
-async fn create_only_put_on_an_existing_key_gets_412_and_changes_nothing() {
-    let server = server().await;
+async fn create_only_put_on_an_existing_key_gets_412_and_changes_nothing(server: Server) {
     let etag = server.create("/items/doc", "first").await;
     let reply = server
         .put("/items/doc", &[(IF_NONE_MATCH, "*")], "second")
@@ -202,9 +190,7 @@ async fn create_only_put_on_an_existing_key_gets_412_and_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn resumed_download_with_a_current_if_range_gets_206() {
-    let server = server().await;
+async fn resumed_download_with_a_current_if_range_gets_206(server: Server) {
     let etag = server.create("/items/file", "0123456789abcdef").await;
 
     let first = server.get("/items/file", &[(RANGE, "bytes=0-9")]).await;
@@ -222,9 +208,7 @@ async fn resumed_download_with_a_current_if_range_gets_206() {
     assert_eq!(rest.etag(), etag);
 }
 
-#[tokio::test]
-async fn if_range_with_a_stale_weak_or_date_validator_gets_the_full_200() {
-    let server = server().await;
+async fn if_range_with_a_stale_weak_or_date_validator_gets_the_full_200(server: Server) {
     let old = server.create("/items/file", "0123456789abcdef").await;
     let new = server
         .put("/items/file", &[(IF_MATCH, &old)], "ABCDEFGHIJKLMNOP")
@@ -265,14 +249,12 @@ async fn if_range_with_a_stale_weak_or_date_validator_gets_the_full_200() {
 // ---------------------------------------------------------------------------------------------
 // Lost-update prevention under concurrency.
 
-/// 16 clients x 20 increments of one counter, each a GET then a PUT with If-Match, retried on
+/// 16 clients x 50 increments of one counter, each a GET then a PUT with If-Match, retried on
 /// 412. If any PUT succeeded with a stale tag, two increments would have read the same value and
 /// the final count would fall short of the number of successful PUTs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_increments_with_if_match_lose_no_update() {
+async fn concurrent_increments_with_if_match_lose_no_update(server: Server) {
     const TASKS: usize = 16;
     const ROUNDS: usize = 50;
-    let server = server().await;
     server.create("/items/counter", "0").await;
 
     let mut tasks = JoinSet::new();
@@ -329,8 +311,7 @@ async fn concurrent_increments_with_if_match_lose_no_update() {
     eprintln!("{} increments, {refused} refused with 412", successes.len());
 }
 
-async fn racing_create_only_puts(writers: usize) {
-    let server = server().await;
+async fn racing_create_only_puts(server: Server, writers: usize) {
     let mut tasks = JoinSet::new();
     for writer in 0..writers {
         let server = server.clone();
@@ -361,23 +342,68 @@ async fn racing_create_only_puts(writers: usize) {
     assert_eq!(current(&server, "/items/race").await, (content, etag));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_concurrent_create_only_puts_exactly_one_gets_201() {
-    racing_create_only_puts(2).await;
+async fn two_concurrent_create_only_puts_exactly_one_gets_201(server: Server) {
+    racing_create_only_puts(server, 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_concurrent_create_only_puts_exactly_one_gets_201() {
-    racing_create_only_puts(8).await;
+async fn eight_concurrent_create_only_puts_exactly_one_gets_201(server: Server) {
+    racing_create_only_puts(server, 8).await;
+}
+
+/// Four DELETEs and four PUTs of one item, all with the same `If-Match`, at once: exactly one
+/// write wins. The others get 412 (the item changed or went away since their tag was current),
+/// or 404 for a DELETE checked after another DELETE won (preconditions are ignored on a missing
+/// item). The stored state is the winner's.
+async fn racing_deletes_and_replaces_with_one_tag_exactly_one_wins(server: Server) {
+    for round in 0..8 {
+        let path = format!("/items/mixed-{round}");
+        let etag = server.create(&path, "original").await;
+        let mut tasks = JoinSet::new();
+        for writer in 0..8 {
+            let (server, path, etag) = (server.clone(), path.clone(), etag.clone());
+            tasks.spawn(async move {
+                if writer % 2 == 0 {
+                    let reply = server.delete(&path, &[(IF_MATCH, &etag)]).await;
+                    (None, reply)
+                } else {
+                    let content = format!("writer {writer}");
+                    let reply = server
+                        .put(&path, &[(IF_MATCH, &etag)], content.clone())
+                        .await;
+                    (Some(content), reply)
+                }
+            });
+        }
+        let mut winners = Vec::new();
+        while let Some(result) = tasks.join_next().await {
+            let (content, reply) = result.expect("task finished");
+            match reply.status {
+                StatusCode::NO_CONTENT => winners.push((content, reply)),
+                StatusCode::PRECONDITION_FAILED => {}
+                StatusCode::NOT_FOUND => assert!(content.is_none(), "only a DELETE: {reply:?}"),
+                _ => panic!("unexpected {reply:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one write wins: {winners:?}");
+        let after = server.get(&path, &[]).await;
+        match winners.pop().unwrap() {
+            (None, _) => assert_status(&after, StatusCode::NOT_FOUND),
+            (Some(content), reply) => {
+                assert_status(&after, StatusCode::OK);
+                assert_eq!(
+                    (after.text(), after.etag()),
+                    (content.as_str(), reply.etag())
+                );
+            }
+        }
+    }
 }
 
 // The races above may be settled by the layer's check or by the handler's compare-and-set. The
 // tests below hold a PUT between the two (see `Server::held_put`) so the handler's
 // compare-and-set is what must refuse it.
 
-#[tokio::test]
-async fn put_that_passed_if_match_loses_to_a_write_that_landed_first() {
-    let server = server().await;
+async fn put_that_passed_if_match_loses_to_a_write_that_landed_first(server: Server) {
     let v1 = server.create("/items/doc", "v1").await;
 
     let slow = server
@@ -399,9 +425,7 @@ async fn put_that_passed_if_match_loses_to_a_write_that_landed_first() {
     );
 }
 
-#[tokio::test]
-async fn put_that_passed_if_unmodified_since_loses_to_a_write_that_landed_first() {
-    let server = server().await;
+async fn put_that_passed_if_unmodified_since_loses_to_a_write_that_landed_first(server: Server) {
     server.create("/items/doc", "v1").await;
     let date = server
         .get("/items/doc", &[])
@@ -426,9 +450,7 @@ async fn put_that_passed_if_unmodified_since_loses_to_a_write_that_landed_first(
     assert_eq!(current(&server, "/items/doc").await.0, "fast writer");
 }
 
-#[tokio::test]
-async fn create_only_put_that_passed_loses_to_a_create_that_landed_first() {
-    let server = server().await;
+async fn create_only_put_that_passed_loses_to_a_create_that_landed_first(server: Server) {
     let slow = server
         .held_put("/items/new", &[(IF_NONE_MATCH, "*")], "slow")
         .await;
@@ -444,9 +466,7 @@ async fn create_only_put_that_passed_loses_to_a_create_that_landed_first() {
     );
 }
 
-#[tokio::test]
-async fn unconditional_create_that_loses_to_another_create_gets_428() {
-    let server = server().await;
+async fn unconditional_create_that_loses_to_another_create_gets_428(server: Server) {
     let slow = server.held_put("/items/new", &[], "slow").await;
     let fast = server.create("/items/new", "fast").await;
 
@@ -461,9 +481,7 @@ async fn unconditional_create_that_loses_to_another_create_gets_428() {
 // ---------------------------------------------------------------------------------------------
 // Edges.
 
-#[tokio::test]
-async fn stale_if_match_put_leaves_content_and_etag_unchanged() {
-    let server = server().await;
+async fn stale_if_match_put_leaves_content_and_etag_unchanged(server: Server) {
     let v1 = server.create("/items/doc", "v1").await;
     let v2 = server
         .put("/items/doc", &[(IF_MATCH, &v1)], "v2")
@@ -489,9 +507,7 @@ async fn stale_if_match_put_leaves_content_and_etag_unchanged() {
     );
 }
 
-#[tokio::test]
-async fn malformed_if_match_on_a_write_gets_400_and_changes_nothing() {
-    let server = server().await;
+async fn malformed_if_match_on_a_write_gets_400_and_changes_nothing(server: Server) {
     let etag = server.create("/items/doc", "v1").await;
     let reply = server
         .put("/items/doc", &[(IF_MATCH, "not-a-tag")], "v2")
@@ -504,9 +520,7 @@ async fn malformed_if_match_on_a_write_gets_400_and_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn put_with_if_unmodified_since_the_last_modified_date_replaces() {
-    let server = server().await;
+async fn put_with_if_unmodified_since_the_last_modified_date_replaces(server: Server) {
     server.create("/items/doc", "v1").await;
     let date = server
         .get("/items/doc", &[])
@@ -527,9 +541,7 @@ async fn put_with_if_unmodified_since_the_last_modified_date_replaces() {
     assert_eq!(current(&server, "/items/doc").await.0, "v2");
 }
 
-#[tokio::test]
-async fn delete_with_the_current_etag_removes_the_item() {
-    let server = server().await;
+async fn delete_with_the_current_etag_removes_the_item(server: Server) {
     let etag = server.create("/items/doc", "bye").await;
     let reply = server.delete("/items/doc", &[(IF_MATCH, &etag)]).await;
     assert_status(&reply, StatusCode::NO_CONTENT);
@@ -538,9 +550,7 @@ async fn delete_with_the_current_etag_removes_the_item() {
     server.create("/items/doc", "again").await;
 }
 
-#[tokio::test]
-async fn delete_of_a_missing_item_is_404_whatever_the_preconditions() {
-    let server = server().await;
+async fn delete_of_a_missing_item_is_404_whatever_the_preconditions(server: Server) {
     for headers in [
         vec![],
         vec![(IF_MATCH, "\"x\"")],
@@ -552,9 +562,7 @@ async fn delete_of_a_missing_item_is_404_whatever_the_preconditions() {
     }
 }
 
-#[tokio::test]
-async fn head_has_the_get_headers_and_no_body() {
-    let server = server().await;
+async fn head_has_the_get_headers_and_no_body(server: Server) {
     let etag = server.create("/items/doc", "twelve bytes").await;
     let get = server.get("/items/doc", &[]).await;
     let head = server
@@ -600,9 +608,7 @@ async fn head_has_the_get_headers_and_no_body() {
     assert_status(&ranged, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn get_of_a_missing_item_is_404_even_with_preconditions() {
-    let server = server().await;
+async fn get_of_a_missing_item_is_404_even_with_preconditions(server: Server) {
     let headers: [&[(HeaderName, &str)]; 5] = [
         &[],
         &[(IF_MATCH, "\"x\"")],
@@ -620,9 +626,7 @@ async fn get_of_a_missing_item_is_404_even_with_preconditions() {
     }
 }
 
-#[tokio::test]
-async fn invalid_keys_get_400_before_any_precondition_is_looked_at() {
-    let server = server().await;
+async fn invalid_keys_get_400_before_any_precondition_is_looked_at(server: Server) {
     let too_long = format!("/items/{}", "k".repeat(65));
     for path in [
         "/items/a.b",
@@ -647,9 +651,7 @@ async fn invalid_keys_get_400_before_any_precondition_is_looked_at() {
     assert_status(&server.put(varied, &[], "ok").await, StatusCode::CREATED);
 }
 
-#[tokio::test]
-async fn single_byte_ranges_get_206_with_content_range() {
-    let server = server().await;
+async fn single_byte_ranges_get_206_with_content_range(server: Server) {
     let etag = server.create("/items/file", "0123456789").await;
     let cases = [
         ("bytes=2-5", "2345", "bytes 2-5/10"),
@@ -669,9 +671,7 @@ async fn single_byte_ranges_get_206_with_content_range() {
     }
 }
 
-#[tokio::test]
-async fn unsatisfiable_ranges_get_416_with_the_length() {
-    let server = server().await;
+async fn unsatisfiable_ranges_get_416_with_the_length(server: Server) {
     server.create("/items/file", "0123456789").await;
     for range in ["bytes=10-", "bytes=10-20", "bytes=-0"] {
         let reply = server.get("/items/file", &[(RANGE, range)]).await;
@@ -684,9 +684,7 @@ async fn unsatisfiable_ranges_get_416_with_the_length() {
     assert_eq!(reply.header(CONTENT_RANGE), "bytes */0");
 }
 
-#[tokio::test]
-async fn multiple_or_malformed_ranges_are_ignored() {
-    let server = server().await;
+async fn multiple_or_malformed_ranges_are_ignored(server: Server) {
     server.create("/items/file", "0123456789").await;
     for range in [
         "bytes=0-1,4-5",
@@ -704,9 +702,7 @@ async fn multiple_or_malformed_ranges_are_ignored() {
     }
 }
 
-#[tokio::test]
-async fn other_methods_get_405() {
-    let server = server().await;
+async fn other_methods_get_405(server: Server) {
     server.create("/items/doc", "x").await;
     let reply = server.send(Method::POST, "/items/doc", &[], "y").await;
     assert_status(&reply, StatusCode::METHOD_NOT_ALLOWED);
@@ -715,9 +711,7 @@ async fn other_methods_get_405() {
 
 /// An `If-Unmodified-Since` that is not an HTTP-date is ignored (RFC 9110 §13.1.4), so it
 /// protects nothing: the write is as unconditional as one without the field, and gets 428.
-#[tokio::test]
-async fn put_with_an_invalid_if_unmodified_since_date_gets_428() {
-    let server = server().await;
+async fn put_with_an_invalid_if_unmodified_since_date_gets_428(server: Server) {
     let etag = server.create("/items/doc", "keep me").await;
     let reply = server
         .put(
@@ -731,4 +725,39 @@ async fn put_with_an_invalid_if_unmodified_since_date_gets_428() {
         current(&server, "/items/doc").await,
         ("keep me".to_owned(), etag)
     );
+}
+
+on_every_backend! {
+    racing_deletes_and_replaces_with_one_tag_exactly_one_wins,
+    create_only_put_creates_a_missing_item_with_201_and_its_validators,
+    unconditional_put_creates_a_missing_item,
+    get_returns_content_with_etag_last_modified_and_cache_headers,
+    revalidation_with_the_current_etag_gets_304_with_cache_headers_and_no_body,
+    revalidation_with_an_old_etag_gets_the_full_200,
+    second_editor_of_the_same_version_gets_412_with_the_current_etag,
+    loser_refetches_and_retries_with_the_current_etag,
+    replacing_or_deleting_without_a_precondition_gets_428_and_changes_nothing,
+    create_only_put_on_an_existing_key_gets_412_and_changes_nothing,
+    resumed_download_with_a_current_if_range_gets_206,
+    if_range_with_a_stale_weak_or_date_validator_gets_the_full_200,
+    put_that_passed_if_match_loses_to_a_write_that_landed_first,
+    put_that_passed_if_unmodified_since_loses_to_a_write_that_landed_first,
+    create_only_put_that_passed_loses_to_a_create_that_landed_first,
+    unconditional_create_that_loses_to_another_create_gets_428,
+    stale_if_match_put_leaves_content_and_etag_unchanged,
+    malformed_if_match_on_a_write_gets_400_and_changes_nothing,
+    put_with_if_unmodified_since_the_last_modified_date_replaces,
+    delete_with_the_current_etag_removes_the_item,
+    delete_of_a_missing_item_is_404_whatever_the_preconditions,
+    head_has_the_get_headers_and_no_body,
+    get_of_a_missing_item_is_404_even_with_preconditions,
+    invalid_keys_get_400_before_any_precondition_is_looked_at,
+    single_byte_ranges_get_206_with_content_range,
+    unsatisfiable_ranges_get_416_with_the_length,
+    multiple_or_malformed_ranges_are_ignored,
+    other_methods_get_405,
+    put_with_an_invalid_if_unmodified_since_date_gets_428,
+    concurrent_increments_with_if_match_lose_no_update,
+    two_concurrent_create_only_puts_exactly_one_gets_201,
+    eight_concurrent_create_only_puts_exactly_one_gets_201,
 }

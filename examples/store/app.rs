@@ -1,8 +1,9 @@
-//! The store example's application: an in-memory key-value store that follows RFC 9110's
-//! conditional-request rules exactly, built with axum and [`ConditionalLayer`].
+//! The store example's application: a key-value store that follows RFC 9110's
+//! conditional-request rules exactly, built with axum and [`ConditionalLayer`], over any
+//! [`Storage`]: process memory (the default), SQLite or PostgreSQL.
 //!
 //! Shared by `examples/store/main.rs` (the server), `examples/demo.rs` (a scripted walk-through)
-//! and `tests/store.rs` (integration tests), each of which includes this file as a module.
+//! and several tests, each of which includes this file as a module.
 //!
 //! | request | answer |
 //! |---|---|
@@ -16,11 +17,17 @@
 //! replacing `PUT` or a `DELETE` must carry `If-Match` or `If-Unmodified-Since` (else 428), and
 //! `If-None-Match: *` makes a `PUT` create-only. The write itself is a compare-and-set against the
 //! version the layer checked: see [`put_item`] for why.
+//!
+//! When the storage fails (database down or slow), the layer's default source-error policy
+//! applies: reads are served unevaluated, writes refused with 503 before the handler runs; a
+//! handler whose own storage call fails answers 503 too. Nothing is cached in the process, so the
+//! next request after the database returns is served normally.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
-use std::future::{Ready, ready};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+// Included with `#[path]` from other directories, so each module names its own file.
+#[path = "memory.rs"]
+pub mod memory;
+#[path = "storage.rs"]
+pub mod storage;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -35,9 +42,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower_conditional::{
-    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators, response,
-};
+use tower_conditional::{Checked, ConditionalLayer, Lookup, ResourceState, Validators, response};
+
+use memory::Memory;
+use storage::{CasOutcome, Expected, Storage, StorageError, Version};
 
 /// Keys are 1 to 64 characters from `[A-Za-z0-9_-]`.
 const MAX_KEY_LEN: usize = 64;
@@ -46,93 +54,76 @@ const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-st
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("Accept-Encoding");
 
-/// The application with an empty store.
+/// The application over an empty in-memory store.
 pub fn router() -> Router {
-    router_with(Store::new())
+    router_with(Memory::new())
 }
 
-/// The application over `store`.
+/// The application over `storage`.
 ///
 /// Layers run outside in: the router matches `/items/{key}`, then [`check_key`] rejects bad
 /// keys with 400 (before any precondition is looked at: RFC 9110 §13.2.1 evaluates preconditions
-/// only on otherwise well-formed requests), then the [`ConditionalLayer`] answers 304, 412, 428
-/// or 400 itself or calls the handler.
-pub fn router_with(store: Store) -> Router {
-    let conditional = ConditionalLayer::new(validator_source(store.clone()))
-        .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE]);
+/// only on otherwise well-formed requests), then the [`ConditionalLayer`] answers 304, 412, 428,
+/// 400 or 503 itself or calls the handler.
+pub fn router_with<S: Storage>(storage: S) -> Router {
+    // The layer's validator source: the stored validators of the item the request targets. A
+    // storage error becomes the layer's source error (reads served unevaluated, writes 503).
+    let source = {
+        let storage = storage.clone();
+        move |head: &Parts| {
+            let storage = storage.clone();
+            let key = head.extensions.get::<ItemKey>().cloned();
+            async move {
+                // No key only if `check_key` did not run: reads are then served unevaluated and
+                // writes refused with 503 (the layer's default `OnSourceError::ServeReads`).
+                let Some(ItemKey(key)) = key else {
+                    return Ok(Lookup::Unknown);
+                };
+                Ok::<_, StorageError>(match storage.version(&key).await? {
+                    Some(version) => Lookup::Present(validators(&version)),
+                    None => Lookup::Missing,
+                })
+            }
+        }
+    };
+    let conditional = ConditionalLayer::new(source).require_preconditions([
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ]);
     Router::new()
         .route(
             "/items/{key}",
-            get(get_item).put(put_item).delete(delete_item),
+            get(get_item::<S>)
+                .put(put_item::<S>)
+                .delete(delete_item::<S>),
         )
         // `route_layer`: only matched routes are wrapped, so an unknown path stays a 404 and a
         // wrong method a 405 without consulting the store. The last layer added runs first.
         .route_layer(conditional)
         .route_layer(middleware::from_fn(check_key))
-        .with_state(store)
+        .with_state(storage)
 }
 
-/// The in-memory store: key -> item, behind one mutex.
-///
-/// A `std` mutex is right here: it is never held across an `.await`, and every critical section
-/// is a map look-up and at most one insert or remove.
-#[derive(Debug, Clone, Default)]
-pub struct Store {
-    items: Arc<Mutex<HashMap<String, Item>>>,
+/// What the conditional layer needs: the validators, plus the metadata a 304 repeats.
+fn validators(version: &Version) -> Validators {
+    Validators::new()
+        .with_etag(version.etag.clone())
+        .with_last_modified(version.last_modified)
+        .with_cache_control(NO_CACHE)
+        .with_vary(ACCEPT_ENCODING)
 }
 
-/// One stored representation and its validators.
-#[derive(Debug, Clone)]
-struct Item {
-    content: Bytes,
-    /// `ETag::from_content(content)`: a strong tag, equal exactly when the bytes are equal.
-    etag: ETag,
-    /// When the item was last written.
-    last_modified: LastModified,
-}
-
-impl Item {
-    fn new(content: Bytes) -> Self {
-        Item {
-            etag: ETag::from_content(&content),
-            last_modified: LastModified::now(),
-            content,
-        }
-    }
-
-    /// What the conditional layer needs: the validators, plus the metadata a 304 repeats.
-    fn validators(&self) -> Validators {
-        Validators::new()
-            .with_etag(self.etag.clone())
-            .with_last_modified(self.last_modified)
-            .with_cache_control(NO_CACHE)
-            .with_vary(ACCEPT_ENCODING)
-    }
-
-    /// `ETag` and `Last-Modified`, as sent with every successful response about this item.
-    fn insert_validators(&self, headers: &mut HeaderMap) {
-        headers.insert(ETAG, self.etag.to_header_value());
-        headers.insert(LAST_MODIFIED, self.last_modified.to_header_value());
-    }
-}
-
-impl Store {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The map, locked. No critical section can panic, so a poisoned lock still holds a
-    /// consistent map.
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Item>> {
-        self.items.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// `ETag` and `Last-Modified`, as sent with every successful response about an item.
+fn insert_validators(version: &Version, headers: &mut HeaderMap) {
+    headers.insert(ETAG, version.etag.to_header_value());
+    headers.insert(LAST_MODIFIED, version.last_modified.to_header_value());
 }
 
 /// The state the conditional layer evaluates against (and a 412 reports).
-fn state_of(item: Option<&Item>) -> ResourceState {
-    match item {
-        Some(item) => ResourceState::Present(item.validators()),
+fn state_of(version: Option<&Version>) -> ResourceState {
+    match version {
+        Some(version) => ResourceState::Present(validators(version)),
         None => ResourceState::Missing,
     }
 }
@@ -167,41 +158,22 @@ fn is_valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The layer's [`ValidatorSource`](tower_conditional::ValidatorSource): the current validators
-/// of the item the request targets. The look-up is a map read under the lock, so the future is
-/// already complete.
-fn validator_source(
-    store: Store,
-) -> impl Fn(&Parts) -> Ready<Result<Lookup, Infallible>> + Clone + Send + Sync + 'static {
-    move |head: &Parts| {
-        let lookup = match head.extensions.get::<ItemKey>() {
-            Some(ItemKey(key)) => match store.lock().get(key) {
-                Some(item) => Lookup::Present(item.validators()),
-                None => Lookup::Missing,
-            },
-            // Only if `check_key` did not run: reads are then served unevaluated and writes
-            // refused with 503 (the layer's default `OnSourceError::ServeReads`).
-            None => Lookup::Unknown,
-        };
-        ready(Ok(lookup))
-    }
-}
-
 /// `GET` (and `HEAD`: axum runs this handler and drops the body).
-async fn get_item(
-    State(store): State<Store>,
+async fn get_item<S: Storage>(
+    State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
     method: Method,
     request_headers: HeaderMap,
 ) -> Response {
-    // Clone out of the lock: `Bytes` clones are reference-count bumps.
-    let Some(item) = store.lock().get(&key).cloned() else {
-        return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
+    let item = match storage.get(&key).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return problem(StatusCode::NOT_FOUND, "no item is stored under this key"),
+        Err(error) => return storage_unavailable(&error),
     };
 
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, OCTET_STREAM);
-    item.insert_validators(&mut headers);
+    insert_validators(&item.version, &mut headers);
     headers.insert(CACHE_CONTROL, NO_CACHE);
     headers.insert(VARY, ACCEPT_ENCODING);
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -242,17 +214,17 @@ async fn get_item(
 /// preconditions with the item's validators *as they were when it looked*, and put that state in
 /// the [`Checked`] extension. That check alone does not prevent lost updates: the layer's
 /// look-up and this write are two steps, and between them (here: while the request body is
-/// still arriving) another client holding the same `ETag` can pass the same check and write.
-/// If both writes went through, the first would be silently lost, which is exactly what
-/// `If-Match` exists to prevent.
+/// still arriving, or on another replica) another client holding the same `ETag` can pass the
+/// same check and write. If both writes went through, the first would be silently lost, which is
+/// exactly what `If-Match` exists to prevent.
 ///
-/// So the write is conditional on the very version the layer checked: under the store's lock,
-/// held from the comparison to the insert, the write succeeds only if the stored item is still
-/// the one the layer saw (same `ETag`, or still absent if it was missing). This is
-/// `UPDATE items SET ... WHERE key = $key AND etag = $checked_etag` in a database. Of two writers
-/// that passed the layer's check with the same tag, the lock orders them: the first finds its
-/// checked tag current and writes; the second finds a different tag and gets 412, carrying the
-/// current `ETag` so it can refetch and retry. No update is ever lost.
+/// So the write is conditional on the very version the layer checked: [`Storage::put_if`]
+/// succeeds only if the stored item is still the one the layer saw (same `ETag`, or still absent
+/// if it was missing), decided atomically by the storage itself: `UPDATE items SET ... WHERE key =
+/// $key AND etag = $checked` in SQL, the map's lock in memory. Of two writers that passed the
+/// layer's check with the same tag, the storage orders them: the first finds its checked tag
+/// current and writes; the second finds a different tag and gets 412, carrying the current `ETag`
+/// so it can refetch and retry. No update is ever lost, however many replicas share the database.
 ///
 /// Comparing against the *checked* state rather than the client's header is what makes this work
 /// for every precondition: after `If-Match` the checked tag is the one the client sent; after
@@ -260,67 +232,58 @@ async fn get_item(
 /// resolution, so `If-Match` is the precise way to say "the version I read"); after
 /// `If-None-Match: *` the checked state is "missing", and a create that finds the key taken
 /// fails rather than overwriting.
-async fn put_item(
-    State(store): State<Store>,
+async fn put_item<S: Storage>(
+    State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
     Extension(checked): Extension<Checked>,
     content: Bytes,
 ) -> Response {
-    // Hash the new content before taking the lock: the critical section stays a few compares.
-    let new = Item::new(content);
-
-    let mut items = store.lock();
-    let current = items.get(&key);
-    // The compare of compare-and-set: is the stored item still the one the layer checked?
-    let unchanged = match (checked.state(), current) {
-        (ResourceState::Missing, None) => true,
-        (ResourceState::Present(_), Some(item)) => checked.etag() == Some(&item.etag),
-        _ => false,
+    let expected = match (checked.state(), checked.etag()) {
+        (ResourceState::Missing, _) => Expected::Missing,
+        (ResourceState::Present(_), Some(etag)) => Expected::Current(etag),
+        // Every stored item has a tag, so the layer always checked one.
+        (ResourceState::Present(_), None) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the checked item had no entity tag",
+            );
+        }
     };
-    if !unchanged {
+    // Hash the new content before the round trip: the storage only compares and stores.
+    let new = Version::of(&content);
+    match storage.put_if(&key, expected, content, new).await {
+        Ok(CasOutcome::Done(version)) => {
+            let mut headers = HeaderMap::new();
+            insert_validators(&version, &mut headers);
+            let status = match expected {
+                Expected::Missing => StatusCode::CREATED,
+                Expected::Current(_) => StatusCode::NO_CONTENT,
+            };
+            (status, headers).into_response()
+        }
         // Someone else wrote in between: this request's precondition, evaluated now, is false.
-        let current = state_of(current);
-        drop(items);
-        return lost_race(&checked, &current);
+        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, &state_of(current.as_ref())),
+        Err(error) => storage_unavailable(&error),
     }
-    // The set, under the same lock as the compare.
-    let created = current.is_none();
-    let mut headers = HeaderMap::new();
-    new.insert_validators(&mut headers);
-    items.insert(key, new);
-    drop(items);
-
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::NO_CONTENT
-    };
-    (status, headers).into_response()
 }
 
 /// `DELETE`: remove the item (204), with the same compare-and-set as [`put_item`].
-async fn delete_item(
-    State(store): State<Store>,
+async fn delete_item<S: Storage>(
+    State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
     Extension(checked): Extension<Checked>,
 ) -> Response {
-    if !checked.state().is_present() {
-        // Missing when the layer looked (it ignores preconditions then: the answer is 404 with
-        // or without them). Even if the key has been created since, this DELETE is ordered
-        // before that create: it must not remove an item it never saw.
+    // Missing when the layer looked (it ignores preconditions then: the answer is 404 with or
+    // without them). Even if the key has been created since, this DELETE is ordered before that
+    // create: it must not remove an item it never saw.
+    let (ResourceState::Present(_), Some(etag)) = (checked.state(), checked.etag()) else {
         return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
+    };
+    match storage.delete_if(&key, etag).await {
+        Ok(CasOutcome::Done(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, &state_of(current.as_ref())),
+        Err(error) => storage_unavailable(&error),
     }
-
-    let mut items = store.lock();
-    let current = items.get(&key);
-    // Compare and remove under one lock, against the version the layer checked.
-    if current.is_some_and(|item| checked.etag() == Some(&item.etag)) {
-        items.remove(&key);
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let current = state_of(current);
-    drop(items);
-    lost_race(&checked, &current)
 }
 
 /// The answer to a write whose checked version was no longer current at the compare-and-set.
@@ -336,6 +299,16 @@ fn lost_race(checked: &Checked, current: &ResourceState) -> Response {
         // request needed a precondition after all: 428.
         None => response::precondition_required().into_response(),
     }
+}
+
+/// The answer when the storage failed in a handler: 503, like the layer's own answer when the
+/// validator source fails. The error goes to the log, not to the client.
+fn storage_unavailable(error: &StorageError) -> Response {
+    eprintln!("{error}");
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the store's database is unavailable; retry later",
+    )
 }
 
 /// The `Range` of a GET, against a representation of `len` bytes.

@@ -1,11 +1,18 @@
-//! An in-memory key-value store over HTTP that follows RFC 9110's conditional-request rules.
+//! A key-value store over HTTP that follows RFC 9110's conditional-request rules, kept in process
+//! memory, in a SQLite file or in PostgreSQL.
 //!
 //! Run it:
 //!
 //! ```text
-//! cargo run --example store                              # listens on 127.0.0.1:3000
-//! cargo run --example store -- --addr 127.0.0.1:8080     # or ADDR=127.0.0.1:8080 (the flag wins)
+//! cargo run --example store                              # listens on 127.0.0.1:3000, items in memory
+//! cargo run --example store -- --addr localhost:8080     # or ADDR=localhost:8080 (the flag wins)
+//! cargo run --example store -- --database sqlite://store.db          # persistent, one file
+//! cargo run --example store -- --database postgres://user@host/db    # or DATABASE_URL=...
+//! cargo run --example store -- --help
 //! ```
+//!
+//! Several stores may share one SQLite file or one PostgreSQL database: see the README's
+//! "Several replicas".
 //!
 //! Then try, from another terminal (`-i` shows the status line and headers):
 //!
@@ -41,28 +48,50 @@
 //! `cargo run --example demo` runs this whole story as a script.
 
 mod app;
+mod cli;
+mod database;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::serve::ListenerExt;
 
-const DEFAULT_ADDR: &str = "127.0.0.1:3000";
-const USAGE: &str = "usage: store [--addr HOST:PORT]   (default 127.0.0.1:3000; env ADDR also sets it, the flag wins)";
+use cli::{Command, USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let addr = match listen_addr(args.into_iter(), std::env::var("ADDR").ok()) {
+    let command = cli::parse(
+        std::env::args().skip(1),
+        std::env::var("ADDR").ok(),
+        std::env::var("DATABASE_URL").ok(),
+    );
+    let options = match command {
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Serve(options)) => options,
+        Err(message) => {
+            eprintln!("{message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let addr = match cli::resolve(&options.addr).await {
         Ok(addr) => addr,
         Err(message) => {
             eprintln!("{message}\n{USAGE}");
             return ExitCode::from(2);
         }
+    };
+    let router = match &options.database {
+        None => app::router(),
+        Some(database) => match database.router().await {
+            Ok(router) => router,
+            Err(error) => {
+                eprintln!("cannot open the database ({database}): {error}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -79,30 +108,15 @@ async fn main() -> ExitCode {
             eprintln!("cannot set TCP_NODELAY: {error}");
         }
     });
+    match &options.database {
+        None => eprintln!("storage: process memory"),
+        Some(database) => eprintln!("storage: {database}"),
+    }
+    // Tests and scripts read this line to learn the port when started with port 0.
     println!("listening on http://{local}");
-    if let Err(error) = axum::serve(listener, app::router()).await {
+    if let Err(error) = axum::serve(listener, router).await {
         eprintln!("server error: {error}");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
-}
-
-/// `--addr HOST:PORT` or `--addr=HOST:PORT`, else `$ADDR`, else the default.
-fn listen_addr(
-    mut args: impl Iterator<Item = String>,
-    env: Option<String>,
-) -> Result<SocketAddr, String> {
-    let mut flag = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => flag = Some(args.next().ok_or("--addr needs a value")?),
-            _ => match arg.strip_prefix("--addr=") {
-                Some(value) => flag = Some(value.to_owned()),
-                None => return Err(format!("unknown argument {arg:?}")),
-            },
-        }
-    }
-    let text = flag.or(env).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    text.parse()
-        .map_err(|error| format!("invalid address {text:?}: {error}"))
 }

@@ -22,7 +22,8 @@ use tokio::time::timeout;
 /// No single exchange in these tests should take anywhere near this long.
 const LIMIT: Duration = Duration::from_secs(5);
 
-/// The store app served on `127.0.0.1:0` (with TCP_NODELAY), for the life of the test runtime.
+/// A client for a server on a loopback socket: the store app served by [`Server::start`] on
+/// `127.0.0.1:0` (with TCP_NODELAY) for the life of the test runtime, or one at a given address.
 #[derive(Clone)]
 pub struct Server {
     addr: SocketAddr,
@@ -80,7 +81,11 @@ impl Server {
             stream.set_nodelay(true).expect("TCP_NODELAY");
         });
         tokio::spawn(async move { axum::serve(listener, router).await });
+        Server::at(addr)
+    }
 
+    /// A client for a server already listening at `addr` (another process, for instance).
+    pub fn at(addr: SocketAddr) -> Server {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);

@@ -1,0 +1,84 @@
+//! The store's command line: `store [--addr HOST:PORT] [--database URL]`.
+
+use std::net::SocketAddr;
+
+use super::database::Database;
+
+/// Printed by `--help`, and after any command-line error.
+pub const USAGE: &str = "\
+usage: store [--addr HOST:PORT] [--database URL]
+  --addr HOST:PORT   where to listen (default 127.0.0.1:3000; env ADDR); HOST may be a name
+                     such as localhost; port 0 picks a free port
+  --database URL     where to keep items (env DATABASE_URL; default: process memory)
+                     sqlite://PATH     a SQLite file, created if missing
+                     postgres://...    a PostgreSQL database, shared by several stores
+  -h, --help         print this and exit
+Flags win over the environment.";
+
+const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `-h` or `--help`.
+    Help,
+    /// Run the server.
+    Serve(Options),
+}
+
+/// How to run the server.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    /// `HOST:PORT`, not yet resolved.
+    pub addr: String,
+    /// `None`: process memory.
+    pub database: Option<Database>,
+}
+
+/// Parses the arguments (without the program name); `addr_env` and `database_env` are `$ADDR`
+/// and `$DATABASE_URL`, used when the flag is absent.
+pub fn parse(
+    args: impl IntoIterator<Item = String>,
+    addr_env: Option<String>,
+    database_env: Option<String>,
+) -> Result<Command, String> {
+    let mut addr = None;
+    let mut database = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let slot = match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--addr" => &mut addr,
+            "--database" => &mut database,
+            _ => return Err(format!("unknown argument {arg:?}")),
+        };
+        let value = match inline {
+            Some(value) => value,
+            None => args.next().ok_or(format!("{flag} needs a value"))?,
+        };
+        *slot = Some(value);
+    }
+    let addr = addr.or(addr_env).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+    let database = match database.or(database_env.filter(|url| !url.is_empty())) {
+        Some(url) => Some(Database::parse(&url)?),
+        None => None,
+    };
+    Ok(Command::Serve(Options { addr, database }))
+}
+
+/// Resolves `HOST:PORT` (a literal address or a host name, e.g. `localhost:8080`) to the first
+/// address it names.
+pub async fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    let mut addrs = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|error| format!("invalid address {addr:?}: {error}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("invalid address {addr:?}: the name resolves to no address"))
+}
