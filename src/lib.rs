@@ -139,7 +139,7 @@
 //!   the status), so operators can see how often they serve 304, 412 and 428; a failing
 //!   source's error is reported with its `source()` chain.
 //! - `axum`: [`Checked`] is an axum extractor (`FromRequestParts`, and `Option<Checked>`), whose
-//!   rejection ([`MissingChecked`]) names the missing layer in a problem+json 500. (The
+//!   rejection (`MissingChecked`) names the missing layer in a problem+json 500. (The
 //!   [`response`] builders need no feature: their [`AnswerBody`](response::AnswerBody) makes
 //!   them axum responses as they are.)
 //!

@@ -17,17 +17,19 @@ use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
 
 /// Middleware that evaluates conditional requests against a [`ValidatorSource`] before calling
-/// the inner service. Built by [`ConditionalLayer`].
+/// the inner service. Built by [`ConditionalLayer`](crate::ConditionalLayer).
 ///
 /// Its answers (304, 400, 412, 428, 503) are responses, never errors: the error type is the
 /// inner service's. When it answers, the inner service is not called.
 ///
 /// # What the inner service sees
 ///
-/// - For methods other than GET and HEAD, a [`Checked`] extension with the state the
-///   preconditions were evaluated against, for a compare-and-set write. It is absent when the
-///   source failed or answered [`Lookup::Unknown`] (such writes only get through when they carry
-///   no precondition), so take it as `Option<Extension<Checked>>` if that can happen.
+/// - For methods other than GET and HEAD whose validators were looked up, a
+///   [`Checked`](crate::Checked) extension with the state the preconditions were evaluated
+///   against, for a compare-and-set write. It is absent for a write that needed no look-up
+///   (no precondition, none required), or when the source failed or answered
+///   [`Lookup::Unknown`](crate::Lookup::Unknown); take it as `Option<Checked>` if that can
+///   happen.
 /// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
 ///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
 ///   are removed: a full 200 is the only answer that cannot splice two versions.
@@ -79,7 +81,7 @@ pub struct Conditional<S, V> {
 }
 
 impl<S, V> Conditional<S, V> {
-    /// Wraps `inner` with the default configuration; see [`ConditionalLayer`] to configure it.
+    /// Wraps `inner` with the default configuration; see [`ConditionalLayer`](crate::ConditionalLayer) to configure it.
     ///
     /// ```
     /// use std::convert::Infallible;
