@@ -79,7 +79,7 @@ const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 ///     async move {
 ///         let if_match = request.headers().get(header::IF_MATCH).cloned();
 ///         let method = request.method().clone();
-///         let body = request.into_body().collect().await?.to_bytes();
+///         let Ok(body) = request.into_body().collect().await;
 ///         let mut state = server.lock().unwrap();
 ///         let tag = format!("\"{}\"", state.0);
 ///         let response = match method {
@@ -90,16 +90,16 @@ const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 ///                 if state.1 == 1 {
 ///                     state.0 += 1; // someone else writes right after our first read
 ///                 }
-///                 response.body(Full::from(body))
+///                 response.body(Full::new(Bytes::from(body)))
 ///             }
 ///             _ if if_match.is_some_and(|value| value == tag.as_str()) => {
-///                 state.0 = std::str::from_utf8(&body)?.parse()?;
+///                 state.0 = std::str::from_utf8(&body.to_bytes()).unwrap().parse().unwrap();
 ///                 let tag = format!("\"{}\"", state.0);
 ///                 Response::builder().status(204).header(header::ETAG, tag).body(Full::default())
 ///             }
 ///             _ => Response::builder().status(412).body(Full::default()),
 ///         };
-///         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(response?)
+///         Ok::<_, Infallible>(response.unwrap())
 ///     }
 /// });
 ///

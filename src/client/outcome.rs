@@ -119,6 +119,10 @@ impl Outcome {
 /// An exchange that got no answer: the client service failed (connection refused, timeout, ...)
 /// or a response body could not be read.
 ///
+/// It is an [`Error`](StdError) when the service's error is one. A service whose error is a
+/// `Box<dyn Error + Send + Sync>` (tower's middleware) gives an `UpdateError` that is not:
+/// match it, or map it with `.map_err(|e| ...)`.
+///
 /// ```
 /// use tower_conditional::UpdateError;
 ///
