@@ -482,6 +482,21 @@ fn stub(
     })
 }
 
+/// The stub's one resource.
+const STUB: &str = "http://stub/x";
+
+/// Writes "mine" to the stub's resource, whatever it holds, with `config`.
+async fn write_mine<Z, Fut, S>(config: ConditionalUpdate<Z>, client: &mut S) -> Outcome
+where
+    Z: Fn(Duration) -> Fut,
+    Fut: Future<Output = ()>,
+    S: Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>,
+{
+    let change = |_: &Current| Change::write("mine");
+    let result = config.update(client, Uri::from_static(STUB), change).await;
+    result.expect("a stub always answers")
+}
+
 /// A new strong tag on every read, as if someone wrote between each of our reads and writes.
 fn changing_etag(read: usize) -> Vec<(http::HeaderName, String)> {
     vec![(ETAG, format!("\"v{read}\""))]
@@ -494,14 +509,10 @@ async fn the_loop_stops_at_its_bound_under_an_always_412_stub() {
     let mut seen = Vec::new();
     let outcome = no_wait()
         .max_attempts(4)
-        .update(
-            &mut client,
-            "http://stub/x".parse().unwrap(),
-            |current: &Current| {
-                seen.push(text(current).unwrap());
-                Change::write("mine")
-            },
-        )
+        .update(&mut client, Uri::from_static(STUB), |current: &Current| {
+            seen.push(text(current).unwrap());
+            Change::write("mine")
+        })
         .await
         .unwrap();
 
@@ -545,16 +556,10 @@ async fn backoff_between_retries_is_jittered_under_doubling_caps() {
             recorder.lock().unwrap().push(delay);
             std::future::ready(())
         };
-        let outcome = ConditionalUpdate::new(sleep)
+        let config = ConditionalUpdate::new(sleep)
             .max_attempts(5)
-            .backoff(Duration::from_millis(10), Duration::from_millis(30))
-            .update(
-                &mut client,
-                "http://stub/x".parse().unwrap(),
-                |_: &Current| Change::write("mine"),
-            )
-            .await
-            .unwrap();
+            .backoff(Duration::from_millis(10), Duration::from_millis(30));
+        let outcome = write_mine(config, &mut client).await;
         assert!(matches!(outcome, Outcome::Conflict { attempts: 5, .. }));
 
         // One sleep between two attempts (a delay drawn as exactly zero would be skipped: at
@@ -584,14 +589,7 @@ async fn a_428_400_or_5xx_to_a_write_is_refused_after_one_attempt() {
     ] {
         let log = Log::default();
         let mut client = stub(log.clone(), changing_etag, status);
-        let outcome = no_wait()
-            .update(
-                &mut client,
-                "http://stub/x".parse().unwrap(),
-                |_: &Current| Change::write("mine"),
-            )
-            .await
-            .unwrap();
+        let outcome = write_mine(no_wait(), &mut client).await;
 
         let Outcome::Refused { response, attempts } = outcome else {
             panic!("{status}: not refused: {outcome:?}");
@@ -626,14 +624,7 @@ async fn without_a_strong_etag_last_modified_is_the_precondition() {
         },
         StatusCode::NO_CONTENT,
     );
-    let outcome = no_wait()
-        .update(
-            &mut client,
-            "http://stub/x".parse().unwrap(),
-            |_: &Current| Change::write("mine"),
-        )
-        .await
-        .unwrap();
+    let outcome = write_mine(no_wait(), &mut client).await;
 
     assert!(outcome.is_written(), "{outcome:?}");
     let put = &puts(&log)[0];
@@ -653,11 +644,9 @@ async fn without_any_validator_nothing_is_written() {
         StatusCode::NO_CONTENT,
     );
     let outcome = no_wait()
-        .update(
-            &mut client,
-            "http://stub/x".parse().unwrap(),
-            |_: &Current| panic!("the function is not asked for a write that cannot be sent"),
-        )
+        .update(&mut client, Uri::from_static(STUB), |_: &Current| {
+            panic!("the function is not asked for a write that cannot be sent")
+        })
         .await
         .unwrap();
 
