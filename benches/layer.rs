@@ -96,12 +96,12 @@ fn run<F: Future>(future: F) -> F::Output {
 
 /// The application: a small 200, allocation-free.
 fn bare() -> impl Service<
-    Request<Bytes>,
+    Request<Full<Bytes>>,
     Response = Response<Body>,
     Error = Infallible,
     Future = Ready<Result<Response<Body>, Infallible>>,
 > + Clone {
-    service_fn(|_request: Request<Bytes>| {
+    service_fn(|_request: Request<Full<Bytes>>| {
         ready(Ok::<_, Infallible>(Response::new(Full::new(
             Bytes::from_static(b"{\"key\":42,\"value\":\"hello\"}"),
         ))))
@@ -119,8 +119,8 @@ fn validators() -> Validators {
 
 /// The application behind the layer, with a source that answers at once.
 fn layered()
--> impl Service<Request<Bytes>, Response = Response<ResponseBody<Body>>, Error = Infallible> + Clone
-{
+-> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
++ Clone {
     let validators = validators();
     let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));
     ConditionalLayer::new(source).layer(bare())
@@ -144,7 +144,7 @@ enum Kind {
 }
 
 /// A request as a client sends it; built outside the timed section.
-fn request(kind: Kind) -> Request<Bytes> {
+fn request(kind: Kind) -> Request<Full<Bytes>> {
     let (method, condition) = match kind {
         Kind::Get => (Method::GET, None),
         Kind::GetIfNoneMatchCurrent => (Method::GET, Some((IF_NONE_MATCH, current_tag()))),
@@ -166,7 +166,7 @@ fn request(kind: Kind) -> Request<Bytes> {
         .header(USER_AGENT, "bench/1.0")
         .header(ACCEPT, "application/json")
         .header(ACCEPT_ENCODING, "gzip, br")
-        .body(body)
+        .body(Full::new(body))
         .expect("a valid request");
     if let Some((name, value)) = condition {
         request.headers_mut().insert(name, value);
@@ -177,9 +177,9 @@ fn request(kind: Kind) -> Request<Bytes> {
 /// One request through a clone of `service`; answers the status. Never inlined, so that a
 /// profiler (`valgrind --tool=callgrind`) can count the instructions of one request.
 #[inline(never)]
-fn serve<S, B>(service: &S, request: Request<Bytes>) -> StatusCode
+fn serve<S, B>(service: &S, request: Request<Full<Bytes>>) -> StatusCode
 where
-    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
 {
     let response = run(service.clone().oneshot(request)).expect("infallible");
     let status = response.status();
@@ -190,7 +190,7 @@ where
 /// Heap allocations of one request, in steady state (after warm-up), request built beforehand.
 fn allocations_per_request<S, B>(service: &S, kind: Kind, expected: StatusCode) -> u64
 where
-    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
 {
     for _ in 0..3 {
         assert_eq!(serve(service, request(kind)), expected, "{kind:?}");
@@ -261,7 +261,7 @@ fn bench_case<S, B>(
     kind: Kind,
     expected: StatusCode,
 ) where
-    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
 {
     assert_eq!(serve(service, request(kind)), expected, "{name}");
     group.bench_function(name, |b| {

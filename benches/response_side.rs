@@ -30,7 +30,7 @@ use criterion::{
 use http::header::{ACCEPT, ETAG, HOST, IF_NONE_MATCH};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty, Full};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_conditional::{ConditionalLayer, ETag};
 
@@ -63,22 +63,22 @@ type Page = Response<Full<Bytes>>;
 fn bare(
     body: Bytes,
 ) -> impl Service<
-    Request<()>,
+    Request<Empty<Bytes>>,
     Response = Page,
     Error = Infallible,
     Future = Ready<Result<Page, Infallible>>,
 > + Clone {
-    service_fn(move |_request: Request<()>| {
+    service_fn(move |_request: Request<Empty<Bytes>>| {
         ready(Ok::<_, Infallible>(Response::new(Full::new(body.clone()))))
     })
 }
 
 /// A GET as a browser sends it, revalidating with `etag` when given.
-fn request(etag: Option<&HeaderValue>) -> Request<()> {
+fn request(etag: Option<&HeaderValue>) -> Request<Empty<Bytes>> {
     let mut request = Request::get("/page")
         .header(HOST, "example.com")
         .header(ACCEPT, "text/html")
-        .body(())
+        .body(Empty::new())
         .expect("a valid request");
     if let Some(etag) = etag {
         request.headers_mut().insert(IF_NONE_MATCH, etag.clone());
@@ -87,9 +87,9 @@ fn request(etag: Option<&HeaderValue>) -> Request<()> {
 }
 
 /// One request through a clone of `service`, body collected; answers the status and body size.
-fn serve<S, B>(service: &S, request: Request<()>) -> (StatusCode, usize)
+fn serve<S, B>(service: &S, request: Request<Empty<Bytes>>) -> (StatusCode, usize)
 where
-    S: Service<Request<()>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Empty<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
     B: Body,
     B::Error: std::fmt::Debug,
 {
@@ -110,7 +110,7 @@ fn bench_case<S, B>(
     etag: Option<&HeaderValue>,
     expected: (StatusCode, usize),
 ) where
-    S: Service<Request<()>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Empty<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
     B: Body,
     B::Error: std::fmt::Debug,
 {

@@ -73,7 +73,8 @@ impl App for Notes {
         let state = self.state(&path);
         let decision: Decision = evaluate(&method, request.headers(), &state);
         if let Some(response) = decision.response(&state) {
-            return response;
+            // The library's answers carry their whole body; this framework wants `Bytes`.
+            return response.map(Into::into);
         }
 
         // Perform the method. `&mut self` is held from the check above to the write below, so

@@ -167,7 +167,8 @@ async fn handle(
                         None if checked.state().is_present() => Condition::IfMatch,
                         None => Condition::IfNoneMatch,
                     };
-                    response::precondition_failed(condition, &current).map(Full::new)
+                    response::precondition_failed(condition, &current)
+                        .map(|body| Full::new(body.into_bytes()))
                 }
             })
         }

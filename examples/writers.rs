@@ -57,8 +57,20 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: writers [--writers N] [--increments N] [--url URL]
+
+N concurrent writers (default 8) each increment the counter at URL (default: a store started
+in-process) N times (default 25) with ConditionalUpdate, then check that no update was lost.";
+
 async fn run() -> Result<(), String> {
-    let options = Options::parse(std::env::args().skip(1))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let options = Options::parse(args.into_iter())?;
     let target = match options.url {
         Some(url) => url,
         None => start_store().await?,

@@ -6,6 +6,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::response::AnswerBody;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
@@ -62,7 +63,14 @@ pin_project! {
     {
         Inner { #[pin] body: B },
         Full { data: Option<Bytes> },
-        Buffered { chunks: VecDeque<Bytes>, trailers: Option<HeaderMap>, error: Option<B::Error> },
+        // The "body" of a 304: nothing, of no stated size (see `ResponseBody::answer`).
+        NotModified,
+        Buffered {
+            chunks: VecDeque<Bytes>,
+            rest: Option<Pin<Box<B>>>,
+            trailers: Option<HeaderMap>,
+            error: Option<B::Error>,
+        },
     }
 }
 
@@ -80,6 +88,21 @@ impl<B: Body> ResponseBody<B> {
         }
     }
 
+    /// A response of the layer's own, to a HEAD request when `head`. A 304 to HEAD gets a body
+    /// with no size hint: axum writes an exact hint as `Content-Length` even for HEAD, and a
+    /// 304 must not carry a `Content-Length` other than the 200's (RFC 9110 §8.6, §15.4.5),
+    /// which the layer does not know. (A 304 to GET keeps its exact empty hint: servers leave
+    /// `Content-Length` off it, and middleware such as tower-http's compression then leaves the
+    /// empty body alone.)
+    pub(crate) fn answer(response: http::Response<AnswerBody>, head: bool) -> http::Response<Self> {
+        if head && response.status() == http::StatusCode::NOT_MODIFIED {
+            return response.map(|_| ResponseBody {
+                kind: Kind::NotModified,
+            });
+        }
+        response.map(|body| Self::full(body.into_bytes()))
+    }
+
     /// A body already read: its data chunks, then its trailers or the error that ended it.
     pub(crate) fn buffered(
         chunks: VecDeque<Bytes>,
@@ -89,8 +112,21 @@ impl<B: Body> ResponseBody<B> {
         ResponseBody {
             kind: Kind::Buffered {
                 chunks,
+                rest: None,
                 trailers,
                 error,
+            },
+        }
+    }
+
+    /// The chunks already read, then the rest of `body`, as it comes.
+    pub(crate) fn buffered_then(chunks: VecDeque<Bytes>, body: Pin<Box<B>>) -> Self {
+        ResponseBody {
+            kind: Kind::Buffered {
+                chunks,
+                rest: Some(body),
+                trailers: None,
+                error: None,
             },
         }
     }
@@ -113,12 +149,16 @@ where
             KindProj::Full { data } => {
                 Poll::Ready(data.take().map(|bytes| Ok(Frame::data(bytes.into()))))
             }
+            KindProj::NotModified => Poll::Ready(None),
             KindProj::Buffered {
                 chunks,
+                rest,
                 trailers,
                 error,
             } => Poll::Ready(if let Some(chunk) = chunks.pop_front() {
                 Some(Ok(Frame::data(chunk.into())))
+            } else if let Some(rest) = rest {
+                return rest.as_mut().poll_frame(cx);
             } else if let Some(error) = error.take() {
                 Some(Err(error))
             } else {
@@ -133,11 +173,18 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Full { data } => data.is_none(),
+            Kind::NotModified => true,
             Kind::Buffered {
                 chunks,
+                rest,
                 trailers,
                 error,
-            } => chunks.is_empty() && trailers.is_none() && error.is_none(),
+            } => {
+                chunks.is_empty()
+                    && rest.as_ref().is_none_or(|rest| rest.is_end_stream())
+                    && trailers.is_none()
+                    && error.is_none()
+            }
         }
     }
 
@@ -147,8 +194,21 @@ where
             Kind::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            Kind::Buffered { chunks, .. } => {
-                SizeHint::with_exact(chunks.iter().map(|c| c.len() as u64).sum())
+            Kind::NotModified => SizeHint::default(),
+            Kind::Buffered { chunks, rest, .. } => {
+                let buffered: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+                match rest {
+                    None => SizeHint::with_exact(buffered),
+                    Some(rest) => {
+                        let rest = rest.size_hint();
+                        let mut hint = SizeHint::new();
+                        hint.set_lower(buffered.saturating_add(rest.lower()));
+                        if let Some(upper) = rest.upper() {
+                            hint.set_upper(buffered.saturating_add(upper));
+                        }
+                        hint
+                    }
+                }
             }
         }
     }
@@ -162,6 +222,7 @@ impl<B: Body> fmt::Debug for ResponseBody<B> {
                 .debug_tuple("ResponseBody::Full")
                 .field(&data.as_ref().map_or(0, Bytes::len))
                 .finish(),
+            Kind::NotModified => f.write_str("ResponseBody::NotModified"),
             Kind::Buffered { chunks, .. } => f
                 .debug_tuple("ResponseBody::Buffered")
                 .field(&chunks.len())

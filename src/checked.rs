@@ -1,10 +1,20 @@
 //! What the layer checked, handed to the handler for an atomic write.
 
-use crate::{Condition, ETag, LastModified, ResourceState};
+use http::Response;
+
+use crate::decision::Condition;
+use crate::response::{self, AnswerBody};
+use crate::{ETag, LastModified, ResourceState};
 
 /// Inserted into the request's extensions by [`Conditional`](crate::Conditional) before it calls
-/// the inner service with any method other than GET and HEAD: the state the preconditions were
-/// evaluated against, and what passed.
+/// the inner service with any method other than GET and HEAD whose validators it looked up (the
+/// request carried a precondition, or its method
+/// [requires one](crate::ConditionalLayer::require_preconditions)): the state the preconditions
+/// were evaluated against, and what passed. A write that needed no look-up has none.
+///
+/// With the `axum` feature, `Checked` is an extractor: take `checked: Checked` in a handler
+/// (a missing layer is then a 500 that names it), or `Option<Checked>` where some writes reach
+/// the handler unchecked.
 ///
 /// Checking and writing are two steps, and two clients holding the same ETag can both pass the
 /// check. Make the write a compare-and-set against [`Checked::state`]: succeed only if the stored
@@ -13,25 +23,38 @@ use crate::{Condition, ETag, LastModified, ResourceState};
 ///
 /// # Examples
 ///
-/// The compare-and-set a handler (taking `axum::Extension<Checked>`) runs against its store:
+/// The compare-and-set of a handler, against a store that holds a version number per key
+/// (`UPDATE items SET body = $new, version = version + 1 WHERE key = $key AND version =
+/// $checked` in a database):
 ///
 /// ```
-/// use tower_conditional::{Checked, ETag, ResourceState};
+/// use std::collections::HashMap;
+/// use http::{Response, StatusCode};
+/// use tower_conditional::response::AnswerBody;
+/// use tower_conditional::{Checked, ETag, ResourceState, Validators};
 ///
-/// /// `UPDATE items SET body = $new, etag = $new_etag WHERE key = $key AND etag = $expected`
-/// fn compare_and_set(stored: &mut Option<ETag>, checked: &Checked, new: ETag) -> bool {
-///     if stored.as_ref() != checked.etag() {
-///         return false; // someone else wrote since the check: answer 412
-///     }
-///     *stored = Some(new);
-///     true
+/// fn state_of(version: Option<u64>) -> ResourceState {
+///     version.map(|v| Validators::new().with_etag(ETag::from(v))).into()
 /// }
-/// # let mut stored = Some(ETag::from_static("\"1\""));
-/// # let checked = Checked::new(ResourceState::Present(
-/// #     tower_conditional::Validators::new().with_etag(ETag::from_static("\"1\"")),
-/// # ));
-/// # assert!(compare_and_set(&mut stored, &checked, ETag::from_static("\"2\"")));
-/// # assert!(!compare_and_set(&mut stored, &checked, ETag::from_static("\"3\"")));
+///
+/// fn put(store: &mut HashMap<String, u64>, key: &str, checked: &Checked) -> Response<AnswerBody> {
+///     let current = state_of(store.get(key).copied());
+///     if !checked.is_current(&current) {
+///         return checked.refusal(&current); // someone else wrote since the check
+///     }
+///     let version = store.get(key).map_or(1, |v| v + 1);
+///     store.insert(key.to_owned(), version);
+///     let mut created = Response::new(AnswerBody::default());
+///     *created.status_mut() = StatusCode::NO_CONTENT;
+///     created
+/// }
+///
+/// let mut store = HashMap::from([("doc".to_owned(), 7)]);
+/// let checked = Checked::new(state_of(Some(7)));
+/// assert_eq!(put(&mut store, "doc", &checked).status(), StatusCode::NO_CONTENT);
+/// // The same check again: version 7 is gone, the write is refused and nothing changes.
+/// assert_eq!(put(&mut store, "doc", &checked).status(), StatusCode::PRECONDITION_REQUIRED);
+/// assert_eq!(store["doc"], 8);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
@@ -171,4 +194,114 @@ impl Checked {
             None
         }
     }
+
+    /// The compare of compare-and-set: whether `current` (the resource's state now, read where
+    /// the write is made, under the same transaction or lock) is still the state that was
+    /// checked. Missing then and now; or present then and now with the same entity tag (by
+    /// strong comparison), or, for a resource without tags, the same `Last-Modified`.
+    ///
+    /// ```
+    /// use tower_conditional::{Checked, ETag, ResourceState, Validators};
+    ///
+    /// let v1 = ResourceState::Present(Validators::new().with_etag(ETag::from(1u64)));
+    /// let v2 = ResourceState::Present(Validators::new().with_etag(ETag::from(2u64)));
+    /// let checked = Checked::new(v1.clone());
+    /// assert!(checked.is_current(&v1));
+    /// assert!(!checked.is_current(&v2));
+    /// assert!(!checked.is_current(&ResourceState::Missing));
+    /// // A create checked against a missing resource must still find it missing.
+    /// assert!(!Checked::new(ResourceState::Missing).is_current(&v1));
+    /// ```
+    pub fn is_current(&self, current: &ResourceState) -> bool {
+        match (&self.state, current) {
+            (ResourceState::Missing, ResourceState::Missing) => true,
+            (ResourceState::Present(checked), ResourceState::Present(now)) => {
+                match (checked.etag(), now.etag()) {
+                    (Some(checked), Some(now)) => checked.strong_eq(now),
+                    (None, None) => {
+                        checked.last_modified().is_some()
+                            && checked.last_modified() == now.last_modified()
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// The answer to a write that lost the race: the state checked is no longer `current`.
+    /// A 412 carrying `current`'s validators when a precondition held at the check (it is false
+    /// now), so the client can refetch and retry; a 428 for an unconditional write (a create
+    /// that found the resource gone or taken: overwriting would lose the other write, so the
+    /// request needed a precondition after all).
+    ///
+    /// ```
+    /// use http::{header, StatusCode};
+    /// use tower_conditional::{Checked, ETag, ResourceState, Validators};
+    ///
+    /// let now = ResourceState::Present(Validators::new().with_etag(ETag::from(9u64)));
+    /// let unconditional = Checked::new(ResourceState::Missing);
+    /// assert_eq!(unconditional.refusal(&now).status(), StatusCode::PRECONDITION_REQUIRED);
+    /// ```
+    pub fn refusal(&self, current: &ResourceState) -> Response<AnswerBody> {
+        match self.passed {
+            Some(condition) => response::precondition_failed(condition, current),
+            None => response::precondition_required(),
+        }
+    }
 }
+
+#[cfg(feature = "axum")]
+mod extract {
+    use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+    use axum_core::response::{IntoResponse, Response};
+    use http::request::Parts;
+
+    use super::Checked;
+
+    /// The rejection of the [`Checked`] extractor: the request did not pass through
+    /// [`ConditionalLayer`](crate::ConditionalLayer) with a look-up. A 500 with a problem+json
+    /// body naming the missing layer: a configuration error, not the client's.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct MissingChecked;
+
+    impl std::fmt::Display for MissingChecked {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("no Checked extension: is ConditionalLayer on this route, and does the request carry a precondition or require one?")
+        }
+    }
+
+    impl std::error::Error for MissingChecked {}
+
+    impl IntoResponse for MissingChecked {
+        fn into_response(self) -> Response {
+            crate::response::missing_layer().into_response()
+        }
+    }
+
+    impl<S: Send + Sync> FromRequestParts<S> for Checked {
+        type Rejection = MissingChecked;
+
+        async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+            parts
+                .extensions
+                .get::<Checked>()
+                .cloned()
+                .ok_or(MissingChecked)
+        }
+    }
+
+    impl<S: Send + Sync> OptionalFromRequestParts<S> for Checked {
+        type Rejection = std::convert::Infallible;
+
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _: &S,
+        ) -> Result<Option<Self>, Self::Rejection> {
+            Ok(parts.extensions.get::<Checked>().cloned())
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+pub use extract::MissingChecked;

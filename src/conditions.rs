@@ -22,6 +22,7 @@ use http::{HeaderMap, HeaderValue, Method};
 
 use crate::date::trim_ows;
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
+use crate::encoding::Aliasing;
 use crate::etag::{scan as scan_etag, strong_match};
 use crate::tag_list::{Comparison, ListMatch, match_list};
 use crate::{LastModified, ResourceState};
@@ -257,10 +258,14 @@ impl<'a> Conditions<'a> {
         self.evaluate_with(method, state, false)
     }
 
-    /// The tag a 304 should carry when `If-None-Match` named the current tag only through a
-    /// coding suffix (see [`crate::encoding`]).
-    pub(crate) fn if_none_match_coding_alias(&self, current: &crate::ETag) -> Option<crate::ETag> {
-        crate::tag_list::coding_alias(self.if_none_match.as_ref()?, current)
+    /// The first `If-None-Match` member that names `current` with coding aliases on (see
+    /// [`crate::encoding`]): the form of the tag the client holds, for a 304 to echo.
+    pub(crate) fn if_none_match_member(&self, current: &crate::ETag) -> Option<crate::ETag> {
+        crate::tag_list::matching_member(
+            self.if_none_match.as_ref()?,
+            current,
+            Aliasing::AcceptedBy(self.headers),
+        )
     }
 
     /// [`Conditions::evaluate`], optionally counting `"X-gzip"`-style members of `If-Match` and
@@ -298,20 +303,27 @@ impl<'a> Conditions<'a> {
             ResourceState::Present(validators) => Some(validators),
         };
         let current = validators.and_then(|v| v.etag());
+        // Coding aliases (opt-in): If-Match accepts any form the server issued for the current
+        // tag; If-None-Match only the forms this request's Accept-Encoding could be sent.
+        let (if_match_aliasing, if_none_match_aliasing) = if coding_aliases {
+            (Aliasing::AnyCoding, Aliasing::AcceptedBy(self.headers))
+        } else {
+            (Aliasing::Off, Aliasing::Off)
+        };
         let last_modified = validators.and_then(|v| v.last_modified());
 
         // Well-formedness first (§13.2.1: preconditions are evaluated on a well-formed request).
         let if_match = self
             .if_match
             .as_ref()
-            .map(|lines| match_list(lines, current, Comparison::Strong, coding_aliases));
+            .map(|lines| match_list(lines, current, Comparison::Strong, if_match_aliasing));
         if if_match == Some(ListMatch::Malformed) {
             return Decision::BadRequest(Condition::IfMatch);
         }
         let if_none_match = self
             .if_none_match
             .as_ref()
-            .map(|lines| match_list(lines, current, Comparison::Weak, coding_aliases));
+            .map(|lines| match_list(lines, current, Comparison::Weak, if_none_match_aliasing));
         if if_none_match == Some(ListMatch::Malformed) && !get_or_head {
             return Decision::BadRequest(Condition::IfNoneMatch);
         }

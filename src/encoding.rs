@@ -1,73 +1,230 @@
-//! Entity tags that stay true under compression.
+//! Entity tags that stay true under compression (opt-in:
+//! [`ConditionalLayer::encoding_aware_etags`](crate::ConditionalLayer::encoding_aware_etags)).
 //!
 //! A strong tag promises byte-identical content, but the gzip and identity bodies of one version
-//! differ, so they need distinct strong tags (RFC 9110 §8.8.3.3). When a response leaves with a
-//! `Content-Encoding` it was not tagged for, the layer gives its strong tag a suffix naming the
-//! coding, inside the quotes: `"v7"` becomes `"v7-gzip"`. Codings outside [`KNOWN_CODINGS`]
-//! weaken the tag instead (`W/"v7"`).
+//! differ, so they need distinct strong tags (RFC 9110 §8.8.3.3). With encoding-aware tags on,
+//! the layer issues, for a representation whose source tag is `"B"`, one strong tag per coding:
 //!
-//! On the way in, `If-None-Match` and `If-Match` members carrying such a suffix are compared by
-//! their base tag, so a client holding either form revalidates (and writes) correctly. `If-Range`
-//! is never mapped: a byte range of the gzip body is not a byte range of the identity body.
+//! | response coding | tag issued |
+//! |---|---|
+//! | gzip, br, deflate, zstd, compress | `"B-gzip"`, `"B-br"`, ... |
+//! | identity, when `B` does not itself end in `-<coding>` or `-identity` | `"B"` |
+//! | identity, when it does (`"doc-pt-br"`) | `"B-identity"` (`"doc-pt-br-identity"`) |
+//! | any other coding, or several | `W/"B"` |
 //!
-//! The suffix is recognised by its text, so tags the application makes must not themselves end
-//! in `-gzip`, `-br`, ... (content hashes and version numbers never do).
+//! The mapping is one-to-one: every strong tag the layer issues names exactly one base tag and
+//! one coding, so a received member is decoded without guessing. `"doc-pt-br"` can only be the
+//! br form of `"doc-pt"`, because the identity form of a base `"doc-pt-br"` is
+//! `"doc-pt-br-identity"`. Weak tags are never rewritten and are compared as they are.
+//!
+//! On the way in, a strong `If-Match` member passes when its base is the current tag (the
+//! server issued it for the current representation, in some coding); a strong `If-None-Match`
+//! member counts as the current tag only when its coding is one the request's
+//! `Accept-Encoding` allows, since a 304 tells the cache its stored body is what the server
+//! would send. `If-Range` is never decoded: a byte range of the gzip body is not a byte range of
+//! the identity body.
+//!
+//! Tags issued while encoding-aware tags were off are not in this scheme: a source tag ending in
+//! `-gzip` that a client holds from then would be read as the gzip form of a shorter tag. Tags
+//! made from version numbers or content hashes never end that way.
 
-use http::HeaderMap;
-use http::header::{CONTENT_ENCODING, ETAG};
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG};
+use http::{HeaderMap, HeaderValue};
 
 use crate::ETag;
 
 /// Content codings whose name becomes a tag suffix.
 pub(crate) const KNOWN_CODINGS: [&str; 5] = ["gzip", "br", "deflate", "zstd", "compress"];
 
-/// The base of an opaque tag that ends in `-<known coding>`.
-pub(crate) fn strip_coding_suffix(opaque: &[u8]) -> Option<&[u8]> {
-    KNOWN_CODINGS.iter().find_map(|coding| {
-        let base = opaque.strip_suffix(coding.as_bytes())?;
-        base.strip_suffix(b"-")
-    })
+/// The suffix of an identity tag whose base would otherwise look coded.
+const IDENTITY: &str = "identity";
+
+/// A coding of a strong tag the layer issued: `None` is identity.
+pub(crate) type Coding = Option<&'static str>;
+
+/// Splits a strong opaque tag into its base and coding (see the module docs).
+pub(crate) fn decode(opaque: &[u8]) -> (&[u8], Coding) {
+    for coding in KNOWN_CODINGS.iter().chain(&[IDENTITY]) {
+        if let Some(base) = opaque
+            .strip_suffix(coding.as_bytes())
+            .and_then(|rest| rest.strip_suffix(b"-"))
+        {
+            let coding = (*coding != IDENTITY).then_some(*coding);
+            return (base, coding);
+        }
+    }
+    (opaque, None)
 }
 
-/// Makes the response's strong `ETag` specific to its `Content-Encoding`, if it has both (a
-/// content coding is a property of the representation data, RFC 9110 §8.8.3.3).
-pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
-    let Some(coding) = headers.get(CONTENT_ENCODING) else {
-        return;
+/// The strong opaque tag issued for `base` in `coding`: the inverse of [`decode`].
+pub(crate) fn encode(base: &[u8], coding: Coding) -> Vec<u8> {
+    let suffix = match coding {
+        Some(coding) => coding,
+        None if decode(base).0.len() != base.len() => IDENTITY,
+        None => return base.to_vec(),
     };
-    let coding = coding.as_bytes().trim_ascii();
-    if coding.eq_ignore_ascii_case(b"identity") || coding.is_empty() {
-        return;
+    let mut opaque = Vec::with_capacity(base.len() + suffix.len() + 1);
+    opaque.extend_from_slice(base);
+    opaque.push(b'-');
+    opaque.extend_from_slice(suffix.as_bytes());
+    opaque
+}
+
+/// The tag issued for the identity form of `tag` (unchanged for weak tags).
+pub(crate) fn identity_form(tag: &ETag) -> ETag {
+    if tag.is_weak() {
+        return tag.clone();
     }
+    let opaque = encode(tag.opaque(), None);
+    if opaque == tag.opaque() {
+        return tag.clone();
+    }
+    ETag::strong(opaque).unwrap_or_else(|_| tag.clone())
+}
+
+/// Which codings a received strong member may name and still count as the current tag.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Aliasing<'a> {
+    /// Raw comparison: no member is decoded.
+    Off,
+    /// Any coding the layer issues (`If-Match`: the server issued the tag).
+    AnyCoding,
+    /// Identity, or a coding these request headers' `Accept-Encoding` allows (`If-None-Match`).
+    AcceptedBy(&'a HeaderMap),
+}
+
+impl Aliasing<'_> {
+    /// Whether a strong member with this opaque tag names `current` under this aliasing.
+    pub(crate) fn names(self, member: &[u8], current: &[u8]) -> bool {
+        match self {
+            Aliasing::Off => member == current,
+            Aliasing::AnyCoding => decode(member).0 == current,
+            Aliasing::AcceptedBy(headers) => match decode(member) {
+                (base, _) if base != current => false,
+                (_, None) => true,
+                (_, Some(coding)) => accepts(headers, coding),
+            },
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3): listed with a non-zero
+/// weight, or covered by `*` with a non-zero weight and not listed with weight zero.
+pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    let mut star = false;
+    for line in headers.get_all(ACCEPT_ENCODING) {
+        for member in line.as_bytes().split(|&b| b == b',') {
+            let mut parts = member.split(|&b| b == b';');
+            let name = parts.next().unwrap_or_default().trim_ascii();
+            let allowed = parts.all(|param| !is_zero_weight(param.trim_ascii()));
+            if name.eq_ignore_ascii_case(coding.as_bytes()) {
+                return allowed;
+            }
+            star |= name == b"*" && allowed;
+        }
+    }
+    star
+}
+
+/// `q=0`, `q=0.`, `q=0.0`, ... (the weight grammar of RFC 9110 §12.4.2).
+fn is_zero_weight(param: &[u8]) -> bool {
+    let Some(value) = param
+        .strip_prefix(b"q=")
+        .or_else(|| param.strip_prefix(b"Q="))
+    else {
+        return false;
+    };
+    match value {
+        [b'0'] => true,
+        [b'0', b'.', rest @ ..] => rest.len() <= 3 && rest.iter().all(|&b| b == b'0'),
+        _ => false,
+    }
+}
+
+/// Gives the response's strong `ETag` the form issued for its `Content-Encoding` (see the
+/// module docs): a content coding is a property of the representation data, RFC 9110 §8.8.3.3.
+pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
     let Some(tag) = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok()) else {
         return;
     };
     if tag.is_weak() {
         return; // a weak tag already allows different bytes
     }
-    let known = KNOWN_CODINGS
-        .iter()
-        .find(|known| coding.eq_ignore_ascii_case(known.as_bytes()));
-    let encoded = match known {
-        Some(known) if tag.opaque().ends_with(format!("-{known}").as_bytes()) => return,
-        Some(known) => {
-            let mut opaque = Vec::with_capacity(tag.opaque().len() + known.len() + 1);
-            opaque.extend_from_slice(tag.opaque());
-            opaque.push(b'-');
-            opaque.extend_from_slice(known.as_bytes());
-            ETag::strong(opaque)
-        }
-        None => ETag::weak(tag.opaque()),
+    let coding = headers
+        .get(CONTENT_ENCODING)
+        .map(|value| value.as_bytes().trim_ascii())
+        .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(IDENTITY.as_bytes()));
+    let issued = match coding {
+        None => encode(tag.opaque(), None),
+        Some(coding) => match KNOWN_CODINGS
+            .iter()
+            .find(|known| coding.eq_ignore_ascii_case(known.as_bytes()))
+        {
+            Some(known) => encode(tag.opaque(), Some(known)),
+            None => {
+                if let Ok(weak) = ETag::weak(tag.opaque()) {
+                    headers.insert(ETAG, weak.into());
+                }
+                return;
+            }
+        },
     };
-    if let Ok(encoded) = encoded {
-        headers.insert(ETAG, encoded.into());
+    if issued != tag.opaque() {
+        if let Ok(issued) = ETag::strong(issued) {
+            headers.insert(ETAG, issued.into());
+        }
+    }
+}
+
+/// Adds `Accept-Encoding` to `Vary` unless it is there already (or `Vary: *`).
+pub(crate) fn vary_on_accept_encoding(headers: &mut HeaderMap) {
+    merge_vary(headers, &HeaderValue::from_static("Accept-Encoding"));
+}
+
+/// Appends the members of `extra` that `headers`' `Vary` does not list yet (compared without
+/// regard to case); `Vary: *` already covers everything.
+pub(crate) fn merge_vary(headers: &mut HeaderMap, extra: &HeaderValue) {
+    let listed = |name: &[u8]| {
+        headers.get_all(http::header::VARY).iter().any(|line| {
+            line.as_bytes()
+                .split(|&b| b == b',')
+                .map(<[u8]>::trim_ascii)
+                .any(|member| member == b"*" || member.eq_ignore_ascii_case(name))
+        })
+    };
+    let missing = extra
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .any(|name| !name.is_empty() && !listed(name));
+    if !missing {
+        return;
+    }
+    if !headers.contains_key(http::header::VARY) {
+        headers.insert(http::header::VARY, extra.clone());
+        return;
+    }
+    let mut members: Vec<u8> = Vec::new();
+    for name in extra
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+    {
+        if !name.is_empty() && !listed(name) {
+            if !members.is_empty() {
+                members.extend_from_slice(b", ");
+            }
+            members.extend_from_slice(name);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_bytes(&members) {
+        headers.append(http::header::VARY, value);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn tagged(etag: &'static str, encoding: Option<&'static str>) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -79,6 +236,12 @@ mod tests {
         headers
     }
 
+    fn accept(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(value));
+        headers
+    }
+
     #[test]
     fn a_strong_tag_gets_the_coding_as_suffix() {
         assert_eq!(tagged("\"v7\"", Some("gzip"))[ETAG], "\"v7-gzip\"");
@@ -86,11 +249,30 @@ mod tests {
     }
 
     #[test]
-    fn identity_weak_and_already_suffixed_tags_are_left_alone() {
+    fn identity_and_weak_tags_are_left_alone() {
         assert_eq!(tagged("\"v7\"", None)[ETAG], "\"v7\"");
         assert_eq!(tagged("\"v7\"", Some("identity"))[ETAG], "\"v7\"");
         assert_eq!(tagged("W/\"v7\"", Some("gzip"))[ETAG], "W/\"v7\"");
-        assert_eq!(tagged("\"v7-gzip\"", Some("gzip"))[ETAG], "\"v7-gzip\"");
+    }
+
+    #[test]
+    fn a_base_that_looks_coded_gets_tags_of_its_own() {
+        assert_eq!(
+            tagged("\"doc-pt-br\"", None)[ETAG],
+            "\"doc-pt-br-identity\""
+        );
+        assert_eq!(
+            tagged("\"doc-pt-br\"", Some("br"))[ETAG],
+            "\"doc-pt-br-br\""
+        );
+        assert_eq!(
+            tagged("\"v7-gzip\"", Some("gzip"))[ETAG],
+            "\"v7-gzip-gzip\""
+        );
+        assert_eq!(
+            tagged("\"x-identity\"", None)[ETAG],
+            "\"x-identity-identity\""
+        );
     }
 
     #[test]
@@ -100,10 +282,92 @@ mod tests {
     }
 
     #[test]
-    fn suffixes_strip_back_to_the_base_tag() {
-        assert_eq!(strip_coding_suffix(b"v7-gzip"), Some(&b"v7"[..]));
-        assert_eq!(strip_coding_suffix(b"v7-zstd"), Some(&b"v7"[..]));
-        assert_eq!(strip_coding_suffix(b"v7gzip"), None);
-        assert_eq!(strip_coding_suffix(b"v7"), None);
+    fn decode_inverts_encode_for_every_coding() {
+        let bases: [&[u8]; 6] = [b"v7", b"doc-pt", b"doc-pt-br", b"x-identity", b"", b"-gzip"];
+        for base in bases {
+            for coding in KNOWN_CODINGS.iter().copied().map(Some).chain([None]) {
+                let issued = encode(base, coding);
+                assert_eq!(decode(&issued), (base, coding), "{base:?} {coding:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn issued_tags_of_different_bases_never_collide() {
+        let bases: [&[u8]; 5] = [
+            b"doc",
+            b"doc-pt",
+            b"doc-pt-br",
+            b"doc-pt-br-identity",
+            b"doc-br",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for base in bases {
+            for coding in KNOWN_CODINGS.iter().copied().map(Some).chain([None]) {
+                assert!(seen.insert(encode(base, coding)), "{base:?} {coding:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn if_match_aliasing_accepts_only_tags_issued_for_the_current_base() {
+        let any = Aliasing::AnyCoding;
+        assert!(any.names(b"doc-pt-br", b"doc-pt")); // the br form of "doc-pt"
+        assert!(any.names(b"doc-pt", b"doc-pt"));
+        assert!(!any.names(b"doc-pt", b"doc-pt-br")); // "doc-pt" is its own base
+        assert!(!any.names(b"doc-pt-br", b"doc-pt-br")); // identity of that base is -identity
+        assert!(any.names(b"doc-pt-br-identity", b"doc-pt-br"));
+        assert!(any.names(b"doc-pt-br-br", b"doc-pt-br"));
+        assert!(!Aliasing::Off.names(b"doc-pt-br", b"doc-pt"));
+        assert!(Aliasing::Off.names(b"doc-pt-br", b"doc-pt-br"));
+    }
+
+    #[test]
+    fn if_none_match_aliasing_needs_the_coding_to_be_acceptable() {
+        let br = accept("gzip, br");
+        let gzip_only = accept("gzip");
+        assert!(Aliasing::AcceptedBy(&br).names(b"doc-pt-br", b"doc-pt"));
+        assert!(!Aliasing::AcceptedBy(&gzip_only).names(b"doc-pt-br", b"doc-pt"));
+        assert!(Aliasing::AcceptedBy(&gzip_only).names(b"doc-pt", b"doc-pt"));
+        assert!(!Aliasing::AcceptedBy(&HeaderMap::new()).names(b"v1-gzip", b"v1"));
+    }
+
+    #[test]
+    fn accept_encoding_weights_and_wildcards() {
+        assert!(accepts(&accept("gzip;q=0.5, br"), "gzip"));
+        assert!(!accepts(&accept("gzip;q=0, br"), "gzip"));
+        assert!(!accepts(&accept("gzip; q=0.000"), "gzip"));
+        assert!(accepts(&accept("gzip;q=0.001"), "gzip"));
+        assert!(accepts(&accept("*"), "zstd"));
+        assert!(!accepts(&accept("*, zstd;q=0"), "zstd"));
+        assert!(!accepts(&accept("*;q=0"), "br"));
+        assert!(accepts(&accept("GZIP"), "gzip"));
+        assert!(!accepts(&HeaderMap::new(), "gzip"));
+    }
+
+    #[test]
+    fn vary_members_merge_without_duplicates() {
+        let mut headers = HeaderMap::new();
+        vary_on_accept_encoding(&mut headers);
+        assert_eq!(headers[http::header::VARY], "Accept-Encoding");
+        vary_on_accept_encoding(&mut headers);
+        assert_eq!(headers.get_all(http::header::VARY).iter().count(), 1);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        );
+        merge_vary(
+            &mut headers,
+            &HeaderValue::from_static("Origin, Accept-Encoding"),
+        );
+        let all: Vec<_> = headers.get_all(http::header::VARY).iter().collect();
+        assert_eq!(all, ["accept-encoding", "Origin"]);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::VARY, HeaderValue::from_static("*"));
+        merge_vary(&mut headers, &HeaderValue::from_static("Origin"));
+        assert_eq!(headers.get_all(http::header::VARY).iter().count(), 1);
     }
 }

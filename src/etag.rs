@@ -422,6 +422,30 @@ impl From<&ETag> for HeaderValue {
     }
 }
 
+/// Strong tags from version numbers: `7` becomes `"7"`. Digits (and `-`) are always valid
+/// inside an entity tag, so these conversions cannot fail.
+///
+/// ```
+/// use tower_conditional::ETag;
+///
+/// assert_eq!(ETag::from(7u64).to_string(), "\"7\"");
+/// assert_eq!(ETag::from(-1i64).to_string(), "\"-1\"");
+/// assert!(!ETag::from(42u32).is_weak());
+/// ```
+macro_rules! etag_from_integer {
+    ($($int:ty),*) => {$(
+        impl From<$int> for ETag {
+            fn from(version: $int) -> Self {
+                let value = HeaderValue::try_from(format!("\"{version}\""))
+                    .expect("a quoted integer is a valid header value");
+                ETag { value, weak: false }
+            }
+        }
+    )*};
+}
+
+etag_from_integer!(u64, u32, i64, i32);
+
 /// The error for bytes that are not a valid entity tag.
 ///
 /// Its message names the byte position and what was wrong there.

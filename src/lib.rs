@@ -20,7 +20,7 @@
 //!     let state = current_state();
 //!     let decision = evaluate(request.method(), request.headers(), &state);
 //!     if let Some(response) = decision.response(&state) {
-//!         return response; // 304, 412 or 400: the method is not performed
+//!         return response.map(Into::into); // 304, 412 or 400: the method is not performed
 //!     }
 //!     let mut response = Response::new(bytes::Bytes::from_static(b"hello"));
 //!     if let Some(etag) = state.etag() {
@@ -108,13 +108,30 @@
 //! GET bodies with their SHA-256 hash. Writes are never evaluated after the handler: the write
 //! would already have happened.
 //!
+//! # When the source is asked
+//!
+//! Only when its answer can change the outcome: never for CONNECT, OPTIONS and TRACE, never for
+//! a GET or HEAD without a conditional field (unless
+//! [`fill_response_validators`](ConditionalLayer::fill_response_validators) is on), never for a
+//! write that carries no precondition and needs none. The table is in the
+//! [`ConditionalLayer`] docs. A failing source only affects requests that needed it.
+//!
 //! # Compression
 //!
 //! A strong ETag promises byte-identical content; the gzip and identity bodies of one version
-//! differ. Put [`ConditionalLayer`] outside tower-http's `CompressionLayer`: it then makes strong
-//! tags specific to the response's `Content-Encoding` (`"v7"` becomes `"v7-gzip"`), and compares
-//! `If-None-Match` / `If-Match` members carrying such a suffix by their base tag, never
-//! `If-Range` ones (see [`ConditionalLayer::encoding_aware_etags`]).
+//! differ. With tower-http's `CompressionLayer` inside [`ConditionalLayer`], turn on
+//! [`encoding_aware_etags`](ConditionalLayer::encoding_aware_etags): strong tags then name
+//! their coding (`"v7"` leaves a gzip response as `"v7-gzip"`), in a one-to-one mapping, so an
+//! `If-Match` passes only on a tag issued for the current version and an `If-None-Match` only
+//! in a coding the request accepts. It is off by default: nothing rewrites tags unless asked.
+//!
+//! # Security: authenticate outside the layer
+//!
+//! The layer answers before the handler runs. Authorization that lives in handlers or
+//! extractors therefore runs after it: a 412 would show an unauthenticated client the current
+//! validators, and 304 versus 200 would confirm a guessed tag. Put authentication in a layer
+//! outside [`ConditionalLayer`], and consider
+//! [`validators_in_412(false)`](ConditionalLayer::validators_in_412).
 //!
 //! # The client's half
 //!
@@ -151,7 +168,12 @@
 //! # Feature flags
 //!
 //! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
-//!   the status), so operators can see how often they serve 304, 412 and 428.
+//!   the status), so operators can see how often they serve 304, 412 and 428; a failing
+//!   source's error is reported with its `source()` chain.
+//! - `axum`: [`Checked`] is an axum extractor (`FromRequestParts`, and `Option<Checked>`), whose
+//!   rejection ([`MissingChecked`]) names the missing layer in a problem+json 500. (The
+//!   [`response`] builders need no feature: their [`AnswerBody`](response::AnswerBody) makes
+//!   them axum responses as they are.)
 //! - `client`: [`ConditionalUpdate`] and its [`Outcome`], the client's refetch-and-retry loop
 //!   (adds `http-body-util` and `fastrand`).
 //!
@@ -162,7 +184,8 @@
 //! the write itself is conditional on the validator that was checked: a compare-and-set in the
 //! store (`UPDATE ... WHERE version = $checked`), or a lock held across check and write.
 //! [`Proceed::etag_matched`] says when the client's `If-Match` named the current tag; the layer
-//! hands writes a [`Checked`] extension holding the state it checked, to compare-and-set against.
+//! hands writes a [`Checked`] extension holding the state it checked, to compare-and-set against
+//! ([`Checked::is_current`], then [`Checked::refusal`] when it lost the race).
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -191,11 +214,19 @@ pub use state::{ResourceState, Validators};
 
 pub use body::ResponseBody;
 pub use checked::Checked;
+#[cfg(feature = "axum")]
+pub use checked::MissingChecked;
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, FromResponse, OnSourceError,
-    ResponseFuture,
+    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
 };
-pub use source::{Lookup, ValidatorSource};
+pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
+
+/// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
+/// they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 #[cfg(feature = "client")]
 pub use client::{Change, ConditionalUpdate, Current, Outcome, Representation, UpdateError};

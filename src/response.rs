@@ -26,6 +26,95 @@ use crate::{Condition, Decision, LastModified, ResourceState, Validators};
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
+/// The body of the responses built here: a complete, short body (empty for 304, a problem+json
+/// document otherwise).
+///
+/// It is an [`http_body::Body`] with `Bytes` data, so the responses can be returned from axum
+/// handlers as they are, and served by hyper; it dereferences to its bytes for tests and
+/// frameworks that want them.
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_conditional::response;
+///
+/// let refused = response::precondition_required();
+/// assert_eq!(refused.status(), StatusCode::PRECONDITION_REQUIRED);
+/// let problem: serde_json::Value = serde_json::from_slice(refused.body())?;
+/// assert_eq!(problem["status"], 428);
+///
+/// // In an axum handler, return it as it is:
+/// async fn handler() -> axum::response::Response {
+///     use axum::response::IntoResponse;
+///     response::precondition_required().into_response()
+/// }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerBody {
+    data: Bytes,
+}
+
+impl AnswerBody {
+    /// The whole body.
+    ///
+    /// ```
+    /// use tower_conditional::response;
+    ///
+    /// let body = response::bad_request(tower_conditional::Condition::IfMatch).into_body();
+    /// assert!(body.into_bytes().starts_with(b"{"));
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        self.data
+    }
+}
+
+impl std::ops::Deref for AnswerBody {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl AsRef<[u8]> for AnswerBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl From<Bytes> for AnswerBody {
+    fn from(data: Bytes) -> Self {
+        AnswerBody { data }
+    }
+}
+
+impl From<AnswerBody> for Bytes {
+    fn from(body: AnswerBody) -> Self {
+        body.data
+    }
+}
+
+impl http_body::Body for AnswerBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let data = std::mem::take(&mut self.data);
+        std::task::Poll::Ready((!data.is_empty()).then(|| Ok(http_body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.data.len() as u64)
+    }
+}
+
 /// A 304 Not Modified for a representation with these validators (RFC 9110 §15.4.5).
 ///
 /// Empty body. Carries `ETag` and whichever of `Cache-Control`, `Vary`, `Expires` and
@@ -41,7 +130,7 @@ const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+
 /// assert_eq!(res.headers()[header::ETAG], "\"a\"");
 /// assert!(res.body().is_empty());
 /// ```
-pub fn not_modified(validators: &Validators) -> Response<Bytes> {
+pub fn not_modified(validators: &Validators) -> Response<AnswerBody> {
     let mut response = empty(StatusCode::NOT_MODIFIED);
     let headers = response.headers_mut();
     match validators.etag() {
@@ -79,7 +168,7 @@ pub fn not_modified(validators: &Validators) -> Response<Bytes> {
 /// assert_eq!(problem["condition"], "If-Unmodified-Since");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Response<Bytes> {
+pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Response<AnswerBody> {
     let detail = match (condition, state) {
         (Condition::IfMatch, ResourceState::Missing) => {
             "If-Match requires a current representation, and the resource has none"
@@ -118,7 +207,7 @@ pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Respo
 /// assert!(body.contains("If-Match"));
 /// # Ok::<(), std::str::Utf8Error>(())
 /// ```
-pub fn bad_request(field: Condition) -> Response<Bytes> {
+pub fn bad_request(field: Condition) -> Response<AnswerBody> {
     let detail = match field {
         Condition::IfMatch => {
             "If-Match must be \\\"*\\\" or a comma-separated list of entity tags such as \\\"v1\\\" or W/\\\"v1\\\""
@@ -143,7 +232,7 @@ pub fn bad_request(field: Condition) -> Response<Bytes> {
 /// assert_eq!(res.status(), StatusCode::PRECONDITION_REQUIRED);
 /// assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
 /// ```
-pub fn precondition_required() -> Response<Bytes> {
+pub fn precondition_required() -> Response<AnswerBody> {
     let mut response = problem(
         StatusCode::PRECONDITION_REQUIRED,
         "this request must be conditional: fetch the resource, then resend the request with If-Match set to its current ETag (or If-Unmodified-Since set to its Last-Modified date)",
@@ -164,7 +253,7 @@ pub fn precondition_required() -> Response<Bytes> {
 ///
 /// assert_eq!(response::service_unavailable().status(), StatusCode::SERVICE_UNAVAILABLE);
 /// ```
-pub fn service_unavailable() -> Response<Bytes> {
+pub fn service_unavailable() -> Response<AnswerBody> {
     let mut response = problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "the current validators of the resource could not be determined, so the request's preconditions could not be checked; the request was not performed, retry later",
@@ -174,6 +263,42 @@ pub fn service_unavailable() -> Response<Bytes> {
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A 412 for a write whose precondition cannot be verified because the resource's validators
+/// are only known after the handler runs ([`Lookup::Unknown`](crate::Lookup::Unknown)).
+pub(crate) fn unverifiable(condition: Condition) -> Response<AnswerBody> {
+    problem(
+        StatusCode::PRECONDITION_FAILED,
+        "the validators of this resource are only known once a request has been performed, so this precondition cannot be verified; the request was not performed",
+        Some(condition),
+    )
+}
+
+/// A 500 for a method that must be conditional on a route whose validators are only known
+/// after the handler runs: no precondition could ever be verified, so asking for one (428)
+/// would send the client round in a loop.
+pub(crate) fn unverifiable_required() -> Response<AnswerBody> {
+    let mut response = problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "this method must be conditional, but the validators of this resource are only known once a request has been performed, so no precondition can be verified: a server configuration error",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The rejection of the `Checked` extractor (`axum` feature): a 500, since a handler that
+/// needs what the layer checked was reached without the layer.
+#[cfg(feature = "axum")]
+pub(crate) fn missing_layer() -> Response<AnswerBody> {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the handler needs the preconditions checked by tower_conditional::ConditionalLayer, and the request did not pass through it: a server configuration error",
+        None,
+    )
 }
 
 impl Decision {
@@ -194,7 +319,7 @@ impl Decision {
     /// assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn response(&self, state: &ResourceState) -> Option<Response<Bytes>> {
+    pub fn response(&self, state: &ResourceState) -> Option<Response<AnswerBody>> {
         match *self {
             Decision::Proceed(_) => None,
             Decision::NotModified(_) => Some(match state.validators() {
@@ -213,15 +338,15 @@ fn insert_last_modified(headers: &mut HeaderMap, last_modified: Option<LastModif
     }
 }
 
-fn empty(status: StatusCode) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
+fn empty(status: StatusCode) -> Response<AnswerBody> {
+    let mut response = Response::new(AnswerBody::default());
     *response.status_mut() = status;
     response
 }
 
 /// An RFC 9457 problem body. `detail` is a JSON string body already escaped (the library's own
 /// constant text), never request data.
-fn problem(status: StatusCode, detail: &str, condition: Option<Condition>) -> Response<Bytes> {
+fn problem(status: StatusCode, detail: &str, condition: Option<Condition>) -> Response<AnswerBody> {
     let title = status.canonical_reason().unwrap_or("Error");
     let mut body = format!(
         "{{\"type\":\"about:blank\",\"title\":\"{title}\",\"status\":{},\"detail\":\"{detail}\"",
@@ -233,7 +358,7 @@ fn problem(status: StatusCode, detail: &str, condition: Option<Condition>) -> Re
         body.push('"');
     }
     body.push('}');
-    let mut response = Response::new(Bytes::from(body));
+    let mut response = Response::new(AnswerBody::from(Bytes::from(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, PROBLEM_JSON);
     response
@@ -245,7 +370,7 @@ mod tests {
     use crate::ETag;
     use http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 
-    fn json(response: &Response<Bytes>) -> serde_json::Value {
+    fn json(response: &Response<AnswerBody>) -> serde_json::Value {
         serde_json::from_slice(response.body()).expect("problem bodies are valid JSON")
     }
 

@@ -23,12 +23,39 @@
 //! # is_source(&source);
 //! ```
 
-use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use http::request::Parts;
 
 use crate::{ResourceState, Validators};
+
+/// An error of any kind, sendable across threads: what a source's error becomes when the layer
+/// reports it (its `source()` chain intact).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The boxed future of a source written with an `async` block, so implementing
+/// [`ValidatorSource`] needs no `futures` crate.
+///
+/// ```
+/// use http::request::Parts;
+/// use tower_conditional::{BoxLookup, Lookup, ValidatorSource};
+///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// impl ValidatorSource for Db {
+///     type Error = std::io::Error;
+///     type Future = BoxLookup<std::io::Error>;
+///
+///     fn lookup(&self, head: &Parts) -> Self::Future {
+///         let id = head.uri.path().to_owned();
+///         Box::pin(async move { Ok(if id == "/" { Lookup::Unknown } else { Lookup::Missing }) })
+///     }
+/// }
+/// ```
+pub type BoxLookup<E> = Pin<Box<dyn Future<Output = Result<Lookup, E>> + Send + 'static>>;
 
 /// Answers with the current state of the resource a request targets.
 ///
@@ -67,9 +94,10 @@ use crate::{ResourceState, Validators};
 /// }
 /// ```
 pub trait ValidatorSource {
-    /// Why the look-up failed. What the layer does then is set by
-    /// [`OnSourceError`](crate::OnSourceError); the error is only displayed (in a `tracing`
-    /// event when that feature is on).
+    /// Why the look-up failed: any error type (`std::io::Error`, `sqlx::Error`, a `String`).
+    /// What the layer does then is set by [`OnSourceError`](crate::OnSourceError); the error is
+    /// never sent to the client, only reported, with its `source()` chain, in a `tracing` event
+    /// when that feature is on.
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -85,12 +113,13 @@ pub trait ValidatorSource {
     /// });
     /// let service = ConditionalLayer::new(down).layer(handler);
     /// // The write is not performed unchecked, and the error text is not sent to the client.
-    /// let response = service.oneshot(Request::put("/").body(String::new())?).await?;
+    /// let write = Request::put("/").header("if-match", "\"v1\"").body(String::new())?;
+    /// let response = service.oneshot(write).await?;
     /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     /// # Ok(())
     /// # }
     /// ```
-    type Error: fmt::Display;
+    type Error: Into<BoxError>;
 
     /// The look-up in progress.
     ///
@@ -145,19 +174,89 @@ pub trait ValidatorSource {
     /// # }
     /// ```
     fn lookup(&self, head: &Parts) -> Self::Future;
+
+    /// Whether this source answers [`Lookup::Unknown`] for every request, leaving validators to
+    /// the handler's responses. The layer then never asks it about GET and HEAD and evaluates
+    /// every one of them against the response, unconditional ones included (so their 2xx
+    /// bodies are tagged). `false` by default; [`FromResponse`] says `true`.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::request::Parts;
+    /// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+    ///
+    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
+    /// assert!(!source.always_unknown());
+    /// assert!(FromResponse.always_unknown());
+    /// ```
+    fn always_unknown(&self) -> bool {
+        false
+    }
+}
+
+/// The source of [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses):
+/// answers [`Lookup::Unknown`] for every request, so validators come from the responses.
+///
+/// ```
+/// use http::Request;
+/// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+///
+/// let (head, ()) = Request::get("/").body(())?.into_parts();
+/// assert_eq!(FromResponse.lookup(&head).into_inner(), Ok(Lookup::Unknown));
+/// # Ok::<(), http::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromResponse;
+
+impl ValidatorSource for FromResponse {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Lookup, Self::Error>>;
+
+    fn lookup(&self, _: &Parts) -> Self::Future {
+        std::future::ready(Ok(Lookup::Unknown))
+    }
+
+    fn always_unknown(&self) -> bool {
+        true
+    }
 }
 
 impl<F, Fut, E> ValidatorSource for F
 where
     F: Fn(&Parts) -> Fut,
     Fut: Future<Output = Result<Lookup, E>>,
-    E: fmt::Display,
+    E: Into<BoxError>,
 {
     type Error = E;
     type Future = Fut;
 
     fn lookup(&self, head: &Parts) -> Self::Future {
         self(head)
+    }
+}
+
+/// A shared source: `Arc<MySource>` is a source wherever `MySource` is, so one connection pool
+/// can serve several layers without cloning it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_conditional::{ConditionalLayer, FromResponse};
+///
+/// let shared = Arc::new(FromResponse);
+/// let reads = ConditionalLayer::new(Arc::clone(&shared));
+/// let writes = ConditionalLayer::new(shared);
+/// # let _ = (reads, writes);
+/// ```
+impl<T: ValidatorSource + ?Sized> ValidatorSource for Arc<T> {
+    type Error = T::Error;
+    type Future = T::Future;
+
+    fn lookup(&self, head: &Parts) -> Self::Future {
+        (**self).lookup(head)
+    }
+
+    fn always_unknown(&self) -> bool {
+        (**self).always_unknown()
     }
 }
 
@@ -185,9 +284,17 @@ pub enum Lookup {
     /// The source cannot tell before the handler runs. GET and HEAD are evaluated against the
     /// validators of the handler's response (see
     /// [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses)). Other
-    /// methods pass through unevaluated when they carry no precondition and none is required;
-    /// otherwise they are refused with 503 as for a source error, since a precondition checked
-    /// after the write would come too late.
+    /// methods are never evaluated after the handler (the write would already have happened):
+    ///
+    /// - without a precondition, and none required: passed through unevaluated;
+    /// - with `If-Match`, `If-None-Match` or a valid `If-Unmodified-Since`: **412**, since a
+    ///   precondition that cannot be verified is not known to be true (a malformed `If-Match`
+    ///   is still 400);
+    /// - without one, on a method that [requires one](crate::ConditionalLayer::require_preconditions):
+    ///   **500**, naming the configuration error: no precondition could ever be verified on
+    ///   such a route, so a 428 asking for one would be a loop, not an answer.
+    ///
+    /// None of these is a 503: nothing transient happened, and retrying cannot help.
     Unknown,
 }
 
@@ -222,5 +329,20 @@ impl From<ResourceState> for Lookup {
 impl From<Validators> for Lookup {
     fn from(validators: Validators) -> Self {
         Lookup::Present(validators)
+    }
+}
+
+/// `Some(validators)` is present, `None` missing: the shape of a row look-up.
+///
+/// ```
+/// use tower_conditional::{ETag, Lookup, Validators};
+///
+/// let row: Option<i64> = None; // SELECT version FROM docs WHERE id = $1
+/// let lookup: Lookup = row.map(|v| Validators::new().with_etag(ETag::from(v))).into();
+/// assert_eq!(lookup, Lookup::Missing);
+/// ```
+impl From<Option<Validators>> for Lookup {
+    fn from(validators: Option<Validators>) -> Self {
+        validators.map_or(Lookup::Missing, Lookup::Present)
     }
 }

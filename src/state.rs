@@ -118,6 +118,22 @@ impl From<Validators> for ResourceState {
     }
 }
 
+/// `Some(validators)` is a present resource, `None` a missing one: the shape of a row look-up.
+///
+/// ```
+/// use tower_conditional::{ETag, ResourceState, Validators};
+///
+/// let row: Option<u64> = Some(7); // SELECT version FROM docs WHERE id = $1
+/// let state: ResourceState = row.map(|v| Validators::new().with_etag(ETag::from(v))).into();
+/// assert_eq!(state.etag(), Some(&ETag::from(7u64)));
+/// assert_eq!(ResourceState::from(None::<Validators>), ResourceState::Missing);
+/// ```
+impl From<Option<Validators>> for ResourceState {
+    fn from(validators: Option<Validators>) -> Self {
+        validators.map_or(ResourceState::Missing, ResourceState::Present)
+    }
+}
+
 /// The current validators of a present representation, and the response metadata a 304 must
 /// repeat (RFC 9110 §15.4.5).
 ///

@@ -9,8 +9,7 @@ use http::HeaderValue;
 use http::header::GetAll;
 
 use crate::ETag;
-use crate::encoding::strip_coding_suffix;
-use crate::etag::weak_match;
+use crate::encoding::Aliasing;
 
 /// One member of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +42,14 @@ pub(crate) enum Comparison {
 /// `current`. The whole field is always read: a malformed member anywhere makes the field
 /// malformed, even after a match.
 ///
-/// With `coding_aliases`, a member `"X-gzip"` (any [known coding](crate::encoding)) also counts
-/// as `"X"`: the tag the layer gave the compressed form of representation `"X"`.
+/// Strong members are compared through `aliasing` (see [`crate::encoding`]): with it on, a
+/// member `"X-gzip"` names `"X"`, the tag the layer issued for the gzip form of `"X"`. Weak
+/// members are always compared as they are.
 pub(crate) fn match_list(
     lines: &GetAll<'_, HeaderValue>,
     current: Option<&ETag>,
     comparison: Comparison,
-    coding_aliases: bool,
+    aliasing: Aliasing<'_>,
 ) -> ListMatch {
     let mut stars = 0usize;
     let mut tags = 0usize;
@@ -66,15 +66,16 @@ pub(crate) fn match_list(
                     matched = matched
                         || current.is_some_and(|(current_weak, current_opaque)| {
                             // RFC 9110 §8.8.3.2: strong needs two strong tags; weak ignores weakness.
-                            let equal = |opaque: &[u8]| match comparison {
-                                Comparison::Strong => {
-                                    !current_weak && !weak && opaque == current_opaque
-                                }
-                                Comparison::Weak => opaque == current_opaque,
+                            let named = if weak {
+                                opaque == current_opaque
+                            } else {
+                                aliasing.names(opaque, current_opaque)
                             };
-                            equal(opaque)
-                                || (coding_aliases
-                                    && strip_coding_suffix(opaque).is_some_and(equal))
+                            named
+                                && match comparison {
+                                    Comparison::Strong => !current_weak && !weak,
+                                    Comparison::Weak => true,
+                                }
                         });
                 }
             }
@@ -88,30 +89,34 @@ pub(crate) fn match_list(
     }
 }
 
-/// The first member that names the current tag only through a coding suffix (`"X-gzip"` for
-/// `"X"`), when no member names it exactly: the form the client holds, to echo in a 304.
-pub(crate) fn coding_alias<'a>(lines: &GetAll<'a, HeaderValue>, current: &ETag) -> Option<ETag> {
-    let mut alias = None;
+/// The first member that names `current` by weak comparison under `aliasing`: the form of the
+/// tag the client holds, for a 304 to echo.
+pub(crate) fn matching_member(
+    lines: &GetAll<'_, HeaderValue>,
+    current: &ETag,
+    aliasing: Aliasing<'_>,
+) -> Option<ETag> {
     for line in lines.iter() {
         for member in Members::new(line.as_bytes()) {
             let Ok(Member::Tag { weak, opaque }) = member else {
                 continue;
             };
-            if weak_match(current, opaque) {
-                return None;
-            }
-            if alias.is_none()
-                && strip_coding_suffix(opaque).is_some_and(|b| weak_match(current, b))
-            {
-                alias = Some(if weak {
+            let named = if weak {
+                opaque == current.opaque()
+            } else {
+                aliasing.names(opaque, current.opaque())
+            };
+            if named {
+                let tag = if weak {
                     ETag::weak(opaque)
                 } else {
                     ETag::strong(opaque)
-                });
+                };
+                return tag.ok();
             }
         }
     }
-    alias.and_then(Result::ok)
+    None
 }
 
 /// Whether every byte is `etagc` (RFC 9110 §8.8.3) given that none is `"`: that leaves only
@@ -292,7 +297,7 @@ mod tests {
             &headers.get_all(IF_MATCH),
             Some(&current),
             comparison,
-            false,
+            Aliasing::Off,
         );
         assert_eq!(got, expected, "{lines:?} against {current}");
     }
@@ -400,7 +405,12 @@ mod tests {
     #[test]
     fn nothing_matches_when_there_is_no_current_tag() {
         let headers = field(&[b"\"a\""]);
-        let got = match_list(&headers.get_all(IF_MATCH), None, Comparison::Weak, false);
+        let got = match_list(
+            &headers.get_all(IF_MATCH),
+            None,
+            Comparison::Weak,
+            Aliasing::Off,
+        );
         assert_eq!(got, ListMatch::Tags { matched: false });
     }
 }

@@ -224,12 +224,12 @@ fn run<F: Future>(future: F) -> F::Output {
 
 /// The application: a small 200, allocation-free.
 fn bare() -> impl Service<
-    Request<Bytes>,
+    Request<Full<Bytes>>,
     Response = Response<Body>,
     Error = Infallible,
     Future = Ready<Result<Response<Body>, Infallible>>,
 > + Clone {
-    service_fn(|_request: Request<Bytes>| {
+    service_fn(|_request: Request<Full<Bytes>>| {
         ready(Ok::<_, Infallible>(Response::new(Full::new(
             Bytes::from_static(b"{\"key\":42,\"value\":\"hello\"}"),
         ))))
@@ -238,19 +238,19 @@ fn bare() -> impl Service<
 
 /// The application behind the layer, with a source that answers at once.
 fn layered()
--> impl Service<Request<Bytes>, Response = Response<impl Sized>, Error = Infallible> + Clone {
+-> impl Service<Request<Full<Bytes>>, Response = Response<impl Sized>, Error = Infallible> + Clone {
     let validators = validators();
     let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));
     ConditionalLayer::new(source).layer(bare())
 }
 
-fn request(method: Method, condition: Option<(HeaderName, HeaderValue)>) -> Request<Bytes> {
+fn request(method: Method, condition: Option<(HeaderName, HeaderValue)>) -> Request<Full<Bytes>> {
     let mut request = Request::builder()
         .method(method)
         .uri("/items/42")
         .header(HOST, "example.com")
         .header(ACCEPT, "application/json")
-        .body(Bytes::from_static(b"{\"value\":\"goodbye\"}"))
+        .body(Full::new(Bytes::from_static(b"{\"value\":\"goodbye\"}")))
         .expect("a valid request");
     if let Some((name, value)) = condition {
         request.headers_mut().insert(name, value);
@@ -260,9 +260,13 @@ fn request(method: Method, condition: Option<(HeaderName, HeaderValue)>) -> Requ
 
 /// Allocations of one request through a clone of `service` (cloned and built beforehand),
 /// response dropped.
-fn per_request<S, B>(service: &S, make: impl Fn() -> Request<Bytes>, expected: StatusCode) -> u64
+fn per_request<S, B>(
+    service: &S,
+    make: impl Fn() -> Request<Full<Bytes>>,
+    expected: StatusCode,
+) -> u64
 where
-    S: Service<Request<Bytes>, Response = Response<B>, Error = Infallible> + Clone,
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
 {
     let response = run(service.clone().oneshot(make())).expect("infallible");
     assert_eq!(response.status(), expected);

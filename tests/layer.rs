@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, IF_MATCH,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES,
+    IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED,
+    RANGE, RETRY_AFTER, VARY,
 };
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
@@ -462,22 +463,65 @@ async fn source_error_serves_get_and_head_unevaluated_by_default() {
 }
 
 #[tokio::test]
-async fn source_error_refuses_writes_with_503_by_default() {
+async fn source_error_refuses_conditional_writes_with_503_and_retry_after() {
     let layer = ConditionalLayer::new(failing());
-    for method in [Method::PUT, Method::POST, Method::DELETE] {
-        let answer = send(&layer, request(method.clone(), &[])).await;
+    for method in [Method::PUT, Method::POST, Method::DELETE, Method::PATCH] {
+        let answer = send(&layer, request(method.clone(), &[(IF_MATCH, CURRENT)])).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{method}");
         assert_eq!(answer.calls, 0, "{method}");
         assert_eq!(answer.header(CACHE_CONTROL), "no-store");
+        assert_eq!(answer.header(RETRY_AFTER), "1");
         assert_eq!(answer.json()["status"], 503);
     }
 }
 
 #[tokio::test]
-async fn source_error_with_reject_all_refuses_get_and_head_with_503() {
+async fn source_error_refuses_a_write_under_428_policy_with_503() {
+    let layer = ConditionalLayer::new(failing()).require_preconditions([Method::PUT]);
+    let answer = send(&layer, request(Method::PUT, &[])).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.calls, 0);
+}
+
+#[tokio::test]
+async fn retry_after_is_configurable_and_can_be_left_out() {
+    let write = || request(Method::PUT, &[(IF_MATCH, CURRENT)]);
+    let layer = ConditionalLayer::new(failing()).retry_after(Some(Duration::from_secs(30)));
+    assert_eq!(send(&layer, write()).await.header(RETRY_AFTER), "30");
+    let layer = ConditionalLayer::new(failing()).retry_after(None);
+    let answer = send(&layer, write()).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!answer.headers.contains_key(RETRY_AFTER));
+}
+
+/// A broken database must not take down routes that never needed it: CORS preflights, plain
+/// reads and unconditional writes go through, exactly as with a source that answers.
+#[tokio::test]
+async fn source_error_does_not_affect_requests_that_needed_no_look_up() {
+    for policy in [OnSourceError::ServeReads, OnSourceError::RejectAll] {
+        let layer = ConditionalLayer::new(failing()).on_source_error(policy);
+        for method in [
+            Method::OPTIONS,
+            Method::POST,
+            Method::PUT,
+            Method::GET,
+            Method::HEAD,
+        ] {
+            let answer = send(&layer, request(method.clone(), &[])).await;
+            assert_eq!(answer.status, StatusCode::OK, "{policy:?} {method}");
+            assert_eq!(answer.calls, 1, "{policy:?} {method}");
+        }
+        // A preflight carrying a precondition field is still never checked (§13.2.1).
+        let preflight = request(Method::OPTIONS, &[(IF_MATCH, CURRENT)]);
+        assert_eq!(send(&layer, preflight).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn source_error_with_reject_all_refuses_conditional_reads_with_503() {
     let layer = ConditionalLayer::new(failing()).on_source_error(OnSourceError::RejectAll);
-    for method in [Method::GET, Method::HEAD, Method::PUT] {
-        let answer = send(&layer, request(method.clone(), &[])).await;
+    for method in [Method::GET, Method::HEAD] {
+        let answer = send(&layer, request(method.clone(), &[(IF_NONE_MATCH, CURRENT)])).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{method}");
         assert_eq!(answer.calls, 0, "{method}");
         assert_eq!(answer.json()["status"], 503);
@@ -555,7 +599,9 @@ async fn unknown_validators_evaluate_get_and_head_against_the_handlers_own_etag(
 
 #[tokio::test]
 async fn unknown_validators_tag_a_small_get_body_with_its_hash_and_revalidate_it() {
-    let layer = ConditionalLayer::new(unknown());
+    // A source is asked about an unconditional GET only when validators are to be filled in;
+    // then its `Unknown` hands the GET to the response side, which tags the body.
+    let layer = ConditionalLayer::new(unknown()).fill_response_validators(true);
     let first = send(&layer, request(Method::GET, &[])).await;
     let tag = ETag::from_content(b"hello").to_string();
     assert_eq!(first.header(ETAG), tag);
@@ -565,6 +611,15 @@ async fn unknown_validators_tag_a_small_get_body_with_its_hash_and_revalidate_it
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert_eq!(again.header(ETAG), tag);
     assert!(again.body.is_empty());
+}
+
+/// Without filling, a source that may answer `Unknown` is not asked about plain GETs, so their
+/// 200s pass untagged (use `from_responses` to tag every one).
+#[tokio::test]
+async fn unknown_validators_leave_an_unconditional_get_alone_without_filling() {
+    let answer = send(&ConditionalLayer::new(unknown()), request(Method::GET, &[])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(!answer.headers.contains_key(ETAG));
 }
 
 #[tokio::test]
@@ -627,21 +682,175 @@ async fn unknown_validators_let_a_put_without_preconditions_through_without_chec
     assert_eq!(answer.seen().checked, None, "nothing was checked");
 }
 
+/// A precondition that cannot be verified before the write is not known to be true: 412, a
+/// permanent answer, never a "retry later" 503.
 #[tokio::test]
-async fn unknown_validators_refuse_a_put_with_if_match_with_503() {
+async fn unknown_validators_fail_a_conditional_write_with_412() {
     let layer = ConditionalLayer::new(unknown());
-    let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, CURRENT)])).await;
-
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.calls, 0);
+    for (field, value, condition) in [
+        (IF_MATCH, CURRENT, "If-Match"),
+        (IF_MATCH, "*", "If-Match"),
+        (IF_NONE_MATCH, "*", "If-None-Match"),
+        (IF_UNMODIFIED_SINCE, MODIFIED, "If-Unmodified-Since"),
+    ] {
+        let answer = send(&layer, request(Method::PUT, &[(field.clone(), value)])).await;
+        assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{field}");
+        assert_eq!(answer.calls, 0, "{field}");
+        assert_eq!(answer.json()["condition"], condition);
+        assert!(!answer.headers.contains_key(RETRY_AFTER));
+    }
 }
 
 #[tokio::test]
-async fn unknown_validators_refuse_a_required_put_with_503() {
+async fn unknown_validators_still_refuse_a_malformed_if_match_with_400() {
+    let layer = ConditionalLayer::new(unknown());
+    let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, "v2")])).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.calls, 0);
+}
+
+/// An invalid date is ignored (RFC 9110 §13.1.4): the write is unconditional, and goes through.
+#[tokio::test]
+async fn unknown_validators_let_a_write_with_an_invalid_date_through() {
+    let layer = ConditionalLayer::new(unknown());
+    let answer = send(
+        &layer,
+        request(Method::PUT, &[(IF_UNMODIFIED_SINCE, "soon")]),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.calls, 1);
+}
+
+/// Requiring preconditions on a route whose validators are only known after the handler is a
+/// configuration error: a 428 would send the client round a loop (any precondition it added
+/// would get 412), so the answer is a 500 that names the problem.
+#[tokio::test]
+async fn unknown_validators_on_a_required_write_are_a_500_configuration_error() {
     let answer = send(&requiring(unknown()), request(Method::PUT, &[])).await;
 
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(answer.calls, 0);
+    assert!(
+        answer.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("configuration")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// When the source is asked
+// ---------------------------------------------------------------------------------------------
+
+/// A source for an existing resource that counts its look-ups.
+fn counted(
+    lookups: &Arc<AtomicUsize>,
+) -> impl Fn(&Parts) -> Ready<Result<Lookup, Infallible>> + Clone {
+    let lookups = Arc::clone(lookups);
+    move |_: &Parts| {
+        lookups.fetch_add(1, Ordering::SeqCst);
+        ready(Ok(Lookup::Present(validators())))
+    }
+}
+
+/// How many look-ups one request costs through `layer`.
+async fn lookups_for<V: ValidatorSource + Clone>(
+    layer: impl Fn() -> ConditionalLayer<V>,
+    lookups: &Arc<AtomicUsize>,
+    request: Request<String>,
+) -> usize {
+    lookups.store(0, Ordering::SeqCst);
+    send(&layer(), request).await;
+    lookups.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn requests_that_cannot_use_the_answer_cost_no_look_up() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = || ConditionalLayer::new(counted(&lookups));
+    for method in [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+    ] {
+        let n = lookups_for(layer, &lookups, request(method.clone(), &[])).await;
+        assert_eq!(n, 0, "unconditional {method}");
+    }
+    // Fields whose evaluation §13 skips for these requests do not count either.
+    for (method, field, value) in [
+        (Method::OPTIONS, IF_MATCH, CURRENT),
+        (Method::TRACE, IF_NONE_MATCH, CURRENT),
+        (Method::PUT, IF_MODIFIED_SINCE, MODIFIED),
+        (Method::GET, IF_RANGE, CURRENT), // no Range: If-Range is ignored
+    ] {
+        let one = request(method.clone(), &[(field.clone(), value)]);
+        let n = lookups_for(layer, &lookups, one).await;
+        assert_eq!(n, 0, "{method} with only {field}");
+    }
+}
+
+#[tokio::test]
+async fn each_conditional_request_costs_one_look_up() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = || ConditionalLayer::new(counted(&lookups));
+    for (method, headers) in [
+        (Method::GET, vec![(IF_NONE_MATCH, CURRENT)]),
+        (Method::HEAD, vec![(IF_MODIFIED_SINCE, MODIFIED)]),
+        (Method::GET, vec![(IF_MATCH, CURRENT)]),
+        (Method::GET, vec![(IF_UNMODIFIED_SINCE, MODIFIED)]),
+        (Method::GET, vec![(RANGE, "bytes=0-1"), (IF_RANGE, CURRENT)]),
+        (Method::PUT, vec![(IF_MATCH, CURRENT)]),
+        (Method::POST, vec![(IF_NONE_MATCH, "*")]),
+        (Method::DELETE, vec![(IF_UNMODIFIED_SINCE, MODIFIED)]),
+    ] {
+        let n = lookups_for(layer, &lookups, request(method.clone(), &headers)).await;
+        assert_eq!(n, 1, "{method} {headers:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_write_under_428_policy_costs_one_look_up_and_others_none() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = || ConditionalLayer::new(counted(&lookups)).require_preconditions([Method::PUT]);
+    assert_eq!(
+        lookups_for(layer, &lookups, request(Method::PUT, &[])).await,
+        1
+    );
+    assert_eq!(
+        lookups_for(layer, &lookups, request(Method::POST, &[])).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn filling_response_validators_costs_a_look_up_per_read() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = || ConditionalLayer::new(counted(&lookups)).fill_response_validators(true);
+    for method in [Method::GET, Method::HEAD] {
+        let n = lookups_for(layer, &lookups, request(method.clone(), &[])).await;
+        assert_eq!(n, 1, "{method}");
+    }
+    assert_eq!(
+        lookups_for(layer, &lookups, request(Method::POST, &[])).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_needs_no_look_up_reaches_the_handler_untouched() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = ConditionalLayer::new(counted(&lookups));
+    let answer = send(&layer, request(Method::PUT, &[(IF_RANGE, CURRENT)])).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.seen().headers[IF_RANGE], CURRENT);
+    assert_eq!(answer.seen().checked, None, "nothing was checked");
+    assert_eq!(lookups.load(Ordering::SeqCst), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,6 +979,225 @@ async fn fill_response_validators_leaves_responses_to_writes_alone() {
     assert!(!answer.headers.contains_key(LAST_MODIFIED));
 }
 
+/// One source of truth: the 200 carries exactly the metadata the 304 for it carries (RFC 9110
+/// §15.4.5), so the two cannot drift apart. The handler's own values win; `Vary` is merged.
+#[tokio::test]
+async fn fill_response_validators_gives_the_200_the_metadata_of_the_304() {
+    let layer = ConditionalLayer::new(present()).fill_response_validators(true);
+    let ok = send(&layer, request(Method::GET, &[])).await;
+    let not_modified = send(&layer, request(Method::GET, &[(IF_NONE_MATCH, CURRENT)])).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    for name in [ETAG, CACHE_CONTROL, VARY, EXPIRES, CONTENT_LOCATION] {
+        assert_eq!(
+            ok.headers.get(&name),
+            not_modified.headers.get(&name),
+            "{name}"
+        );
+    }
+
+    let own = |_: Request<String>| async {
+        Response::builder()
+            .header(CACHE_CONTROL, "no-store")
+            .header(VARY, "Origin")
+            .body(String::from("hello"))
+            .unwrap()
+    };
+    let answer = send_to(&layer, own, request(Method::GET, &[])).await;
+    assert_eq!(
+        answer.header(CACHE_CONTROL),
+        "no-store",
+        "the handler's value wins"
+    );
+    let vary: Vec<_> = answer.headers.get_all(VARY).iter().collect();
+    assert_eq!(vary, ["Origin", "Accept-Encoding"], "Vary is merged");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding-aware tags: opt-in, and never a write on a tag the server did not issue
+// ---------------------------------------------------------------------------------------------
+
+fn tagged(tag: &'static str) -> impl Fn(&Parts) -> Ready<Result<Lookup, Infallible>> + Clone {
+    answering(Lookup::Present(
+        Validators::new().with_etag(ETag::from_static(tag)),
+    ))
+}
+
+fn aware(tag: &'static str) -> ConditionalLayer<impl ValidatorSource + Clone> {
+    ConditionalLayer::new(tagged(tag)).encoding_aware_etags(true)
+}
+
+#[tokio::test]
+async fn coding_suffixes_mean_nothing_by_default() {
+    let layer = ConditionalLayer::new(tagged("\"doc-pt\""));
+    let revalidate = request(
+        Method::GET,
+        &[(IF_NONE_MATCH, "\"doc-pt-br\""), (ACCEPT_ENCODING, "br")],
+    );
+    assert_eq!(send(&layer, revalidate).await.status, StatusCode::OK);
+    let write = request(Method::PUT, &[(IF_MATCH, "\"doc-pt-br\"")]);
+    let answer = send(&layer, write).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.calls, 0);
+}
+
+#[tokio::test]
+async fn doc_pt_and_doc_pt_br_in_every_direction() {
+    // Current "doc-pt": "doc-pt-br" is the tag issued for its br form.
+    let layer = aware("\"doc-pt\"");
+    let held_br = |accept| {
+        request(
+            Method::GET,
+            &[(IF_NONE_MATCH, "\"doc-pt-br\""), (ACCEPT_ENCODING, accept)],
+        )
+    };
+    let fresh = send(&layer, held_br("gzip, br")).await;
+    assert_eq!(fresh.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        fresh.header(ETAG),
+        "\"doc-pt-br\"",
+        "the form the client holds"
+    );
+    assert_eq!(fresh.header(VARY), "Accept-Encoding");
+    // The request would not be served br: the cached br bytes are not what it would get.
+    assert_eq!(send(&layer, held_br("gzip")).await.status, StatusCode::OK);
+    let write = send(&layer, request(Method::PUT, &[(IF_MATCH, "\"doc-pt-br\"")])).await;
+    assert_eq!(
+        write.status,
+        StatusCode::OK,
+        "a tag issued for the current version"
+    );
+
+    // Current "doc-pt-br": its own tags are "doc-pt-br-identity", "doc-pt-br-br", ...
+    let layer = aware("\"doc-pt-br\"");
+    for (member, status) in [
+        ("\"doc-pt\"", StatusCode::PRECONDITION_FAILED),
+        ("\"doc-pt-br\"", StatusCode::PRECONDITION_FAILED), // would be the br form of "doc-pt"
+        ("\"doc-pt-br-identity\"", StatusCode::OK),
+        ("\"doc-pt-br-br\"", StatusCode::OK),
+    ] {
+        let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, member)])).await;
+        assert_eq!(answer.status, status, "If-Match: {member}");
+        if status == StatusCode::PRECONDITION_FAILED {
+            assert_eq!(answer.calls, 0);
+            assert_eq!(
+                answer.header(ETAG),
+                "\"doc-pt-br-identity\"",
+                "the tag it issues"
+            );
+        }
+    }
+    for (member, status) in [
+        ("\"doc-pt\"", StatusCode::OK),
+        ("\"doc-pt-br\"", StatusCode::OK),
+        ("\"doc-pt-br-identity\"", StatusCode::NOT_MODIFIED),
+        ("\"doc-pt-br-br\"", StatusCode::NOT_MODIFIED),
+    ] {
+        let revalidate = request(
+            Method::GET,
+            &[(IF_NONE_MATCH, member), (ACCEPT_ENCODING, "br")],
+        );
+        assert_eq!(
+            send(&layer, revalidate).await.status,
+            status,
+            "If-None-Match: {member}"
+        );
+    }
+    // Its identity 200 leaves with the tag that cannot be mistaken for "doc-pt"'s br form.
+    let filled = aware("\"doc-pt-br\"").fill_response_validators(true);
+    let ok = send(&filled, request(Method::GET, &[])).await;
+    assert_eq!(ok.header(ETAG), "\"doc-pt-br-identity\"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 412 answers and early-answer bounds
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn validators_can_be_left_off_412_answers() {
+    let layer = ConditionalLayer::new(present()).validators_in_412(false);
+    let answer = send(&layer, request(Method::PUT, &[(IF_MATCH, "\"v1\"")])).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert!(!answer.headers.contains_key(ETAG));
+    assert!(!answer.headers.contains_key(LAST_MODIFIED));
+    assert_eq!(answer.json()["status"], 412);
+}
+
+/// A request body that counts what was read of it, of unknown size (chunked).
+struct Upload {
+    chunks: usize,
+    read: Arc<AtomicUsize>,
+}
+
+impl http_body::Body for Upload {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.chunks -= 1;
+        self.read.fetch_add(1024, Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![0; 1024])))))
+    }
+}
+
+async fn stale_upload(
+    layer: ConditionalLayer<impl ValidatorSource + Clone>,
+    kib: usize,
+) -> (Answer, usize) {
+    let read = Arc::new(AtomicUsize::new(0));
+    let body = Upload {
+        chunks: kib,
+        read: Arc::clone(&read),
+    };
+    let request = Request::put("/items/1")
+        .header(IF_MATCH, "\"v1\"")
+        .body(body)
+        .unwrap();
+    let inner =
+        service_fn(|_: Request<Upload>| ready(Ok::<_, Infallible>(Response::new(String::new()))));
+    let response = layer.layer(inner).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let answer = Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+        calls: 0,
+        seen: None,
+    };
+    (answer, read.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn an_early_answer_reads_the_whole_body_within_the_limit() {
+    let layer = ConditionalLayer::new(present()).drain_limit(64 * 1024);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(read, 64 * 1024, "drained to the end");
+    assert!(!answer.headers.contains_key(http::header::CONNECTION));
+}
+
+#[tokio::test]
+async fn past_the_drain_limit_the_answer_says_connection_close() {
+    let layer = ConditionalLayer::new(present()).drain_limit(16 * 1024);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.header(http::header::CONNECTION), "close");
+    assert!(read <= 17 * 1024, "stopped reading past the limit: {read}");
+}
+
+#[tokio::test]
+async fn past_the_drain_deadline_the_answer_says_connection_close() {
+    let layer = ConditionalLayer::new(present()).drain_timeout(Duration::ZERO);
+    let (answer, read) = stale_upload(layer, 64).await;
+    assert_eq!(answer.header(http::header::CONNECTION), "close");
+    assert_eq!(read, 1024, "one chunk, then the deadline had passed");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The Checked extension
 // ---------------------------------------------------------------------------------------------
@@ -804,7 +1232,7 @@ async fn checked_for_if_match_star_has_no_matched_etag() {
 
 #[tokio::test]
 async fn checked_for_an_unconditional_create_records_the_missing_state() {
-    let layer = ConditionalLayer::new(missing());
+    let layer = requiring(missing());
     let answer = send(&layer, request(Method::PUT, &[])).await;
 
     let checked = answer.seen().checked.as_ref().expect("Checked for a PUT");
@@ -928,7 +1356,7 @@ async fn timeout_layer_outside_the_layer_bounds_a_source_that_never_answers() {
             }
         }));
     let error = service
-        .oneshot(request(Method::GET, &[]))
+        .oneshot(request(Method::GET, &[(IF_NONE_MATCH, CURRENT)]))
         .await
         .unwrap_err();
 
@@ -937,14 +1365,18 @@ async fn timeout_layer_outside_the_layer_bounds_a_source_that_never_answers() {
 }
 
 /// `ConditionalLayer` outside tower-http's `CompressionLayer`: the strong tag of the gzip body
-/// names its coding (encoding-aware tags are on by default), and either form revalidates.
+/// names its coding (with encoding-aware tags on), and either form revalidates.
 #[tokio::test]
 async fn outside_compression_the_etag_names_the_coding_and_both_forms_revalidate() {
     use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
     use tower_http::compression::CompressionLayer;
 
     let service = ServiceBuilder::new()
-        .layer(ConditionalLayer::new(present()).fill_response_validators(true))
+        .layer(
+            ConditionalLayer::new(present())
+                .fill_response_validators(true)
+                .encoding_aware_etags(true),
+        )
         .layer(CompressionLayer::new())
         .service(service_fn(|_: Request<String>| async {
             let text = "hello, compressible world. ".repeat(8);
@@ -1067,7 +1499,11 @@ mod with_axum {
             full.into_body().collect().await.unwrap().to_bytes(),
             "hello"
         );
-        assert_eq!(lookups.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            lookups.load(Ordering::SeqCst),
+            2,
+            "the plain GET needed no look-up"
+        );
     }
 
     #[tokio::test]

@@ -38,8 +38,8 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, service_fn};
 use tower_conditional::{
-    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResponseBody, ValidatorSource,
-    Validators,
+    Checked, ConditionalLayer, ETag, FromResponse, LastModified, Lookup, ResponseBody,
+    ValidatorSource, Validators,
 };
 use tower_http::compression::CompressionLayer;
 
@@ -490,8 +490,8 @@ async fn from_responses_stale_if_none_match_serves_the_handlers_200_untouched() 
 
 /// A write's precondition cannot be checked against a response: by then the write has happened.
 /// So `from_responses()` (whose source answers `Lookup::Unknown`) never turns a write into a 304;
-/// a write carrying a precondition is refused with 503 before the handler runs (the documented
-/// `Lookup::Unknown` rule), and a write without one reaches the handler and is left untouched.
+/// a write carrying a precondition fails with 412 before the handler runs (it cannot be verified:
+/// the documented `Lookup::Unknown` rule), and a write without one reaches the handler untouched.
 #[tokio::test]
 async fn from_responses_never_answers_304_to_writes_with_matching_if_none_match() {
     let layer = ConditionalLayer::from_responses();
@@ -501,7 +501,7 @@ async fn from_responses_never_answers_304_to_writes_with_matching_if_none_match(
         let reply = send(&layer, handler, request).await;
 
         assert_ne!(reply.status, StatusCode::NOT_MODIFIED, "{method}");
-        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{method}");
+        assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED, "{method}");
         assert_eq!(reply.calls, 0, "{method}: not performed unchecked");
     }
 }
@@ -606,23 +606,19 @@ async fn from_responses_revalidates_a_rendered_page_on_an_axum_router() {
     assert!(!again.has(CONTENT_TYPE));
 }
 
-/// `encoding_aware_etags` (on by default) documents that `If-None-Match` members with a coding
-/// suffix compare by their base tag, and that the 304 echoes the client's suffixed form. On the
-/// source path a client holding `"v1-gzip"` revalidates against `"v1"`; on the response side the
-/// comparison is the plain one.
+/// On the response side the comparison is against the tag the response leaves with, as it is:
+/// `"v1-gzip"` names the gzip form of `"v1"`, and this response is the identity one, so a 304
+/// would confirm bytes the server is not sending. Off or on, the answer is the full 200.
 #[tokio::test]
-async fn from_responses_if_none_match_with_a_coding_suffix_compares_by_the_base_tag() {
-    let layer = ConditionalLayer::from_responses();
-    let handler = page(&[(ETAG, "\"v1\"")]);
-    let reply = send(
-        &layer,
-        handler,
-        get_request(&[(IF_NONE_MATCH, "\"v1-gzip\"")]),
-    )
-    .await;
+async fn from_responses_if_none_match_naming_another_coding_gets_the_full_response() {
+    for layer in [ConditionalLayer::from_responses(), aware_from_responses()] {
+        let handler = page(&[(ETAG, "\"v1\"")]);
+        let request = get_request(&[(IF_NONE_MATCH, "\"v1-gzip\""), GZIP]);
+        let reply = send(&layer, handler, request).await;
 
-    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(reply.etag(), "\"v1-gzip\"");
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.etag(), "\"v1\"");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1006,7 +1002,8 @@ async fn source_present_responses_are_not_hashed_and_not_buffered() {
 
 #[tokio::test]
 async fn source_unknown_lets_the_response_side_decide() {
-    let layer = ConditionalLayer::new(answering(Lookup::Unknown));
+    // Filling makes the layer ask about the unconditional GET too, so its 200 is tagged.
+    let layer = ConditionalLayer::new(answering(Lookup::Unknown)).fill_response_validators(true);
     let first = send(&layer, page(&[]), get_request(&[])).await;
     assert_eq!(first.etag(), page_tag());
 
@@ -1193,8 +1190,16 @@ async fn tagged_text_handler(_: Request<String>) -> Response<Full<Bytes>> {
 }
 
 /// The source of the compression tests: the resource exists with strong tag `"v1"`.
+/// Encoding-aware tags on (they are opt-in): the behaviour these compression tests pin down.
 fn v1_layer() -> ConditionalLayer<impl ValidatorSource + Clone> {
-    ConditionalLayer::new(answering(v1())).fill_response_validators(true)
+    ConditionalLayer::new(answering(v1()))
+        .fill_response_validators(true)
+        .encoding_aware_etags(true)
+}
+
+/// `from_responses` with encoding-aware tags on.
+fn aware_from_responses() -> ConditionalLayer<FromResponse> {
+    ConditionalLayer::from_responses().encoding_aware_etags(true)
 }
 
 /// The supported order: `ConditionalLayer` outside `CompressionLayer`, so the layer sees the
@@ -1332,7 +1337,7 @@ async fn conditional_outside_compression_never_maps_if_range_so_v1_gzip_does_not
 
 #[tokio::test]
 async fn from_responses_outside_compression_suffixes_the_handlers_etag_and_revalidates_it() {
-    let layer = ConditionalLayer::from_responses;
+    let layer = aware_from_responses;
     let gzip = conditional_outside(layer(), tagged_text_handler, get_request(&[GZIP])).await;
     assert_gzip(&gzip);
     assert_eq!(gzip.etag(), "\"v1-gzip\"");
@@ -1353,12 +1358,7 @@ async fn from_responses_outside_compression_suffixes_the_handlers_etag_and_reval
 #[tokio::test]
 async fn from_responses_outside_compression_serves_gzip_to_a_client_holding_the_identity_tag() {
     let request = get_request(&[GZIP, (IF_NONE_MATCH, "\"v1\"")]);
-    let reply = conditional_outside(
-        ConditionalLayer::from_responses(),
-        tagged_text_handler,
-        request,
-    )
-    .await;
+    let reply = conditional_outside(aware_from_responses(), tagged_text_handler, request).await;
 
     assert_eq!(reply.status, StatusCode::OK);
     assert_gzip(&reply);
@@ -1475,4 +1475,100 @@ async fn encoding_aware_etags_off_compares_suffixed_members_as_written() {
 
 fn request_with_if_match(tag: &str) -> Request<String> {
     request(Method::PUT, &[(IF_MATCH, tag)])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses without validators, and bodies that lie about their size (issue 10, item 6)
+// ---------------------------------------------------------------------------------------------
+
+/// A 2xx GET response with no `ETag` and no `Last-Modified` is still a current representation:
+/// preconditions are evaluated against it exactly as the source path would evaluate them
+/// against `Lookup::Present` with no validators.
+#[tokio::test]
+async fn a_response_without_validators_is_evaluated_like_a_present_resource() {
+    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    for (headers, status) in [
+        (
+            vec![(IF_MATCH, "\"nope\"")],
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (vec![(IF_MATCH, "garbage")], StatusCode::BAD_REQUEST),
+        (vec![(IF_NONE_MATCH, "*")], StatusCode::NOT_MODIFIED),
+        (vec![(IF_MATCH, "*")], StatusCode::OK),
+        (vec![(IF_NONE_MATCH, "\"other\"")], StatusCode::OK),
+    ] {
+        let reply = send(&layer, page(&[]), get_request(&headers)).await;
+        assert_eq!(reply.status, status, "{headers:?}");
+        // And the source path agrees, request for request.
+        let source = ConditionalLayer::new(answering(Lookup::Present(Validators::new())));
+        let by_source = send(&source, page(&[]), get_request(&headers)).await;
+        assert_eq!(by_source.status, status, "source path, {headers:?}");
+    }
+}
+
+/// A body whose size hint claims a few bytes but that yields many chunks, counting its polls.
+struct Lying {
+    chunks: usize,
+    polled: Arc<AtomicUsize>,
+}
+
+impl Body for Lying {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return Poll::Ready(None);
+        }
+        self.chunks -= 1;
+        self.polled.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1024])))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(5)
+    }
+}
+
+/// The hash limit holds on the bytes actually read, not on the size hint: past it the layer
+/// stops reading, sends no tag, and hands on what it read followed by the rest, unread.
+#[tokio::test]
+async fn body_hash_limit_counts_the_bytes_read_whatever_the_size_hint_says() {
+    let polled = Arc::new(AtomicUsize::new(0));
+    let body = Lying {
+        chunks: 64,
+        polled: Arc::clone(&polled),
+    };
+    let layer = ConditionalLayer::from_responses().body_hash_limit(Some(16));
+    let service = layer.layer(service_fn(move |_: Request<String>| {
+        let body = Lying {
+            chunks: body.chunks,
+            polled: Arc::clone(&body.polled),
+        };
+        ready(Ok::<_, Infallible>(Response::new(body)))
+    }));
+    let response = service.oneshot(get_request(&[])).await.unwrap();
+
+    assert_eq!(
+        polled.load(Ordering::SeqCst),
+        1,
+        "stopped at the first chunk past 16 bytes"
+    );
+    assert!(!response.headers().contains_key(ETAG));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 64 * 1024, "every byte arrives, in order");
+    assert_eq!(polled.load(Ordering::SeqCst), 64);
+}
+
+/// `validators_in_412(false)` keeps the current validators off 412s, on the response side too.
+#[tokio::test]
+async fn validators_can_be_left_off_412_answers_on_the_response_side() {
+    let layer = ConditionalLayer::from_responses().validators_in_412(false);
+    let handler = page(&[(ETAG, "\"v1\""), (LAST_MODIFIED, MODIFIED)]);
+    let reply = send(&layer, handler, get_request(&[(IF_MATCH, "\"v0\"")])).await;
+    assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED);
+    assert!(!reply.has(ETAG) && !reply.has(LAST_MODIFIED), "{reply:?}");
 }

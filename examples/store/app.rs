@@ -22,7 +22,7 @@ use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::header::{
@@ -325,16 +325,16 @@ async fn delete_item(
 
 /// The answer to a write whose checked version was no longer current at the compare-and-set.
 ///
-/// The library's builders return `Response<Bytes>`; `map(Body::from)` makes them axum responses.
+/// The library's builders return `Response<AnswerBody>`, an axum response as it is.
 fn lost_race(checked: &Checked, current: &ResourceState) -> Response {
     match checked.passed() {
         // The precondition that held at the check is false now: 412, with the current
         // validators so the client can refetch and retry.
-        Some(condition) => response::precondition_failed(condition, current).map(Body::from),
+        Some(condition) => response::precondition_failed(condition, current).into_response(),
         // An unconditional create (allowed: the key was free at the check) that lost a race to
         // another create. Overwriting would lose that write, and the item now exists, so the
         // request needed a precondition after all: 428.
-        None => response::precondition_required().map(Body::from),
+        None => response::precondition_required().into_response(),
     }
 }
 

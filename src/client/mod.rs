@@ -6,7 +6,6 @@
 mod current;
 mod outcome;
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::time::Duration;
@@ -16,6 +15,8 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tower::Service;
+
+use crate::source::BoxError;
 
 pub use current::{Change, Current, Representation};
 pub use outcome::{Outcome, UpdateError};
@@ -301,7 +302,7 @@ where
         S: Service<Request<B>, Response = Response<ResB>>,
         B: From<Bytes>,
         ResB: Body,
-        ResB::Error: Into<Box<dyn StdError + Send + Sync>>,
+        ResB::Error: Into<BoxError>,
         F: FnMut(&Current) -> Change,
     {
         // The first read: a 404 is a missing resource, which the change may create.
@@ -386,7 +387,7 @@ async fn exchange<S, B, ResB>(
 where
     S: Service<Request<B>, Response = Response<ResB>>,
     ResB: Body,
-    ResB::Error: Into<Box<dyn StdError + Send + Sync>>,
+    ResB::Error: Into<BoxError>,
 {
     poll_fn(|cx| client.poll_ready(cx))
         .await

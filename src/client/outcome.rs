@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 
 use super::current::Current;
+use crate::source::BoxError;
 use crate::state::Validators;
 
 /// How [`ConditionalUpdate::update`](super::ConditionalUpdate::update) ended, when every
@@ -120,8 +121,8 @@ impl Outcome {
 /// or a response body could not be read.
 ///
 /// It is an [`Error`](StdError) when the service's error is one. A service whose error is a
-/// `Box<dyn Error + Send + Sync>` (tower's middleware) gives an `UpdateError` that is not:
-/// match it, or map it with `.map_err(|e| ...)`.
+/// [`BoxError`](crate::BoxError) (tower's middleware) gives an `UpdateError` that is not: match
+/// it, or map it with `.map_err(|e| ...)`.
 ///
 /// ```
 /// use tower_conditional::UpdateError;
@@ -138,7 +139,7 @@ pub enum UpdateError<E> {
     /// The client service's own error.
     Service(E),
     /// Reading a response body failed.
-    Body(Box<dyn StdError + Send + Sync>),
+    Body(BoxError),
 }
 
 impl<E> fmt::Display for UpdateError<E> {

@@ -8,22 +8,26 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http::request::Parts;
-use http::{HeaderMap, Request, Response, response};
+use http::{HeaderMap, Method, Request, Response, response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use sha2::{Digest, Sha256};
 use tower::Service;
 
+use super::decide::{Plan, Verdict, decide};
+use super::drain::{self, Draining, Limits, Start};
 use super::response_side::{After, Post, ResponseCheck, after, after_hashing};
-use super::{Next, Plan, decide};
-use crate::ETag;
-use crate::ValidatorSource;
 use crate::body::ResponseBody;
+use crate::etag::ETag;
+use crate::response::AnswerBody;
+use crate::source::ValidatorSource;
 
 pin_project! {
-    /// Response future of [`Conditional`](super::Conditional): the source's look-up, then either
-    /// the layer's own answer or the inner service's response (read and hashed first when the
-    /// response side must tag it).
+    /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
+    /// request needs one), then either the layer's own answer (after reading the rest of the
+    /// request body, see [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit))
+    /// or the inner service's response (read and hashed first when the response side must tag
+    /// it).
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -49,6 +53,7 @@ pin_project! {
     where
         S: Service<Request<B>, Response = Response<ResB>>,
         V: ValidatorSource,
+        B: Body,
         ResB: Body,
     {
         #[pin]
@@ -62,6 +67,7 @@ pin_project! {
     where
         S: Service<Request<B>, Response = Response<ResB>>,
         V: ValidatorSource,
+        B: Body,
         ResB: Body,
     {
         Lookup {
@@ -69,15 +75,18 @@ pin_project! {
             lookup: V::Future,
             pending: Option<Pending<S, B>>,
         },
+        Draining {
+            #[pin]
+            body: B,
+            drain: Draining,
+        },
         Inner {
             #[pin]
             future: S::Future,
             post: Option<Post>,
         },
         Hashing {
-            #[pin]
-            body: ResB,
-            read: Option<Read>,
+            read: Option<Read<ResB>>,
         },
     }
 }
@@ -88,24 +97,47 @@ struct Pending<S, B> {
     parts: Parts,
     body: B,
     plan: Plan,
+    drain: Limits,
 }
 
-/// A body being read to hash it.
-struct Read {
+/// A body being read to hash it. Boxed so that, past the size limit, the rest of it can be
+/// handed on unread (the hashing path buffers the body anyway; one more allocation is noise).
+struct Read<B> {
     head: response::Parts,
-    check: ResponseCheck,
+    body: Pin<Box<B>>,
+    check: Box<ResponseCheck>,
     chunks: VecDeque<Bytes>,
     trailers: Option<HeaderMap>,
     hasher: Sha256,
+    /// Bytes read so far, and the most that may be hashed.
+    read: u64,
+    limit: u64,
+}
+
+/// How reading a body to hash it ended.
+enum Hashed<E> {
+    Whole,
+    Failed(E),
+    /// Larger than the limit, whatever its size hint said.
+    TooLarge,
 }
 
 impl<S, V, B, ResB> ResponseFuture<S, V, B, ResB>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
     V: ValidatorSource,
+    B: Body,
     ResB: Body,
 {
-    pub(super) fn new(lookup: V::Future, inner: S, parts: Parts, body: B, plan: Plan) -> Self {
+    /// Waits for `lookup`, then decides.
+    pub(super) fn lookup(
+        lookup: V::Future,
+        inner: S,
+        request: Request<B>,
+        plan: Plan,
+        drain: Limits,
+    ) -> Self {
+        let (parts, body) = request.into_parts();
         ResponseFuture {
             state: State::Lookup {
                 lookup,
@@ -114,9 +146,42 @@ where
                     parts,
                     body,
                     plan,
+                    drain,
                 }),
             },
         }
+    }
+
+    /// The inner service has been called; `post` is applied to its response.
+    pub(super) fn inner(future: S::Future, post: Post) -> Self {
+        ResponseFuture {
+            state: State::Inner {
+                future,
+                post: Some(post),
+            },
+        }
+    }
+}
+
+/// What follows an early answer: the answer at once, or a drain of the request body first.
+enum Early<B> {
+    Now(Response<AnswerBody>),
+    Drain(B, Draining),
+}
+
+fn early<B: Body>(
+    mut response: Response<AnswerBody>,
+    parts: &Parts,
+    body: B,
+    limits: Limits,
+) -> Early<B> {
+    match drain::start(parts, &body, limits) {
+        Start::AnswerNow => Early::Now(response),
+        Start::AnswerAndClose => {
+            drain::close(&mut response);
+            Early::Now(response)
+        }
+        Start::Drain => Early::Drain(body, Draining::new(response, limits)),
     }
 }
 
@@ -124,6 +189,7 @@ impl<S, V, B, ResB> Future for ResponseFuture<S, V, B, ResB>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
     V: ValidatorSource,
+    B: Body,
     ResB: Body,
 {
     type Output = Result<Response<ResponseBody<ResB>>, S::Error>;
@@ -137,16 +203,25 @@ where
                     let answer = ready!(lookup.poll(cx));
                     let Pending {
                         mut inner,
-                        parts,
+                        mut parts,
                         body,
                         plan,
+                        drain,
                     } = pending.take().expect(DONE);
-                    match decide(answer, parts, body, plan) {
-                        Next::Answer(response) => {
-                            return Poll::Ready(Ok(response.map(ResponseBody::full)));
+                    match decide(answer, &mut parts, &plan) {
+                        Verdict::Answer(response) => {
+                            let head = parts.method == Method::HEAD;
+                            match early(response, &parts, body, drain) {
+                                Early::Now(response) => {
+                                    return Poll::Ready(Ok(ResponseBody::answer(response, head)));
+                                }
+                                Early::Drain(body, drain) => {
+                                    state.set(State::Draining { body, drain });
+                                }
+                            }
                         }
-                        Next::Call(request, post) => {
-                            let future = inner.call(request);
+                        Verdict::Call(post) => {
+                            let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
                                 future,
                                 post: Some(post),
@@ -154,34 +229,49 @@ where
                         }
                     }
                 }
+                StateProj::Draining { body, drain } => {
+                    // Only requests with a body are drained, never a HEAD's 304.
+                    let response = ready!(drain.poll(body, cx));
+                    return Poll::Ready(Ok(ResponseBody::answer(response, false)));
+                }
                 StateProj::Inner { future, post } => {
                     let response = ready!(future.poll(cx))?;
                     match after(response, post.take().expect(DONE)) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
-                        After::Hash(head, body, check) => state.set(State::Hashing {
-                            body,
+                        After::Hash(head, body, check, limit) => state.set(State::Hashing {
                             read: Some(Read {
                                 head,
+                                body: Box::pin(body),
                                 check,
                                 chunks: VecDeque::new(),
                                 trailers: None,
                                 hasher: Sha256::new(),
+                                read: 0,
+                                limit,
                             }),
                         }),
                     }
                 }
-                StateProj::Hashing { mut body, read } => {
+                StateProj::Hashing { read } => {
                     let progress = read.as_mut().expect(DONE);
-                    let error = loop {
-                        match ready!(body.as_mut().poll_frame(cx)) {
-                            None => break None,
-                            Some(Err(error)) => break Some(error),
+                    let ended = loop {
+                        match ready!(progress.body.as_mut().poll_frame(cx)) {
+                            None => break Hashed::Whole,
+                            Some(Err(error)) => break Hashed::Failed(error),
                             Some(Ok(frame)) => match frame.into_data() {
                                 Ok(mut data) => {
                                     // Zero-copy for `Bytes` data: the chunk is handed on as is.
                                     let chunk = data.copy_to_bytes(data.remaining());
-                                    progress.hasher.update(&chunk);
+                                    progress.read =
+                                        progress.read.saturating_add(chunk.len() as u64);
+                                    let too_large = progress.read > progress.limit;
+                                    if !too_large {
+                                        progress.hasher.update(&chunk);
+                                    }
                                     progress.chunks.push_back(chunk);
+                                    if too_large {
+                                        break Hashed::TooLarge;
+                                    }
                                 }
                                 Err(frame) => {
                                     if let Ok(trailers) = frame.into_trailers() {
@@ -193,19 +283,30 @@ where
                     };
                     let Read {
                         head,
+                        body,
                         check,
                         chunks,
                         trailers,
                         hasher,
+                        ..
                     } = read.take().expect(DONE);
-                    if let Some(error) = error {
-                        // Pass on what was read, then the error: no tag for a body not seen whole.
-                        let body = ResponseBody::buffered(chunks, None, Some(error));
-                        return Poll::Ready(Ok(Response::from_parts(head, body)));
-                    }
-                    let body = ResponseBody::buffered(chunks, trailers, None);
-                    let etag = ETag::from_sha256(hasher);
-                    return Poll::Ready(Ok(after_hashing(head, etag, body, &check)));
+                    let response = match ended {
+                        Hashed::Whole => {
+                            let body = ResponseBody::buffered(chunks, trailers, None);
+                            after_hashing(head, Some(ETag::from_sha256(hasher)), body, &check)
+                        }
+                        // What was read, then the rest unread: no tag for a body not hashed whole.
+                        Hashed::TooLarge => {
+                            let body = ResponseBody::buffered_then(chunks, body);
+                            after_hashing(head, None, body, &check)
+                        }
+                        // What was read, then the error: no tag, and nothing to evaluate.
+                        Hashed::Failed(error) => {
+                            let body = ResponseBody::buffered(chunks, None, Some(error));
+                            Response::from_parts(head, body)
+                        }
+                    };
+                    return Poll::Ready(Ok(response));
                 }
             }
         }
@@ -216,11 +317,13 @@ impl<S, V, B, ResB> fmt::Debug for ResponseFuture<S, V, B, ResB>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
     V: ValidatorSource,
+    B: Body,
     ResB: Body,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Lookup { .. } => "Lookup",
+            State::Draining { .. } => "Draining",
             State::Inner { .. } => "Inner",
             State::Hashing { .. } => "Hashing",
         };

@@ -2,7 +2,6 @@
 //! HEAD against the validators the response itself carries (for sources that answered
 //! [`Lookup::Unknown`](crate::Lookup::Unknown)).
 
-use bytes::Bytes;
 use http::header::{
     CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MATCH,
     IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
@@ -11,19 +10,25 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Response, StatusCode, response};
 use http_body::Body;
 
+use super::decide::{Plan, finish_answer};
 use crate::body::ResponseBody;
-use crate::encoding::tag_for_encoding;
-use crate::{Conditions, ETag, LastModified, ResourceState, Validators};
+use crate::conditions::Conditions;
+use crate::date::LastModified;
+use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
+use crate::etag::ETag;
+use crate::response::AnswerBody;
+use crate::state::{ResourceState, Validators};
 
 /// What to do with the inner service's response.
 #[derive(Debug, Default)]
 pub(super) struct Post {
     /// Validators to add to a successful GET/HEAD response that lacks them.
-    pub(super) fill: Option<Validators>,
+    /// (Boxed, like `check`, to keep `Post` small: it travels with every request's future.)
+    pub(super) fill: Option<Box<Validators>>,
     /// Make strong tags specific to the response's content coding.
     pub(super) encoding_tags: bool,
     /// Evaluate the request against the response's own validators.
-    pub(super) check: Option<ResponseCheck>,
+    pub(super) check: Option<Box<ResponseCheck>>,
 }
 
 /// The request's conditions, kept for evaluation against the response (GET and HEAD only).
@@ -31,14 +36,13 @@ pub(super) struct Post {
 pub(super) struct ResponseCheck {
     method: Method,
     conditions: HeaderMap,
-    hash_limit: Option<u64>,
-    coding_aliases: bool,
+    plan: Plan,
 }
 
 impl ResponseCheck {
     /// Copies the conditional fields of a GET or HEAD request (a cheap reference-counted copy of
     /// each value; nothing is allocated when the request has none).
-    pub(super) fn new(parts: &Parts, hash_limit: Option<u64>, coding_aliases: bool) -> Self {
+    pub(super) fn new(parts: &Parts, plan: &Plan) -> Self {
         let mut conditions = HeaderMap::new();
         for name in [
             IF_MATCH,
@@ -53,22 +57,19 @@ impl ResponseCheck {
         ResponseCheck {
             method: parts.method.clone(),
             conditions,
-            hash_limit,
-            coding_aliases,
+            plan: *plan,
         }
     }
 
-    /// Decides on a response now carrying `etag` / `last_modified`: the layer's own answer
-    /// (304, 412, 400), or `None` to send the response as it is.
-    fn answer(&self, head: &response::Parts) -> Option<Response<Bytes>> {
+    /// Decides on a response now carrying its final `ETag` / `Last-Modified` (either may be
+    /// missing: the resource exists all the same, as the source path would have it): the
+    /// layer's own answer (304, 412, 400), or `None` to send the response as it is.
+    fn answer(&self, head: &response::Parts) -> Option<Response<AnswerBody>> {
         let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
         let last_modified = head
             .headers
             .get(LAST_MODIFIED)
             .and_then(|v| LastModified::parse_http_date(v.as_bytes()));
-        if etag.is_none() && last_modified.is_none() {
-            return None;
-        }
         let mut validators = Validators::new();
         if let Some(etag) = etag {
             validators = validators.with_etag(etag);
@@ -78,23 +79,20 @@ impl ResponseCheck {
         }
         let state = ResourceState::Present(validators);
         let conditions = Conditions::from_headers(&self.conditions);
-        let decision = conditions.evaluate_with(&self.method, &state, self.coding_aliases);
-        match decision.status()? {
-            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5)...
-            StatusCode::NOT_MODIFIED => {
-                let mut response = not_modified_from(&head.headers);
-                // ...and the form of the tag the client holds, if it holds the other coding's.
-                let alias = state
-                    .etag()
-                    .filter(|_| self.coding_aliases)
-                    .and_then(|current| conditions.if_none_match_coding_alias(current));
-                if let Some(alias) = alias {
-                    response.headers_mut().insert(ETAG, alias.into());
-                }
-                Some(response)
-            }
-            _ => decision.response(&state),
-        }
+        // The response's tag is already the one issued for its coding: members are compared
+        // with it as they are, and a 304 or 412 repeats it as it is.
+        let decision = conditions.evaluate(&self.method, &state);
+        let mut response = match decision.status()? {
+            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
+            StatusCode::NOT_MODIFIED => not_modified_from(&head.headers),
+            _ => decision.response(&state)?,
+        };
+        let plan = Plan {
+            encoding_aware_etags: false,
+            ..self.plan
+        };
+        finish_answer(&mut response, &state, &plan);
+        Some(response)
     }
 }
 
@@ -102,8 +100,9 @@ impl ResponseCheck {
 pub(super) enum After<B: Body> {
     /// Send this.
     Done(Response<ResponseBody<B>>),
-    /// Read the whole body (its size is known and small), tag it with its hash, then decide.
-    Hash(response::Parts, B, ResponseCheck),
+    /// Read the whole body (its size hint is within the limit), tag it with its hash, then
+    /// decide. The limit is enforced on the bytes actually read.
+    Hash(response::Parts, B, Box<ResponseCheck>, u64),
 }
 
 /// Applies `post` to the inner service's response. Only a 2xx other than 206 is evaluated:
@@ -113,8 +112,13 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }
-    if post.encoding_tags {
-        tag_for_encoding(response.headers_mut());
+    if post.encoding_tags && response.status().is_success() {
+        let headers = response.headers_mut();
+        tag_for_encoding(headers);
+        if headers.contains_key(ETAG) {
+            // The tag depends on the coding, and so on Accept-Encoding.
+            vary_on_accept_encoding(headers);
+        }
     }
     let Some(check) = post.check else {
         return After::Done(response.map(ResponseBody::inner));
@@ -126,41 +130,44 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     let (head, body) = response.into_parts();
     // A body about to be tagged is decided once, with its tag: a 304 must carry the ETag the
     // 200 would have carried, and If-Match may name it.
-    if should_hash(&check, &head, &body) {
-        return After::Hash(head, body, check);
+    if let Some(limit) = hash_limit(&check, &head, &body) {
+        return After::Hash(head, body, check, limit);
     }
     if let Some(answer) = check.answer(&head) {
-        return After::Done(answer.map(ResponseBody::full));
+        return After::Done(ResponseBody::answer(answer, check.method == Method::HEAD));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
 }
 
-/// Tags a fully read body with its hash, then decides.
+/// Tags a body read whole with its hash (`None`: it was too large to hash), then decides.
 pub(super) fn after_hashing<B: Body>(
     mut head: response::Parts,
-    etag: ETag,
+    etag: Option<ETag>,
     body: ResponseBody<B>,
     check: &ResponseCheck,
 ) -> Response<ResponseBody<B>> {
-    head.headers.insert(ETAG, etag.into());
+    if let Some(etag) = etag {
+        head.headers.insert(ETAG, etag.into());
+        if check.plan.encoding_aware_etags {
+            tag_for_encoding(&mut head.headers);
+        }
+    }
     match check.answer(&head) {
-        Some(answer) => answer.map(ResponseBody::full),
+        Some(answer) => ResponseBody::answer(answer, check.method == Method::HEAD),
         None => Response::from_parts(head, body),
     }
 }
 
-/// Only a GET's 2xx body without an `ETag`, of known size within the limit, that is not an
-/// event stream and not `no-store`, is read and hashed. Everything else passes untouched and
-/// unbuffered. (HEAD has no body to hash.)
-fn should_hash<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> bool {
-    let Some(limit) = check.hash_limit else {
-        return false;
-    };
+/// Only a GET's 2xx body without an `ETag`, whose size hint is exact and within the limit, that
+/// is not an event stream and not `no-store`, is read and hashed: the limit to hold it to.
+/// Everything else passes untouched and unbuffered. (HEAD has no body to hash.)
+fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> Option<u64> {
+    let limit = check.plan.body_hash_limit?;
     if check.method != Method::GET || head.headers.contains_key(ETAG) {
-        return false;
+        return None;
     }
     if body.size_hint().exact().is_none_or(|size| size > limit) {
-        return false;
+        return None;
     }
     let event_stream = head.headers.get(CONTENT_TYPE).is_some_and(|v| {
         v.as_bytes()
@@ -172,10 +179,11 @@ fn should_hash<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B)
             .split(|&b| b == b',')
             .any(|directive| directive.trim_ascii().eq_ignore_ascii_case(b"no-store"))
     });
-    !event_stream && !no_store
+    (!event_stream && !no_store).then_some(limit)
 }
 
-/// Adds the source's validators to a successful response that lacks them.
+/// Gives a successful response the metadata a 304 would carry (RFC 9110 §15.4.5), from the
+/// source's validators: the handler's own values win, and `Vary` is merged.
 pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Validators) {
     if !response.status().is_success() {
         return;
@@ -191,11 +199,23 @@ pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Valida
             .entry(LAST_MODIFIED)
             .or_insert_with(|| date.to_header_value());
     }
+    for (name, value) in [
+        (CACHE_CONTROL, validators.cache_control()),
+        (EXPIRES, validators.expires()),
+        (CONTENT_LOCATION, validators.content_location()),
+    ] {
+        if let Some(value) = value {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    if let Some(vary) = validators.vary() {
+        merge_vary(headers, vary);
+    }
 }
 
 /// A 304 made from the 200 it replaces: the fields RFC 9110 §15.4.5 lists, nothing else.
-fn not_modified_from(headers: &HeaderMap) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
+fn not_modified_from(headers: &HeaderMap) -> Response<AnswerBody> {
+    let mut response = Response::new(AnswerBody::default());
     *response.status_mut() = StatusCode::NOT_MODIFIED;
     let kept = response.headers_mut();
     let has_etag = headers.contains_key(ETAG);

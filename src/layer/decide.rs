@@ -1,0 +1,449 @@
+//! What the layer does with a request: whether the source must be asked ([`need`]), and what
+//! its answer means ([`decide`]). Free of polling and of tower: the future only drives these.
+
+use std::time::Duration;
+
+use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RETRY_AFTER};
+use http::request::Parts;
+use http::{HeaderValue, Method, Response, StatusCode};
+
+use super::config::{Config, OnSourceError};
+use super::response_side::{Post, ResponseCheck};
+use super::trace;
+use crate::checked::Checked;
+use crate::conditions::Conditions;
+use crate::date::LastModified;
+use crate::decision::{Condition, Decision, RangeHandling};
+use crate::encoding::{identity_form, vary_on_accept_encoding};
+use crate::response;
+use crate::response::AnswerBody;
+use crate::source::{BoxError, Lookup};
+use crate::state::{ResourceState, Validators};
+
+/// What a request needs before the layer can decide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    /// Nothing the source could say changes the outcome: call the inner service as it is.
+    Nothing,
+    /// GET or HEAD for a source that always answers [`Lookup::Unknown`]: evaluate against the
+    /// response, without asking.
+    Response,
+    /// Ask the source, then [`decide`].
+    Lookup,
+}
+
+/// The rule of "When the source is asked" in the [`ConditionalLayer`](super::ConditionalLayer)
+/// docs: a look-up only where its answer can change the outcome.
+pub(super) fn need(
+    method: &Method,
+    conditions: &Conditions<'_>,
+    config: &Config,
+    always_unknown: bool,
+) -> Need {
+    // RFC 9110 §13.2.1: preconditions of these methods are ignored.
+    if method == Method::CONNECT || method == Method::OPTIONS || method == Method::TRACE {
+        return Need::Nothing;
+    }
+    let lookup_if = |asks: bool| if asks { Need::Lookup } else { Need::Nothing };
+    if is_read(method) {
+        if always_unknown {
+            return Need::Response;
+        }
+        // If-Range only matters for a GET with Range (§13.1.5).
+        let if_range = method == Method::GET && conditions.has_range() && conditions.has_if_range();
+        return lookup_if(
+            conditions.is_conditional() || if_range || config.fill_response_validators,
+        );
+    }
+    // If-Modified-Since is ignored on methods other than GET and HEAD (§13.1.3).
+    lookup_if(
+        conditions.has_if_match()
+            || conditions.has_if_none_match()
+            || conditions.has_if_unmodified_since()
+            || requires_precondition(config, method),
+    )
+}
+
+fn requires_precondition(config: &Config, method: &Method) -> bool {
+    config
+        .required
+        .as_ref()
+        .is_some_and(|methods| methods.contains(method))
+}
+
+/// The per-request part of the configuration, copied out of [`Config`] when a request needs
+/// the source or the response.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Plan {
+    pub(super) precondition_required: bool,
+    pub(super) on_source_error: OnSourceError,
+    pub(super) retry_after: Option<Duration>,
+    pub(super) fill_response_validators: bool,
+    pub(super) body_hash_limit: Option<u64>,
+    pub(super) encoding_aware_etags: bool,
+    pub(super) validators_in_412: bool,
+}
+
+impl Plan {
+    pub(super) fn new(config: &Config, method: &Method) -> Self {
+        Plan {
+            precondition_required: requires_precondition(config, method),
+            on_source_error: config.on_source_error,
+            retry_after: config.retry_after,
+            fill_response_validators: config.fill_response_validators,
+            body_hash_limit: config.body_hash_limit,
+            encoding_aware_etags: config.encoding_aware_etags,
+            validators_in_412: config.validators_in_412,
+        }
+    }
+
+    /// What to do with the inner service's response on the fast path (no look-up).
+    pub(super) fn pass_through(config: &Config) -> Post {
+        Post {
+            encoding_tags: config.encoding_aware_etags,
+            ..Post::default()
+        }
+    }
+
+    /// What to do with the inner service's response when nothing was evaluated before it.
+    pub(super) fn post(&self) -> Post {
+        Post {
+            encoding_tags: self.encoding_aware_etags,
+            ..Post::default()
+        }
+    }
+
+    /// Evaluate a GET or HEAD against the response (validators unknown before the handler).
+    pub(super) fn post_from_response(&self, parts: &mut Parts) -> Post {
+        let conditions = Conditions::from_headers(&parts.headers);
+        if conditions.is_conditional() {
+            // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
+            // 412: ask the handler for the whole representation.
+            drop_range(parts);
+        } else {
+            unchecked_if_range(parts);
+        }
+        Post {
+            check: Some(Box::new(ResponseCheck::new(parts, self))),
+            ..self.post()
+        }
+    }
+}
+
+/// What to do once the source has answered.
+#[derive(Debug)]
+pub(super) enum Verdict {
+    /// Call the inner service with the (adjusted) request, then apply `Post` to its response.
+    Call(Post),
+    /// Answer without calling the inner service.
+    Answer(Response<AnswerBody>),
+}
+
+pub(super) fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// Turns the source's answer into the next step, adjusting the request head for the inner
+/// service (Range, If-Range, the [`Checked`] extension) when it is to be called.
+pub(super) fn decide<E: Into<BoxError>>(
+    answer: Result<Lookup, E>,
+    parts: &mut Parts,
+    plan: &Plan,
+) -> Verdict {
+    let state = match answer.map(Lookup::state) {
+        Ok(Some(state)) => state,
+        Ok(None) if is_read(&parts.method) => {
+            trace::unevaluated(parts, "validators unknown: evaluated on the response");
+            return Verdict::Call(plan.post_from_response(parts));
+        }
+        Ok(None) => return unknown_write(parts, plan),
+        Err(error) => return source_failed(parts, plan, &*error.into()),
+    };
+    let conditions = Conditions::from_headers(&parts.headers);
+    let decision = conditions.evaluate_with(&parts.method, &state, plan.encoding_aware_etags);
+    let proceed = match decision {
+        Decision::Proceed(proceed) => proceed,
+        decision => {
+            trace::decided(parts, decision.condition(), decision.status());
+            let mut response = decision
+                .response(&state)
+                .expect("every decision but Proceed has a response");
+            if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
+                if plan.encoding_aware_etags {
+                    // The 304 names the form of the tag the client holds.
+                    if let Some(held) = conditions.if_none_match_member(current) {
+                        response.headers_mut().insert(ETAG, held.into());
+                    }
+                }
+            }
+            finish_answer(&mut response, &state, plan);
+            return Verdict::Answer(response);
+        }
+    };
+    // RFC 6585 §3: a write to an existing resource must say which version it replaces.
+    // A field that was ignored (an invalid date, a date without a Last-Modified to compare it
+    // with) protects nothing, so it does not count.
+    let protected = matches!(
+        proceed.passed(),
+        Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
+    );
+    let evaluated = proceed.ignored().is_none();
+    if plan.precondition_required && evaluated && state.is_present() && !protected {
+        let response = response::precondition_required();
+        trace::decided(parts, None, Some(response.status()));
+        return Verdict::Answer(response);
+    }
+    trace::decided(parts, proceed.passed(), None);
+
+    match proceed.range() {
+        // If-Range was false: the inner service must send the whole representation.
+        RangeHandling::Ignore => drop_range(parts),
+        // If-Range was true: the layer has dealt with it; the handler serves the Range it sees.
+        RangeHandling::Honor => {
+            parts.headers.remove(IF_RANGE);
+        }
+        _ => {}
+    }
+    if !is_read(&parts.method) {
+        let checked = Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
+        parts.extensions.insert(checked);
+        return Verdict::Call(plan.post());
+    }
+    let fill = match state {
+        ResourceState::Present(validators) if plan.fill_response_validators => {
+            Some(Box::new(validators))
+        }
+        _ => None,
+    };
+    Verdict::Call(Post {
+        fill,
+        ..plan.post()
+    })
+}
+
+/// The finishing touches of an answer made from the current state: per-coding tags and `Vary`
+/// with encoding-aware tags, and a 412's validators only where allowed.
+pub(super) fn finish_answer(
+    response: &mut Response<AnswerBody>,
+    state: &ResourceState,
+    plan: &Plan,
+) {
+    let status = response.status();
+    let headers = response.headers_mut();
+    match status {
+        StatusCode::NOT_MODIFIED if plan.encoding_aware_etags => {
+            // The representation depends on Accept-Encoding (RFC 9110 §15.4.5: the 304 carries
+            // the Vary the 200 would have carried, whoever adds it to the 200).
+            vary_on_accept_encoding(headers);
+        }
+        StatusCode::PRECONDITION_FAILED if !plan.validators_in_412 => {
+            headers.remove(ETAG);
+            headers.remove(LAST_MODIFIED);
+        }
+        StatusCode::PRECONDITION_FAILED if plan.encoding_aware_etags => {
+            if let Some(current) = state.etag() {
+                headers.insert(ETAG, identity_form(current).into());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A write the source cannot check before the handler ([`Lookup::Unknown`]): see the docs of
+/// that variant for the answers and why none of them is a 503.
+fn unknown_write(parts: &Parts, plan: &Plan) -> Verdict {
+    let conditions = Conditions::from_headers(&parts.headers);
+    // Well-formedness first, as for any request (§13.2.1): evaluating against a present
+    // resource with no validators refuses exactly the malformed fields.
+    let probe = ResourceState::Present(Validators::new());
+    if let Decision::BadRequest(field) = conditions.evaluate(&parts.method, &probe) {
+        trace::decided(parts, Some(field), Some(StatusCode::BAD_REQUEST));
+        return Verdict::Answer(response::bad_request(field));
+    }
+    let unverifiable = if conditions.has_if_match() {
+        Some(Condition::IfMatch)
+    } else if conditions.has_if_unmodified_since() && one_valid_date(parts) {
+        Some(Condition::IfUnmodifiedSince)
+    } else if conditions.has_if_none_match() {
+        Some(Condition::IfNoneMatch)
+    } else {
+        None
+    };
+    let response = match unverifiable {
+        Some(condition) => response::unverifiable(condition),
+        None if plan.precondition_required => response::unverifiable_required(),
+        None => {
+            // An ignored field (an invalid date) protects nothing: an unconditional write.
+            trace::unevaluated(parts, "validators unknown");
+            return Verdict::Call(plan.post());
+        }
+    };
+    trace::decided(parts, unverifiable, Some(response.status()));
+    Verdict::Answer(response)
+}
+
+/// Whether `If-Unmodified-Since` is one valid HTTP-date (otherwise it is ignored, §13.1.4).
+fn one_valid_date(parts: &Parts) -> bool {
+    let mut lines = parts.headers.get_all(IF_UNMODIFIED_SINCE).iter();
+    match (lines.next(), lines.next()) {
+        (Some(line), None) => LastModified::parse_http_date(line.as_bytes()).is_some(),
+        _ => false,
+    }
+}
+
+fn source_failed(
+    parts: &mut Parts,
+    plan: &Plan,
+    error: &(dyn std::error::Error + Send + Sync),
+) -> Verdict {
+    if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
+        trace::source_error(parts, error, None);
+        unchecked_if_range(parts);
+        return Verdict::Call(plan.post());
+    }
+    let mut response = response::service_unavailable();
+    if let Some(delay) = plan.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, retry_after_value(delay));
+    }
+    trace::source_error(parts, error, Some(response.status()));
+    Verdict::Answer(response)
+}
+
+/// `Retry-After` in whole seconds (RFC 9110 §10.2.3), rounded up so it is never early.
+fn retry_after_value(delay: Duration) -> HeaderValue {
+    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    HeaderValue::from(seconds)
+}
+
+/// Removes `Range` and `If-Range`, so the inner service sends the whole representation.
+fn drop_range(parts: &mut Parts) {
+    parts.headers.remove(RANGE);
+    parts.headers.remove(IF_RANGE);
+}
+
+/// Where `If-Range` cannot be evaluated before the handler runs (validators unknown, or the
+/// source failed), a range could splice two versions: only the full representation is safe.
+fn unchecked_if_range(parts: &mut Parts) {
+    if parts.headers.contains_key(IF_RANGE) {
+        drop_range(parts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, Request};
+
+    fn need_of(request: Request<()>, config: &Config) -> Need {
+        let conditions = Conditions::from_headers(request.headers());
+        need(request.method(), &conditions, config, false)
+    }
+
+    #[test]
+    fn the_source_is_asked_only_when_its_answer_can_matter() {
+        let plain = Config::default();
+        let required = Config {
+            required: Some([Method::PUT].into()),
+            ..Config::default()
+        };
+        let filled = Config {
+            fill_response_validators: true,
+            ..Config::default()
+        };
+        let req = |method: Method, headers: &[(&str, &str)]| {
+            let mut request = Request::builder().method(method);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.body(()).unwrap()
+        };
+        let tag = [("if-match", "\"a\"")];
+        let cases = [
+            (req(Method::GET, &[]), &plain, Need::Nothing),
+            (req(Method::HEAD, &[]), &plain, Need::Nothing),
+            (req(Method::GET, &[]), &filled, Need::Lookup),
+            (
+                req(Method::GET, &[("if-none-match", "\"a\"")]),
+                &plain,
+                Need::Lookup,
+            ),
+            (
+                req(Method::HEAD, &[("if-modified-since", "x")]),
+                &plain,
+                Need::Lookup,
+            ),
+            (
+                req(
+                    Method::GET,
+                    &[("range", "bytes=0-1"), ("if-range", "\"a\"")],
+                ),
+                &plain,
+                Need::Lookup,
+            ),
+            (
+                req(Method::GET, &[("if-range", "\"a\"")]),
+                &plain,
+                Need::Nothing,
+            ),
+            (
+                req(
+                    Method::HEAD,
+                    &[("range", "bytes=0-1"), ("if-range", "\"a\"")],
+                ),
+                &plain,
+                Need::Nothing,
+            ),
+            (req(Method::OPTIONS, &tag), &required, Need::Nothing),
+            (req(Method::TRACE, &tag), &plain, Need::Nothing),
+            (req(Method::CONNECT, &tag), &plain, Need::Nothing),
+            (req(Method::POST, &[]), &plain, Need::Nothing),
+            (req(Method::PUT, &[]), &plain, Need::Nothing),
+            (req(Method::PUT, &[]), &required, Need::Lookup),
+            (req(Method::POST, &[]), &required, Need::Nothing),
+            (req(Method::PUT, &tag), &plain, Need::Lookup),
+            (
+                req(Method::DELETE, &[("if-unmodified-since", "x")]),
+                &plain,
+                Need::Lookup,
+            ),
+            (
+                req(Method::POST, &[("if-none-match", "*")]),
+                &plain,
+                Need::Lookup,
+            ),
+            (
+                req(Method::PUT, &[("if-modified-since", "x")]),
+                &plain,
+                Need::Nothing,
+            ),
+        ];
+        for (request, config, expected) in cases {
+            let described = format!("{} {:?}", request.method(), request.headers());
+            assert_eq!(need_of(request, config), expected, "{described}");
+        }
+    }
+
+    #[test]
+    fn a_response_side_source_is_never_asked_about_reads() {
+        let headers = HeaderMap::new();
+        let conditions = Conditions::from_headers(&headers);
+        let config = Config::default();
+        assert_eq!(
+            need(&Method::GET, &conditions, &config, true),
+            Need::Response
+        );
+        assert_eq!(
+            need(&Method::PUT, &conditions, &config, true),
+            Need::Nothing
+        );
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_value(Duration::from_secs(1)), "1");
+        assert_eq!(retry_after_value(Duration::from_millis(1_001)), "2");
+        assert_eq!(retry_after_value(Duration::ZERO), "0");
+    }
+}

@@ -1,0 +1,231 @@
+//! The middleware itself: [`Conditional`], and how it routes a request (straight to the inner
+//! service, to the response side, or through the source).
+
+use std::fmt;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use http_body::Body;
+use tower::Service;
+
+use super::config::Config;
+use super::decide::{Need, Plan, need};
+use super::drain::Limits;
+use super::future::ResponseFuture;
+use crate::body::ResponseBody;
+use crate::conditions::Conditions;
+use crate::source::ValidatorSource;
+
+/// Middleware that evaluates conditional requests against a [`ValidatorSource`] before calling
+/// the inner service. Built by [`ConditionalLayer`].
+///
+/// Its answers (304, 400, 412, 428, 503) are responses, never errors: the error type is the
+/// inner service's. When it answers, the inner service is not called.
+///
+/// # What the inner service sees
+///
+/// - For methods other than GET and HEAD, a [`Checked`] extension with the state the
+///   preconditions were evaluated against, for a compare-and-set write. It is absent when the
+///   source failed or answered [`Lookup::Unknown`] (such writes only get through when they carry
+///   no precondition), so take it as `Option<Extension<Checked>>` if that can happen.
+/// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
+///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
+///   are removed: a full 200 is the only answer that cannot splice two versions.
+///
+/// # Placement
+///
+/// - With axum, use `Router::route_layer`, so routing's 404 and 405 come first (RFC 9110
+///   §13.2.1 evaluates preconditions after the request's other checks); with `Router::layer` the
+///   source is also asked about unrouted paths.
+/// - Put `ConditionalLayer` outside tower-http's `CompressionLayer` (see the crate docs on
+///   compression).
+/// - To bound a slow source, put a timeout outside the layer: tower-http's `TimeoutLayer`
+///   answers 408 and keeps the error type; `tower::timeout::TimeoutLayer` makes it a boxed error
+///   (axum then needs `HandleErrorLayer`).
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{header, request::Parts, Request, Response, StatusCode};
+/// use tower::{service_fn, ServiceExt};
+/// use tower_conditional::{Conditional, ETag, Lookup, Validators};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let source = |_: &Parts| async {
+///     let current = Validators::new().with_etag(ETag::from_static("\"v2\""));
+///     Ok::<_, Infallible>(Lookup::Present(current))
+/// };
+/// let inner = service_fn(|request: Request<String>| async move {
+///     // If-Range named an old version: no Range reaches the handler, which sends all of v2.
+///     assert!(!request.headers().contains_key(header::RANGE));
+///     Ok::<_, Infallible>(Response::new(String::from("all of v2")))
+/// });
+/// let request = Request::get("/")
+///     .header(header::RANGE, "bytes=100-")
+///     .header(header::IF_RANGE, "\"v1\"")
+///     .body(String::new())?;
+/// let response = Conditional::new(inner, source).oneshot(request).await?;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Conditional<S, V> {
+    pub(super) inner: S,
+    pub(super) source: V,
+    pub(super) config: Config,
+}
+
+impl<S, V> Conditional<S, V> {
+    /// Wraps `inner` with the default configuration; see [`ConditionalLayer`] to configure it.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_conditional::{Conditional, Lookup};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
+    /// let inner = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// // `If-Match: *` is false for a missing resource: the inner service is not called.
+    /// let update = Request::put("/").header(header::IF_MATCH, "*").body(String::new())?;
+    /// let response = Conditional::new(inner, source).oneshot(update).await?;
+    /// assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(inner: S, source: V) -> Self {
+        Conditional {
+            inner,
+            source,
+            config: Config::default(),
+        }
+    }
+
+    /// The inner service.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// assert_eq!(service.get_ref().name, "api");
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let mut service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// service.get_mut().name = "api-v2";
+    /// assert_eq!(service.get_ref().name, "api-v2");
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    ///
+    /// ```
+    /// use tower_conditional::{Conditional, FromResponse};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Backend {
+    ///     name: &'static str,
+    /// }
+    ///
+    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// assert_eq!(service.into_inner(), Backend { name: "api" });
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug, V> fmt::Debug for Conditional<S, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conditional")
+            .field("inner", &self.inner)
+            .field("source", &std::any::type_name::<V>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, V, B, ResB> Service<Request<B>> for Conditional<S, V>
+where
+    S: Service<Request<B>, Response = Response<ResB>> + Clone,
+    V: ValidatorSource,
+    B: Body,
+    ResB: Body,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, V, B, ResB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The ready service goes into the future; a fresh clone stays behind (tower-service's
+        // "be careful when cloning inner services").
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let conditions = Conditions::from_headers(request.headers());
+        let need = need(
+            request.method(),
+            &conditions,
+            &self.config,
+            self.source.always_unknown(),
+        );
+        match need {
+            // The fast path: no look-up, no split of the request, nothing to evaluate.
+            Need::Nothing => {
+                let post = Plan::pass_through(&self.config);
+                ResponseFuture::inner(inner.call(request), post)
+            }
+            Need::Response => {
+                let plan = Plan::new(&self.config, request.method());
+                let (mut parts, body) = request.into_parts();
+                let post = plan.post_from_response(&mut parts);
+                ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
+            }
+            Need::Lookup => {
+                let plan = Plan::new(&self.config, request.method());
+                let (parts, body) = request.into_parts();
+                let lookup = self.source.lookup(&parts);
+                let request = Request::from_parts(parts, body);
+                ResponseFuture::lookup(lookup, inner, request, plan, self.drain_limits())
+            }
+        }
+    }
+}
+
+impl<S, V> Conditional<S, V> {
+    fn drain_limits(&self) -> Limits {
+        Limits {
+            bytes: self.config.drain_limit,
+            time: self.config.drain_timeout,
+        }
+    }
+}
