@@ -611,6 +611,32 @@ async fn a_428_400_or_5xx_to_a_write_is_refused_after_one_attempt() {
 }
 
 #[tokio::test]
+async fn a_404_to_a_replacing_write_is_gone() {
+    let log = Log::default();
+    let mut client = stub(log.clone(), changing_etag, StatusCode::NOT_FOUND);
+    let outcome = write_mine(no_wait(), &mut client).await;
+    assert!(
+        matches!(outcome, Outcome::Gone { attempts: 1 }),
+        "{outcome:?}"
+    );
+    assert_eq!(count(&log, Method::GET), 1, "no refetch");
+}
+
+#[tokio::test]
+async fn a_404_to_a_create_is_refused_not_gone() {
+    // A server that has no such resource and will not create one at this URI.
+    let mut client = service_fn(|_: Request<Full<Bytes>>| async {
+        let response = Response::builder().status(StatusCode::NOT_FOUND);
+        Ok::<_, Infallible>(response.body(Full::new(Bytes::new())).unwrap())
+    });
+    let outcome = write_mine(no_wait(), &mut client).await;
+    let Outcome::Refused { response, attempts } = outcome else {
+        panic!("not refused: {outcome:?}");
+    };
+    assert_eq!((response.status(), attempts), (StatusCode::NOT_FOUND, 1));
+}
+
+#[tokio::test]
 async fn without_a_strong_etag_last_modified_is_the_precondition() {
     const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
     let log = Log::default();
