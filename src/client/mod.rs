@@ -3,6 +3,7 @@
 //!
 //! See [`ConditionalUpdate`] for the protocol and an example.
 
+mod backoff;
 mod current;
 mod outcome;
 
@@ -21,14 +22,13 @@ use crate::source::BoxError;
 pub use current::{Change, Current, Representation};
 pub use outcome::{Outcome, UpdateError};
 
+use backoff::Backoff;
 use current::validators_of;
 
 /// Writes sent at most by default: the first and four retries.
 const DEFAULT_MAX_ATTEMPTS: u32 = 5;
-/// The cap of the first backoff by default; it doubles with each 412.
-const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(20);
-/// The cap no backoff exceeds by default.
-const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// By default the first backoff is capped at 20 ms, doubling with each 412 up to 1 s.
+const DEFAULT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(1));
 
 /// A read-modify-write loop with preconditions: the configuration, and
 /// [`update`](ConditionalUpdate::update) to run it.
@@ -142,16 +142,14 @@ const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub struct ConditionalUpdate<Z> {
     sleep: Z,
     max_attempts: u32,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    backoff: Backoff,
 }
 
 impl<Z> fmt::Debug for ConditionalUpdate<Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConditionalUpdate")
             .field("max_attempts", &self.max_attempts)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_max", &self.backoff_max)
+            .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
 }
@@ -179,8 +177,7 @@ impl<Z> ConditionalUpdate<Z> {
         ConditionalUpdate {
             sleep,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
-            backoff_base: DEFAULT_BACKOFF_BASE,
-            backoff_max: DEFAULT_BACKOFF_MAX,
+            backoff: DEFAULT_BACKOFF,
         }
     }
 
@@ -216,24 +213,8 @@ impl<Z> ConditionalUpdate<Z> {
     /// # let _ = retry;
     /// ```
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff_base = base;
-        self.backoff_max = max;
+        self.backoff = Backoff::new(base, max);
         self
-    }
-
-    /// The jittered backoff after the `conflicts`-th 412 (1-based).
-    fn delay(&self, conflicts: u32) -> Duration {
-        let cap = self.backoff_cap(conflicts);
-        let nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(fastrand::u64(0..=nanos))
-    }
-
-    /// `min(max, base × 2ⁿ⁻¹)`, saturating.
-    fn backoff_cap(&self, conflicts: u32) -> Duration {
-        let factor = 2_u32.saturating_pow(conflicts.saturating_sub(1));
-        self.backoff_base
-            .saturating_mul(factor)
-            .min(self.backoff_max)
     }
 }
 
@@ -307,18 +288,13 @@ where
     {
         // The first read: a 404 is a missing resource, which the change may create.
         let response = exchange(client, request(Method::GET, &uri, Bytes::new())).await?;
-        let mut current = match response.status() {
-            status if status.is_success() => {
-                Current::Present(Representation::from_response(response))
-            }
-            StatusCode::NOT_FOUND => Current::Missing,
-            _ => {
-                return Ok(Outcome::Refused {
-                    response,
-                    attempts: 0,
-                });
-            }
-        };
+        if !shows_state(response.status()) {
+            return Ok(Outcome::Refused {
+                response,
+                attempts: 0,
+            });
+        }
+        let mut current = current_of(response);
 
         let mut attempts = 0;
         loop {
@@ -354,20 +330,34 @@ where
             if attempts >= self.max_attempts {
                 return Ok(Outcome::Conflict { current, attempts });
             }
-            let delay = self.delay(attempts);
+            let delay = self.backoff.delay(attempts);
             if !delay.is_zero() {
                 (self.sleep)(delay).await;
             }
             let response = exchange(client, request(Method::GET, &uri, Bytes::new())).await?;
-            current = match response.status() {
-                status if status.is_success() => {
-                    Current::Present(Representation::from_response(response))
-                }
-                // Present or being created when we last looked, gone now: deleted.
-                StatusCode::NOT_FOUND => return Ok(Outcome::Gone { attempts }),
-                _ => return Ok(Outcome::Refused { response, attempts }),
+            if !shows_state(response.status()) {
+                return Ok(Outcome::Refused { response, attempts });
+            }
+            current = match current_of(response) {
+                // Present or being created when we last looked, missing now: deleted.
+                Current::Missing => return Ok(Outcome::Gone { attempts }),
+                current => current,
             };
         }
+    }
+}
+
+/// Whether a `GET` answer shows the resource's state: 2xx (a representation) or 404 (missing).
+fn shows_state(status: StatusCode) -> bool {
+    status.is_success() || status == StatusCode::NOT_FOUND
+}
+
+/// The state a `GET` answer [shows](shows_state).
+fn current_of(response: Response<Bytes>) -> Current {
+    if response.status() == StatusCode::NOT_FOUND {
+        Current::Missing
+    } else {
+        Current::Present(Representation::from_response(response))
     }
 }
 
@@ -405,56 +395,9 @@ where
 mod tests {
     use super::*;
 
-    type NoWait = fn(Duration) -> std::future::Ready<()>;
-
-    fn config(base_ms: u64, max_ms: u64) -> ConditionalUpdate<NoWait> {
-        let no_wait: NoWait = |_| std::future::ready(());
-        ConditionalUpdate::new(no_wait).backoff(
-            Duration::from_millis(base_ms),
-            Duration::from_millis(max_ms),
-        )
-    }
-
-    #[test]
-    fn backoff_cap_doubles_from_base_up_to_max() {
-        let config = config(10, 75);
-        let caps: Vec<u128> = (1..=6).map(|n| config.backoff_cap(n).as_millis()).collect();
-        assert_eq!(caps, [10, 20, 40, 75, 75, 75]);
-    }
-
-    #[test]
-    fn backoff_cap_saturates_instead_of_overflowing() {
-        let huge = config(0, 0).backoff(Duration::from_secs(u64::MAX / 2), Duration::MAX);
-        assert_eq!(huge.backoff_cap(3), Duration::MAX);
-        assert!(huge.delay(u32::MAX) <= Duration::MAX);
-        let small = config(10, u64::MAX);
-        assert_eq!(
-            small.backoff_cap(u32::MAX),
-            Duration::from_millis(10) * u32::MAX
-        );
-    }
-
-    #[test]
-    fn delays_stay_within_the_cap_and_vary() {
-        let config = config(10, 75);
-        let delays: Vec<Duration> = (0..50).map(|_| config.delay(3)).collect();
-        assert!(
-            delays
-                .iter()
-                .all(|delay| *delay <= Duration::from_millis(40))
-        );
-        assert!(delays.iter().any(|delay| *delay != delays[0]), "jittered");
-    }
-
-    #[test]
-    fn zero_backoff_never_waits() {
-        let config = config(0, 0);
-        assert!((1..10).all(|n| config.delay(n).is_zero()));
-    }
-
     #[test]
     #[should_panic(expected = "at least one attempt")]
     fn zero_attempts_is_a_bug() {
-        let _ = config(1, 1).max_attempts(0);
+        let _ = ConditionalUpdate::new(|_| std::future::ready(())).max_attempts(0);
     }
 }
