@@ -8,13 +8,15 @@
 //!
 //! It starts the store (`examples/store/app.rs`) in-process on a free loopback port, then plays
 //! a few clients against it, printing every request and response: create-only `PUT`, `GET` and
-//! revalidation (304), two editors of the same version (204 and 412, no lost update), the loser
-//! refetching and retrying, a write without a precondition (428), a create-only `PUT` on an
+//! revalidation (304), two editors of the same version (204 and 412, no lost update), the loser's
+//! client recovering with `ConditionalUpdate` (refetch, re-apply the edit, write with the current
+//! ETag), a write without a precondition (428), a create-only `PUT` on an
 //! existing key (412), and a resumed download with `Range` + `If-Range` (206 while the tag is
 //! current, the full 200 once it is stale). It exits with status 1 if any step gets a status
 //! other than the one the RFC calls for.
 //!
-//! To poke at the same server by hand, see `cargo run --example store`.
+//! To poke at the same server by hand, see `cargo run --example store`; to watch
+//! `ConditionalUpdate` under real contention, `cargo run --example writers`.
 
 #[path = "store/app.rs"]
 mod app;
@@ -27,11 +29,12 @@ use http::header::{
     CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_MATCH,
     IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
 };
-use http::{Method, Request, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tower_conditional::{Change, ConditionalUpdate, Current, Outcome, UpdateError};
 
 /// Response headers worth showing.
 const SHOWN: [HeaderName; 5] = [
@@ -109,22 +112,40 @@ async fn run() -> Result<(), String> {
         .expect(StatusCode::PRECONDITION_FAILED)?;
     same_tag(&bob.etag()?, &v2)?;
 
-    demo.step("5. Bob refetches, merges and retries with the current ETag");
-    let fresh = demo
+    demo.step("5. Bob's client recovers: refetch, re-apply his edit, write with the current ETag");
+    println!("   ConditionalUpdate does the loop (and would retry on another 412):");
+    // Bob's edit as a function of the current text, so it can be re-applied to any version.
+    let bobs_edit = |current: &Current| match current.content() {
+        Some(text) => {
+            let text = String::from_utf8_lossy(text);
+            Change::write(format!("{} and Bob!", text.trim_end_matches('!')))
+        }
+        None => Change::Abort, // deleted meanwhile: nothing to edit
+    };
+    let outcome = ConditionalUpdate::new(tokio::time::sleep)
+        .update(&mut demo.client_service(), demo.uri(path)?, bobs_edit)
+        .await
+        .map_err(|error| match error {
+            UpdateError::Service(message) => message,
+            other => other.to_string(),
+        })?;
+    let v3 = match outcome {
+        Outcome::Written {
+            status: StatusCode::NO_CONTENT,
+            validators,
+            ..
+        } => validators
+            .etag()
+            .map(ToString::to_string)
+            .ok_or("the 204 carries no ETag")?,
+        other => return Err(format!("expected the edit to be written, got {other:?}")),
+    };
+    println!("   Both edits are in:");
+    let merged = demo
         .send(Method::GET, path, &[], "")
         .await?
         .expect(StatusCode::OK)?;
-    same_tag(&fresh.etag()?, &v2)?;
-    let merged = demo
-        .send(
-            Method::PUT,
-            path,
-            &[(IF_MATCH, &v2)],
-            "Hello from Alice and Bob!",
-        )
-        .await?
-        .expect(StatusCode::NO_CONTENT)?;
-    let v3 = merged.etag()?;
+    same_tag(&merged.etag()?, &v3)?;
 
     demo.step("6. A write that does not say which version it replaces: 428");
     demo.send(Method::PUT, path, &[], "blind overwrite")
@@ -196,6 +217,12 @@ impl Demo {
         println!("\n== {title}");
     }
 
+    fn uri(&self, path: &str) -> Result<http::Uri, String> {
+        format!("{}{path}", self.base)
+            .parse()
+            .map_err(|e| format!("{e}"))
+    }
+
     /// Sends one request and prints it and its response.
     async fn send(
         &self,
@@ -204,51 +231,75 @@ impl Demo {
         headers: &[(HeaderName, &str)],
         body: &'static str,
     ) -> Result<Reply, String> {
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(format!("{}{path}", self.base));
-        println!("   > {method} {path}");
+        let mut request = Request::builder().method(method).uri(self.uri(path)?);
         for (name, value) in headers {
-            println!("   >   {}: {value}", title_case(name));
             request = request.header(
                 name,
                 HeaderValue::from_str(value).map_err(|e| e.to_string())?,
             );
         }
-        if !body.is_empty() {
-            println!("   >   body: {body:?}");
-        }
         let request = request
             .body(Full::new(Bytes::from_static(body.as_bytes())))
             .map_err(|e| e.to_string())?;
-
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| format!("{method} {path}: reading the body: {e}"))?
-            .to_bytes();
-
-        println!("   < {}", status_line(parts.status));
-        for name in &SHOWN {
-            if let Some(value) = parts.headers.get(name) {
-                let value = value.to_str().unwrap_or("<binary>");
-                println!("   <   {}: {value}", title_case(name));
-            }
-        }
-        if !body.is_empty() {
-            println!("   <   body: {}", short_body(&parts.headers, &body));
-        }
+        let response = exchange(&self.client, request).await?;
         Ok(Reply {
-            status: parts.status,
-            headers: parts.headers,
+            status: response.status(),
+            headers: response.headers().clone(),
         })
     }
+
+    /// The client as a tower service that prints every exchange, for `ConditionalUpdate`.
+    fn client_service(
+        &self,
+    ) -> impl tower::Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = String>
+    {
+        let client = self.client.clone();
+        tower::service_fn(move |request| {
+            let client = client.clone();
+            async move { Ok(exchange(&client, request).await?.map(Full::new)) }
+        })
+    }
+}
+
+/// Sends one request, printing it and its response, and reads the response whole.
+async fn exchange(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+) -> Result<Response<Bytes>, String> {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await;
+    let body = body.to_bytes();
+    let (method, path) = (&parts.method, parts.uri.path());
+    println!("   > {method} {path}");
+    for (name, value) in &parts.headers {
+        let value = value.to_str().unwrap_or("<binary>");
+        println!("   >   {}: {value}", title_case(name));
+    }
+    if !body.is_empty() {
+        println!("   >   body: {:?}", String::from_utf8_lossy(&body));
+    }
+    let failed = |e: &dyn std::fmt::Display| format!("{method} {path}: {e}");
+    let request = Request::from_parts(parts.clone(), Full::new(body));
+
+    let response = client.request(request).await.map_err(|e| failed(&e))?;
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| failed(&format!("reading the body: {e}")))?
+        .to_bytes();
+
+    println!("   < {}", status_line(parts.status));
+    for name in &SHOWN {
+        if let Some(value) = parts.headers.get(name) {
+            let value = value.to_str().unwrap_or("<binary>");
+            println!("   <   {}: {value}", title_case(name));
+        }
+    }
+    if !body.is_empty() {
+        println!("   <   body: {}", short_body(&parts.headers, &body));
+    }
+    Ok(Response::from_parts(parts, body))
 }
 
 impl Reply {

@@ -133,6 +133,38 @@
 //! outside [`ConditionalLayer`], and consider
 //! [`validators_in_412(false)`](ConditionalLayer::validators_in_412).
 //!
+//! # The client's half
+//!
+//! A 412 tells a client to refetch and retry. With the `client` feature, [`ConditionalUpdate`]
+//! runs that loop over any tower HTTP client: `GET`, apply a change function, `PUT` with
+//! `If-Match` (or `If-None-Match: *` to create), and on 412 refetch and re-apply the change,
+//! with a bound and jittered backoff. It never writes without a precondition and never retries
+//! a 400 or 428; the typed [`Outcome`] says whether the write happened.
+//!
+//! ```
+//! # #[cfg(feature = "client")]
+//! # async fn example(
+//! #     client: &mut hyper_util::client::legacy::Client<
+//! #         hyper_util::client::legacy::connect::HttpConnector,
+//! #         http_body_util::Full<bytes::Bytes>,
+//! #     >,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_conditional::{Change, ConditionalUpdate, Outcome};
+//!
+//! let outcome = ConditionalUpdate::new(tokio::time::sleep)
+//!     .max_attempts(10)
+//!     .update(client, "http://localhost:3000/items/title".parse()?, |current| {
+//!         let text = current.content().map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+//!         Change::write(text.unwrap_or_default().to_uppercase())
+//!     })
+//!     .await?;
+//! if let Outcome::Written { validators, .. } = outcome {
+//!     println!("now at {:?}", validators.etag());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flags
 //!
 //! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
@@ -142,6 +174,8 @@
 //!   rejection (`MissingChecked`) names the missing layer in a problem+json 500. (The
 //!   [`response`] builders need no feature: their [`AnswerBody`](response::AnswerBody) makes
 //!   them axum responses as they are.)
+//! - `client`: [`ConditionalUpdate`] and its [`Outcome`], the client's refetch-and-retry loop
+//!   (adds `http-body-util` and `fastrand`).
 //!
 //! # Lost updates
 //!
@@ -159,6 +193,8 @@
 
 mod body;
 mod checked;
+#[cfg(feature = "client")]
+mod client;
 mod conditions;
 mod date;
 mod decision;
@@ -191,6 +227,9 @@ pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
+
+#[cfg(feature = "client")]
+pub use client::{Change, ConditionalUpdate, Current, Outcome, Representation, UpdateError};
 
 #[cfg(test)]
 mod tests {
