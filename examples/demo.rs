@@ -94,6 +94,11 @@ async fn run() -> Result<(), String> {
     same_tag(&read.etag()?, &v1)?;
 
     demo.step("3. Revalidate the cached copy: 304 Not Modified, no body");
+    println!("   The layer answers from the store's validators, before the handler runs. (The");
+    println!("   store's handler sets ETag and Last-Modified itself; an app whose handlers do not");
+    println!(
+        "   can turn on fill_response_validators(true) to give every 200 the 304's metadata.)"
+    );
     demo.send(Method::GET, path, &[(IF_NONE_MATCH, &v1)], "")
         .await?
         .expect(StatusCode::NOT_MODIFIED)?;

@@ -42,7 +42,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower_conditional::{Checked, ConditionalLayer, Lookup, ResourceState, Validators, response};
+use tower_conditional::{Checked, ConditionalLayer, Lookup, ResourceState, Validators};
 
 use memory::Memory;
 use storage::{CasOutcome, Expected, Storage, StorageError, Version};
@@ -235,7 +235,7 @@ async fn get_item<S: Storage>(
 async fn put_item<S: Storage>(
     State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
-    Extension(checked): Extension<Checked>,
+    checked: Checked,
     content: Bytes,
 ) -> Response {
     let expected = match (checked.state(), checked.etag()) {
@@ -262,7 +262,7 @@ async fn put_item<S: Storage>(
             (status, headers).into_response()
         }
         // Someone else wrote in between: this request's precondition, evaluated now, is false.
-        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, &state_of(current.as_ref())),
+        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, current.as_ref()),
         Err(error) => storage_unavailable(&error),
     }
 }
@@ -271,7 +271,7 @@ async fn put_item<S: Storage>(
 async fn delete_item<S: Storage>(
     State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
-    Extension(checked): Extension<Checked>,
+    checked: Checked,
 ) -> Response {
     // Missing when the layer looked (it ignores preconditions then: the answer is 404 with or
     // without them). Even if the key has been created since, this DELETE is ordered before that
@@ -281,24 +281,17 @@ async fn delete_item<S: Storage>(
     };
     match storage.delete_if(&key, etag).await {
         Ok(CasOutcome::Done(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, &state_of(current.as_ref())),
+        Ok(CasOutcome::Conflict(current)) => lost_race(&checked, current.as_ref()),
         Err(error) => storage_unavailable(&error),
     }
 }
 
-/// The answer to a write whose checked version was no longer current at the compare-and-set.
-///
-/// The library's builders return `Response<AnswerBody>`, an axum response as it is.
-fn lost_race(checked: &Checked, current: &ResourceState) -> Response {
-    match checked.passed() {
-        // The precondition that held at the check is false now: 412, with the current
-        // validators so the client can refetch and retry.
-        Some(condition) => response::precondition_failed(condition, current).into_response(),
-        // An unconditional create (allowed: the key was free at the check) that lost a race to
-        // another create. Overwriting would lose that write, and the item now exists, so the
-        // request needed a precondition after all: 428.
-        None => response::precondition_required().into_response(),
-    }
+/// The answer to a write whose checked version was no longer current at the compare-and-set:
+/// 412 with the current validators when a precondition held at the check (it is false now), or
+/// 428 for an unconditional create that lost to another create (overwriting would lose that
+/// write). `Checked::refusal` decides; the crate's responses are axum responses as they are.
+fn lost_race(checked: &Checked, current: Option<&Version>) -> Response {
+    checked.refusal(&state_of(current)).into_response()
 }
 
 /// The answer when the storage failed in a handler: 503, like the layer's own answer when the
