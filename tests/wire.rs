@@ -8,10 +8,10 @@
 #[path = "../examples/store/app.rs"]
 #[allow(dead_code)]
 mod app;
+mod process;
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -150,21 +150,11 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)], body_len: usize) 
     head
 }
 
-/// A server under test: where it listens, the path of its seeded item and how to make it.
+/// A server under test: where it listens, the path of its seeded item, and its process.
 struct Target {
     addr: SocketAddr,
     path: &'static str,
-    _process: Option<Killed>,
-}
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    _process: Option<process::StoreProcess>,
 }
 
 /// The store example's app over `axum::serve`, with one item of 12 bytes.
@@ -187,37 +177,12 @@ async fn store() -> Target {
 
 /// The hyper example binary, which seeds `/greeting`.
 async fn hyper_example() -> Target {
-    let exe = std::env::current_exe().expect("the test binary");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug");
-    let binary = dir
-        .join("examples")
-        .join(format!("hyper{}", std::env::consts::EXE_SUFFIX));
-    let mut child = Command::new(&binary)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-    let stdout = child.stdout.take().expect("stdout");
-    let process = Killed(child);
-    let mut lines =
-        BufReader::new(tokio::process::ChildStdout::from_std(stdout).expect("async stdout"))
-            .lines();
-    let line = timeout(LIMIT, lines.next_line())
-        .await
-        .expect("the example starts in time")
-        .expect("read stdout")
-        .expect("a line");
-    let addr = line
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("an address");
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let log = std::env::temp_dir().join(format!("wire-hyper-{}-{n}.log", std::process::id()));
+    let process = process::StoreProcess::example("hyper", &["--addr", "127.0.0.1:0"], &log).await;
     Target {
-        addr,
+        addr: process.server.addr(),
         path: "/greeting",
         _process: Some(process),
     }

@@ -171,9 +171,17 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone)]
+/// The layer's configuration: the methods that must be conditional, and the plain settings
+/// every request's [`Plan`](super::decide::Plan) copies.
+#[derive(Debug, Clone, Default)]
 pub(super) struct Config {
     pub(super) required: Option<Arc<[Method]>>,
+    pub(super) settings: Settings,
+}
+
+/// The settings of [`ConditionalLayer`] other than the method list: plain values, `Copy`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Settings {
     pub(super) on_source_error: OnSourceError,
     pub(super) retry_after: Option<Duration>,
     pub(super) fill_response_validators: bool,
@@ -184,10 +192,9 @@ pub(super) struct Config {
     pub(super) drain_timeout: Duration,
 }
 
-impl Default for Config {
+impl Default for Settings {
     fn default() -> Self {
-        Config {
-            required: None,
+        Settings {
             on_source_error: OnSourceError::default(),
             retry_after: Some(DEFAULT_RETRY_AFTER),
             fill_response_validators: false,
@@ -312,7 +319,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn on_source_error(mut self, policy: OnSourceError) -> Self {
-        self.config.on_source_error = policy;
+        self.config.settings.on_source_error = policy;
         self
     }
 
@@ -343,7 +350,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn retry_after(mut self, delay: Option<Duration>) -> Self {
-        self.config.retry_after = delay;
+        self.config.settings.retry_after = delay;
         self
     }
 
@@ -376,7 +383,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn validators_in_412(mut self, on: bool) -> Self {
-        self.config.validators_in_412 = on;
+        self.config.settings.validators_in_412 = on;
         self
     }
 
@@ -409,7 +416,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn drain_limit(mut self, bytes: u64) -> Self {
-        self.config.drain_limit = bytes;
+        self.config.settings.drain_limit = bytes;
         self
     }
 
@@ -428,7 +435,7 @@ impl<V> ConditionalLayer<V> {
     /// # let _ = layer;
     /// ```
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.drain_timeout = timeout;
+        self.config.settings.drain_timeout = timeout;
         self
     }
 
@@ -468,7 +475,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn fill_response_validators(mut self, fill: bool) -> Self {
-        self.config.fill_response_validators = fill;
+        self.config.settings.fill_response_validators = fill;
         self
     }
 
@@ -496,7 +503,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn body_hash_limit(mut self, limit: Option<u64>) -> Self {
-        self.config.body_hash_limit = limit;
+        self.config.settings.body_hash_limit = limit;
         self
     }
 
@@ -545,7 +552,7 @@ impl<V> ConditionalLayer<V> {
     /// # }
     /// ```
     pub fn encoding_aware_etags(mut self, on: bool) -> Self {
-        self.config.encoding_aware_etags = on;
+        self.config.settings.encoding_aware_etags = on;
         self
     }
 }

@@ -7,13 +7,13 @@ use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RE
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 
-use super::config::{Config, OnSourceError};
+use super::config::{Config, OnSourceError, Settings};
 use super::response_side::{Post, ResponseCheck};
 use super::trace;
 use crate::checked::Checked;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
-use crate::decision::{Condition, Decision, RangeHandling};
+use crate::decision::{Condition, Decision, Proceed, RangeHandling};
 use crate::encoding::{identity_form, vary_on_accept_encoding};
 use crate::response;
 use crate::response::AnswerBody;
@@ -52,7 +52,7 @@ pub(super) fn need(
         // If-Range only matters for a GET with Range (§13.1.5).
         let if_range = method == Method::GET && conditions.has_range() && conditions.has_if_range();
         return lookup_if(
-            conditions.is_conditional() || if_range || config.fill_response_validators,
+            conditions.is_conditional() || if_range || config.settings.fill_response_validators,
         );
     }
     // If-Modified-Since is ignored on methods other than GET and HEAD (§13.1.3).
@@ -75,42 +75,22 @@ fn requires_precondition(config: &Config, method: &Method) -> bool {
 /// the source or the response.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Plan {
+    /// The request's method is one that [`Config::required`] lists.
     pub(super) precondition_required: bool,
-    pub(super) on_source_error: OnSourceError,
-    pub(super) retry_after: Option<Duration>,
-    pub(super) fill_response_validators: bool,
-    pub(super) body_hash_limit: Option<u64>,
-    pub(super) encoding_aware_etags: bool,
-    pub(super) validators_in_412: bool,
+    pub(super) settings: Settings,
 }
 
 impl Plan {
     pub(super) fn new(config: &Config, method: &Method) -> Self {
         Plan {
             precondition_required: requires_precondition(config, method),
-            on_source_error: config.on_source_error,
-            retry_after: config.retry_after,
-            fill_response_validators: config.fill_response_validators,
-            body_hash_limit: config.body_hash_limit,
-            encoding_aware_etags: config.encoding_aware_etags,
-            validators_in_412: config.validators_in_412,
-        }
-    }
-
-    /// What to do with the inner service's response on the fast path (no look-up).
-    pub(super) fn pass_through(config: &Config) -> Post {
-        Post {
-            encoding_tags: config.encoding_aware_etags,
-            ..Post::default()
+            settings: config.settings,
         }
     }
 
     /// What to do with the inner service's response when nothing was evaluated before it.
     pub(super) fn post(&self) -> Post {
-        Post {
-            encoding_tags: self.encoding_aware_etags,
-            ..Post::default()
-        }
+        Post::passing(self.settings.encoding_aware_etags)
     }
 
     /// Evaluate a GET or HEAD against the response (validators unknown before the handler).
@@ -160,42 +140,69 @@ pub(super) fn decide<E: Into<BoxError>>(
         Err(error) => return source_failed(parts, plan, &*error.into()),
     };
     let conditions = Conditions::from_headers(&parts.headers);
-    let decision = conditions.evaluate_with(&parts.method, &state, plan.encoding_aware_etags);
-    let proceed = match decision {
+    let aliases = plan.settings.encoding_aware_etags;
+    let proceed = match conditions.evaluate_with(&parts.method, &state, aliases) {
         Decision::Proceed(proceed) => proceed,
-        decision => {
-            trace::decided(parts, decision.condition(), decision.status());
-            let mut response = decision
-                .response(&state)
-                .expect("every decision but Proceed has a response");
-            if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
-                if plan.encoding_aware_etags {
-                    // The 304 names the form of the tag the client holds.
-                    if let Some(held) = conditions.if_none_match_member(current) {
-                        response.headers_mut().insert(ETAG, held.into());
-                    }
-                }
-            }
-            finish_answer(&mut response, &state, plan);
-            return Verdict::Answer(response);
-        }
+        decision => return answer_early(decision, &conditions, &state, parts, plan),
     };
-    // RFC 6585 §3: a write to an existing resource must say which version it replaces.
-    // A field that was ignored (an invalid date, a date without a Last-Modified to compare it
-    // with) protects nothing, so it does not count.
+    if let Some(refusal) = precondition_missing(&proceed, &state, parts, plan) {
+        return refusal;
+    }
+    trace::decided(parts, proceed.passed(), None);
+    apply_range(proceed.range(), parts);
+    hand_over(state, &proceed, parts, plan)
+}
+
+/// Step 1 ended the request: 304, 412 or 400, from the state checked.
+fn answer_early(
+    decision: Decision,
+    conditions: &Conditions<'_>,
+    state: &ResourceState,
+    parts: &Parts,
+    plan: &Plan,
+) -> Verdict {
+    trace::decided(parts, decision.condition(), decision.status());
+    let mut response = decision
+        .response(state)
+        .expect("every decision but Proceed has a response");
+    if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
+        if plan.settings.encoding_aware_etags {
+            // The 304 names the form of the tag the client holds.
+            if let Some(held) = conditions.if_none_match_member(current) {
+                response.headers_mut().insert(ETAG, held.into());
+            }
+        }
+    }
+    finish_answer(&mut response, state, plan);
+    Verdict::Answer(response)
+}
+
+/// Step 2, RFC 6585 §3: a write to an existing resource must say which version it replaces
+/// (428). A field that was ignored (an invalid date, a date without a Last-Modified to compare
+/// it with) protects nothing, so it does not count.
+fn precondition_missing(
+    proceed: &Proceed,
+    state: &ResourceState,
+    parts: &Parts,
+    plan: &Plan,
+) -> Option<Verdict> {
     let protected = matches!(
         proceed.passed(),
         Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
     );
     let evaluated = proceed.ignored().is_none();
-    if plan.precondition_required && evaluated && state.is_present() && !protected {
-        let response = response::precondition_required();
-        trace::decided(parts, None, Some(response.status()));
-        return Verdict::Answer(response);
+    if !(plan.precondition_required && evaluated && state.is_present() && !protected) {
+        return None;
     }
-    trace::decided(parts, proceed.passed(), None);
+    let response = response::precondition_required();
+    trace::decided(parts, None, Some(response.status()));
+    Some(Verdict::Answer(response))
+}
 
-    match proceed.range() {
+/// Step 3, If-Range: the handler sees a `Range` only when it is to be honoured, and never an
+/// `If-Range` the layer evaluated.
+fn apply_range(range: RangeHandling, parts: &mut Parts) {
+    match range {
         // If-Range was false: the inner service must send the whole representation.
         RangeHandling::Ignore => drop_range(parts),
         // If-Range was true: the layer has dealt with it; the handler serves the Range it sees.
@@ -204,13 +211,18 @@ pub(super) fn decide<E: Into<BoxError>>(
         }
         _ => {}
     }
+}
+
+/// Step 4: what goes with the request to the inner service. A write gets [`Checked`] for its
+/// compare-and-set; a read, the validators to fill in, when asked to.
+fn hand_over(state: ResourceState, proceed: &Proceed, parts: &mut Parts, plan: &Plan) -> Verdict {
     if !is_read(&parts.method) {
         let checked = Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
         parts.extensions.insert(checked);
         return Verdict::Call(plan.post());
     }
     let fill = match state {
-        ResourceState::Present(validators) if plan.fill_response_validators => {
+        ResourceState::Present(validators) if plan.settings.fill_response_validators => {
             Some(Box::new(validators))
         }
         _ => None,
@@ -231,16 +243,16 @@ pub(super) fn finish_answer(
     let status = response.status();
     let headers = response.headers_mut();
     match status {
-        StatusCode::NOT_MODIFIED if plan.encoding_aware_etags => {
+        StatusCode::NOT_MODIFIED if plan.settings.encoding_aware_etags => {
             // The representation depends on Accept-Encoding (RFC 9110 §15.4.5: the 304 carries
             // the Vary the 200 would have carried, whoever adds it to the 200).
             vary_on_accept_encoding(headers);
         }
-        StatusCode::PRECONDITION_FAILED if !plan.validators_in_412 => {
+        StatusCode::PRECONDITION_FAILED if !plan.settings.validators_in_412 => {
             headers.remove(ETAG);
             headers.remove(LAST_MODIFIED);
         }
-        StatusCode::PRECONDITION_FAILED if plan.encoding_aware_etags => {
+        StatusCode::PRECONDITION_FAILED if plan.settings.encoding_aware_etags => {
             if let Some(current) = state.etag() {
                 headers.insert(ETAG, identity_form(current).into());
             }
@@ -296,13 +308,13 @@ fn source_failed(
     plan: &Plan,
     error: &(dyn std::error::Error + Send + Sync),
 ) -> Verdict {
-    if is_read(&parts.method) && plan.on_source_error == OnSourceError::ServeReads {
+    if is_read(&parts.method) && plan.settings.on_source_error == OnSourceError::ServeReads {
         trace::source_error(parts, error, None);
         unchecked_if_range(parts);
         return Verdict::Call(plan.post());
     }
     let mut response = response::service_unavailable();
-    if let Some(delay) = plan.retry_after {
+    if let Some(delay) = plan.settings.retry_after {
         response
             .headers_mut()
             .insert(RETRY_AFTER, retry_after_value(delay));
@@ -349,7 +361,10 @@ mod tests {
             ..Config::default()
         };
         let filled = Config {
-            fill_response_validators: true,
+            settings: Settings {
+                fill_response_validators: true,
+                ..Settings::default()
+            },
             ..Config::default()
         };
         let req = |method: Method, headers: &[(&str, &str)]| {

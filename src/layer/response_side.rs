@@ -31,6 +31,16 @@ pub(super) struct Post {
     pub(super) check: Option<Box<ResponseCheck>>,
 }
 
+impl Post {
+    /// Nothing to fill in or evaluate: only per-coding tags, when on.
+    pub(super) fn passing(encoding_tags: bool) -> Self {
+        Post {
+            encoding_tags,
+            ..Post::default()
+        }
+    }
+}
+
 /// The request's conditions, kept for evaluation against the response (GET and HEAD only).
 #[derive(Debug)]
 pub(super) struct ResponseCheck {
@@ -87,10 +97,8 @@ impl ResponseCheck {
             StatusCode::NOT_MODIFIED => not_modified_from(&head.headers),
             _ => decision.response(&state)?,
         };
-        let plan = Plan {
-            encoding_aware_etags: false,
-            ..self.plan
-        };
+        let mut plan = self.plan;
+        plan.settings.encoding_aware_etags = false;
         finish_answer(&mut response, &state, &plan);
         Some(response)
     }
@@ -148,7 +156,7 @@ pub(super) fn after_hashing<B: Body>(
 ) -> Response<ResponseBody<B>> {
     if let Some(etag) = etag {
         head.headers.insert(ETAG, etag.into());
-        if check.plan.encoding_aware_etags {
+        if check.plan.settings.encoding_aware_etags {
             tag_for_encoding(&mut head.headers);
         }
     }
@@ -162,7 +170,7 @@ pub(super) fn after_hashing<B: Body>(
 /// is not an event stream and not `no-store`, is read and hashed: the limit to hold it to.
 /// Everything else passes untouched and unbuffered. (HEAD has no body to hash.)
 fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> Option<u64> {
-    let limit = check.plan.body_hash_limit?;
+    let limit = check.plan.settings.body_hash_limit?;
     if check.method != Method::GET || head.headers.contains_key(ETAG) {
         return None;
     }

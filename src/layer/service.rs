@@ -12,6 +12,7 @@ use super::config::Config;
 use super::decide::{Need, Plan, need};
 use super::drain::Limits;
 use super::future::ResponseFuture;
+use super::response_side::Post;
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
@@ -203,7 +204,7 @@ where
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing => {
-                let post = Plan::pass_through(&self.config);
+                let post = Post::passing(self.config.settings.encoding_aware_etags);
                 ResponseFuture::inner(inner.call(request), post)
             }
             Need::Response => {
@@ -226,8 +227,8 @@ where
 impl<S, V> Conditional<S, V> {
     fn drain_limits(&self) -> Limits {
         Limits {
-            bytes: self.config.drain_limit,
-            time: self.config.drain_timeout,
+            bytes: self.config.settings.drain_limit,
+            time: self.config.settings.drain_timeout,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The built `store` example as a child process, for tests that need real processes (several
-//! replicas, the command line).
+//! The built examples (`store`, `hyper`) as child processes, for tests that need real processes
+//! (several replicas, the command line, the very binary a user runs).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -14,16 +14,23 @@ use tokio::time::timeout;
 use crate::support::Server;
 
 /// `target/<profile>/examples/store`, beside the `deps/` directory holding this test binary.
+pub fn store_binary() -> PathBuf {
+    example_binary("store")
+}
+
+/// `target/<profile>/examples/NAME`.
 ///
 /// `cargo test` builds the examples before it runs the tests; `cargo test --test NAME` does not,
-/// so run `cargo build --example store` first when running one test file alone.
-pub fn store_binary() -> PathBuf {
+/// so run `cargo build --examples` first when running one test file alone.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps/<test>");
-    let binary = profile_dir.join("examples").join("store");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
         "{} is missing: run the tests with `cargo test`, which builds the examples",
@@ -43,8 +50,13 @@ impl StoreProcess {
     /// Starts `store ARGS` (without `DATABASE_URL` or `ADDR` from this environment) and waits for
     /// its `listening on http://ADDR` line. Its stderr goes to `log`.
     pub async fn start(args: &[&str], log: &Path) -> StoreProcess {
-        let log_file = std::fs::File::create(log).expect("create the store's log");
-        let mut child = Command::new(store_binary())
+        Self::example("store", args, log).await
+    }
+
+    /// The same for any example that prints `listening on http://ADDR` first.
+    pub async fn example(name: &str, args: &[&str], log: &Path) -> StoreProcess {
+        let log_file = std::fs::File::create(log).expect("create the example's log");
+        let mut child = Command::new(example_binary(name))
             .args(args)
             .env_remove("DATABASE_URL")
             .env_remove("ADDR")
@@ -53,7 +65,7 @@ impl StoreProcess {
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
-            .expect("start the store example");
+            .unwrap_or_else(|error| panic!("start the {name} example: {error}"));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut line = String::new();
         let read = timeout(Duration::from_secs(30), stdout.read_line(&mut line)).await;
@@ -64,7 +76,7 @@ impl StoreProcess {
         let Some(addr) = addr else {
             let _ = child.kill().await;
             panic!(
-                "store {args:?} did not report its address ({read:?}, stdout {line:?}); its log:\n{}",
+                "{name} {args:?} did not report its address ({read:?}, stdout {line:?}); its log:\n{}",
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         };
