@@ -45,8 +45,19 @@ const SHOWN: [HeaderName; 5] = [
     CONTENT_TYPE,
 ];
 
+const USAGE: &str = "usage: demo   (no arguments: runs the whole tour against an in-process store)";
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if let Some(arg) = args.first() {
+        eprintln!("unknown argument {arg:?}\n{USAGE}");
+        return ExitCode::from(2);
+    }
     match run().await {
         Ok(()) => {
             println!("\nEvery step got the status RFC 9110 calls for.");

@@ -506,6 +506,25 @@ async fn from_responses_never_answers_304_to_writes_with_matching_if_none_match(
     }
 }
 
+/// `from_responses()` cannot verify `If-Match` before the write: 412 (a permanent answer, not a
+/// 503 "retry later"), while a plain PUT goes through.
+#[tokio::test]
+async fn from_responses_fails_a_put_with_if_match_and_passes_a_plain_put() {
+    let layer = ConditionalLayer::from_responses();
+    let handler = page(&[(ETAG, "\"v1\"")]);
+    let checked = send(
+        &layer,
+        handler.clone(),
+        request(Method::PUT, &[(IF_MATCH, "\"v1\"")]),
+    )
+    .await;
+    assert_eq!(checked.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(checked.calls, 0);
+    let plain = send(&layer, handler, request(Method::PUT, &[])).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(plain.calls, 1);
+}
+
 #[tokio::test]
 async fn from_responses_passes_writes_without_preconditions_to_the_handler_untouched() {
     let layer = ConditionalLayer::from_responses();
