@@ -8,8 +8,20 @@
 //! outside the timed section (`iter_batched`); dropping the response is timed, since freeing
 //! is part of a request's cost.
 //!
+//! `pass_through_get_arc_source` is the pass-through with a source that keeps its validators
+//! behind an `Arc`: the default source here owns a `Validators`, so the per-request clone of
+//! the service clones it (and drops it) even when the source is not asked.
+//!
 //! Before the timed groups, the bench prints the heap allocations per request of each path,
 //! counted by a global allocator (`tests/allocations.rs` asserts them).
+//!
+//! A second group (`layer_source_50us`, issue 9) puts a source whose look-up takes 50 µs behind
+//! the layer and drives every request with a tokio current-thread runtime (`block_on`, the same
+//! for the bare service): an unconditional GET, which needs no look-up, should cost about what
+//! the bare service costs, and a conditional GET pays the look-up. The look-up busy-waits: tokio's
+//! timer has a 1 ms resolution, so `tokio::time::sleep(50 µs)` would sleep about 1 ms, and a
+//! thread sleep would add the scheduler's wake-up latency; a spin measures a 50 µs look-up as
+//! such (think of a synchronous cache or database round trip charged to the request).
 //!
 //! Run: `cargo bench --bench layer -- --warm-up-time 1 --measurement-time 3`
 
@@ -19,7 +31,9 @@ use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
@@ -126,6 +140,21 @@ fn layered()
     ConditionalLayer::new(source).layer(bare())
 }
 
+/// As [`layered`], but the source holds its validators behind an `Arc`, as a real source holds
+/// its store: cloning the service per request (as `serve` and axum do) then costs a reference
+/// count instead of a `Validators` clone. A look-up still clones the `Validators`.
+fn layered_arc()
+-> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
++ Clone {
+    let validators = Arc::new(validators());
+    let source = move |_: &Parts| {
+        ready(Ok::<_, Infallible>(Lookup::Present(
+            validators.as_ref().clone(),
+        )))
+    };
+    ConditionalLayer::new(source).layer(bare())
+}
+
 fn current_tag() -> HeaderValue {
     validators().etag().expect("has a tag").to_header_value()
 }
@@ -221,6 +250,10 @@ fn print_allocations() {
             allocations_per_request(&layered, Kind::Get, StatusCode::OK),
         ),
         (
+            "layer pass-through, GET, Arc source",
+            allocations_per_request(&layered_arc(), Kind::Get, StatusCode::OK),
+        ),
+        (
             "layer 304, GET If-None-Match current",
             allocations_per_request(
                 &layered,
@@ -289,6 +322,13 @@ fn bench_layer(c: &mut Criterion) {
     );
     bench_case(
         &mut group,
+        "pass_through_get_arc_source",
+        &layered_arc(),
+        Kind::Get,
+        StatusCode::OK,
+    );
+    bench_case(
+        &mut group,
         "short_circuit_304",
         &layered,
         Kind::GetIfNoneMatchCurrent,
@@ -318,5 +358,120 @@ fn bench_layer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_layer);
+// ----- a source that takes 50 µs (issue 9) --------------------------------------------------
+
+/// How long the slow source's look-up takes.
+const LOOKUP_TIME: Duration = Duration::from_micros(50);
+
+/// Busy-waits for `time`: see the module docs for why not a timer.
+fn spin(time: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < time {
+        std::hint::spin_loop();
+    }
+}
+
+/// The application behind the layer, with a source whose look-up takes [`LOOKUP_TIME`] when it
+/// is polled (never when the layer does not ask).
+fn layered_slow()
+-> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
++ Clone {
+    let validators = validators();
+    let source = move |_: &Parts| {
+        let validators = validators.clone();
+        async move {
+            spin(LOOKUP_TIME);
+            Ok::<_, Infallible>(Lookup::Present(validators))
+        }
+    };
+    ConditionalLayer::new(source).layer(bare())
+}
+
+/// One request through a clone of `service` on `runtime`; answers the status.
+#[inline(never)]
+fn serve_on<S, B>(
+    runtime: &tokio::runtime::Runtime,
+    service: &S,
+    request: Request<Full<Bytes>>,
+) -> StatusCode
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    let response = runtime
+        .block_on(service.clone().oneshot(request))
+        .expect("infallible");
+    let status = response.status();
+    drop(black_box(response));
+    status
+}
+
+/// Times one request kind through `service` on `runtime`.
+fn bench_case_on<S, B>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    service: &S,
+    kind: Kind,
+    expected: StatusCode,
+) where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    assert_eq!(
+        serve_on(runtime, service, request(kind)),
+        expected,
+        "{name}"
+    );
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || request(kind),
+            |request| serve_on(runtime, service, request),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn bench_slow_source(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let bare = bare();
+    let layered = layered_slow();
+    let mut group = c.benchmark_group("layer_source_50us");
+    bench_case_on(
+        &mut group,
+        &runtime,
+        "bare_get",
+        &bare,
+        Kind::Get,
+        StatusCode::OK,
+    );
+    bench_case_on(
+        &mut group,
+        &runtime,
+        "unconditional_get",
+        &layered,
+        Kind::Get,
+        StatusCode::OK,
+    );
+    bench_case_on(
+        &mut group,
+        &runtime,
+        "conditional_get_304",
+        &layered,
+        Kind::GetIfNoneMatchCurrent,
+        StatusCode::NOT_MODIFIED,
+    );
+    bench_case_on(
+        &mut group,
+        &runtime,
+        "put_if_match_current",
+        &layered,
+        Kind::PutIfMatchCurrent,
+        StatusCode::OK,
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench_layer, bench_slow_source);
 criterion_main!(benches);
