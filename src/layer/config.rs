@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 use tower::Layer;
 
-use super::service::Conditional;
+use super::service::{Conditional, Shared};
 use crate::source::FromResponse;
 
 /// What to do when the [`ValidatorSource`](crate::ValidatorSource) fails for a request that needed its answer.
@@ -609,8 +609,10 @@ impl<S, V: Clone> Layer<S> for ConditionalLayer<V> {
     fn layer(&self, inner: S) -> Self::Service {
         Conditional {
             inner,
-            source: self.source.clone(),
-            config: self.config.clone(),
+            shared: Arc::new(Shared {
+                source: self.source.clone(),
+                config: self.config.clone(),
+            }),
         }
     }
 }

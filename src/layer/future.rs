@@ -70,15 +70,15 @@ pin_project! {
         B: Body,
         ResB: Body,
     {
+        // The look-up and everything waiting for it are boxed: one allocation on a path that
+        // costs a round trip anyway, and a small future for requests that need no look-up.
         Lookup {
-            #[pin]
-            lookup: V::Future,
-            pending: Option<Pending<S, B>>,
+            waiting: Pin<Box<Waiting<S, V, B>>>,
         },
         Draining {
             #[pin]
             body: B,
-            drain: Draining,
+            drain: Box<Draining>,
         },
         Inner {
             #[pin]
@@ -86,8 +86,20 @@ pin_project! {
             post: Option<Post>,
         },
         Hashing {
-            read: Option<Read<ResB>>,
+            read: Option<Box<Read<ResB>>>,
         },
+    }
+}
+
+pin_project! {
+    /// The source's look-up in progress, and the request waiting for it.
+    struct Waiting<S, V, B>
+    where
+        V: ValidatorSource,
+    {
+        #[pin]
+        lookup: V::Future,
+        pending: Option<Pending<S, B>>,
     }
 }
 
@@ -138,16 +150,19 @@ where
         drain: Limits,
     ) -> Self {
         let (parts, body) = request.into_parts();
+        let waiting = Waiting {
+            lookup,
+            pending: Some(Pending {
+                inner,
+                parts,
+                body,
+                plan,
+                drain,
+            }),
+        };
         ResponseFuture {
             state: State::Lookup {
-                lookup,
-                pending: Some(Pending {
-                    inner,
-                    parts,
-                    body,
-                    plan,
-                    drain,
-                }),
+                waiting: Box::pin(waiting),
             },
         }
     }
@@ -166,7 +181,7 @@ where
 /// What follows an early answer: the answer at once, or a drain of the request body first.
 enum Early<B> {
     Now(Response<AnswerBody>),
-    Drain(B, Draining),
+    Drain(B, Box<Draining>),
 }
 
 fn early<B: Body>(
@@ -181,7 +196,7 @@ fn early<B: Body>(
             drain::close(&mut response);
             Early::Now(response)
         }
-        Start::Drain => Early::Drain(body, Draining::new(response, limits)),
+        Start::Drain => Early::Drain(body, Box::new(Draining::new(response, limits))),
     }
 }
 
@@ -199,7 +214,9 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
-                StateProj::Lookup { lookup, pending } => {
+                StateProj::Lookup { waiting } => {
+                    let waiting = waiting.as_mut().project();
+                    let (lookup, pending) = (waiting.lookup, waiting.pending);
                     let answer = ready!(lookup.poll(cx));
                     let Pending {
                         mut inner,
@@ -239,7 +256,7 @@ where
                     match after(response, post.take().expect(DONE)) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
                         After::Hash(head, body, check, limit) => state.set(State::Hashing {
-                            read: Some(Read {
+                            read: Some(Box::new(Read {
                                 head,
                                 body: Box::pin(body),
                                 check,
@@ -248,7 +265,7 @@ where
                                 hasher: Sha256::new(),
                                 read: 0,
                                 limit,
-                            }),
+                            })),
                         }),
                     }
                 }
@@ -289,7 +306,7 @@ where
                         trailers,
                         hasher,
                         ..
-                    } = read.take().expect(DONE);
+                    } = *read.take().expect(DONE);
                     let response = match ended {
                         Hashed::Whole => {
                             let body = ResponseBody::buffered(chunks, trailers, None);

@@ -2,6 +2,7 @@
 //! service, to the response side, or through the source).
 
 use std::fmt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -74,11 +75,25 @@ use crate::source::ValidatorSource;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
 pub struct Conditional<S, V> {
     pub(super) inner: S,
+    /// Shared by every clone (services are cloned per request): one reference count to bump.
+    pub(super) shared: Arc<Shared<V>>,
+}
+
+/// The source and the configuration, as one allocation per [`Layer::layer`](tower::Layer).
+pub(super) struct Shared<V> {
     pub(super) source: V,
     pub(super) config: Config,
+}
+
+impl<S: Clone, V> Clone for Conditional<S, V> {
+    fn clone(&self) -> Self {
+        Conditional {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
 }
 
 impl<S, V> Conditional<S, V> {
@@ -106,8 +121,10 @@ impl<S, V> Conditional<S, V> {
     pub fn new(inner: S, source: V) -> Self {
         Conditional {
             inner,
-            source,
-            config: Config::default(),
+            shared: Arc::new(Shared {
+                source,
+                config: Config::default(),
+            }),
         }
     }
 
@@ -169,7 +186,7 @@ impl<S: fmt::Debug, V> fmt::Debug for Conditional<S, V> {
         f.debug_struct("Conditional")
             .field("inner", &self.inner)
             .field("source", &std::any::type_name::<V>())
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .finish()
     }
 }
@@ -198,25 +215,25 @@ where
         let need = need(
             request.method(),
             &conditions,
-            &self.config,
-            self.source.always_unknown(),
+            &self.shared.config,
+            self.shared.source.always_unknown(),
         );
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing => {
-                let post = Post::passing(self.config.settings.encoding_aware_etags);
+                let post = Post::passing(self.shared.config.settings.encoding_aware_etags);
                 ResponseFuture::inner(inner.call(request), post)
             }
             Need::Response => {
-                let plan = Plan::new(&self.config, request.method());
+                let plan = Plan::new(&self.shared.config, request.method());
                 let (mut parts, body) = request.into_parts();
                 let post = plan.post_from_response(&mut parts);
                 ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Lookup => {
-                let plan = Plan::new(&self.config, request.method());
+                let plan = Plan::new(&self.shared.config, request.method());
                 let (parts, body) = request.into_parts();
-                let lookup = self.source.lookup(&parts);
+                let lookup = self.shared.source.lookup(&parts);
                 let request = Request::from_parts(parts, body);
                 ResponseFuture::lookup(lookup, inner, request, plan, self.drain_limits())
             }
@@ -227,8 +244,8 @@ where
 impl<S, V> Conditional<S, V> {
     fn drain_limits(&self) -> Limits {
         Limits {
-            bytes: self.config.settings.drain_limit,
-            time: self.config.settings.drain_timeout,
+            bytes: self.shared.config.settings.drain_limit,
+            time: self.shared.config.settings.drain_timeout,
         }
     }
 }
