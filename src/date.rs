@@ -149,13 +149,18 @@ impl LastModified {
         self.header_value_at(Self::now())
     }
 
-    /// Parses one HTTP-date in any of the three formats recipients must accept (RFC 9110
-    /// §5.6.7): IMF-fixdate, RFC 850 and asctime. Optional whitespace around the date is
-    /// skipped. Answers `None` for anything else, without allocating.
+    /// Parses one HTTP-date (see [`parse_http_date`]) that a `LastModified` can hold: `None`
+    /// for anything else, dates before 1970 included.
     pub(crate) fn parse_http_date(bytes: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(trim_ows(bytes)).ok()?;
-        let time = httpdate::parse_http_date(text).ok()?;
-        Self::try_from(time).ok()
+        let seconds = u64::try_from(parse_http_date(bytes)?).ok()?;
+        Self::from_unix_seconds(seconds).ok()
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z, signed, to compare with a request's date (which may
+    /// lie before 1970).
+    pub(crate) fn signed_seconds(self) -> i64 {
+        // At most MAX_UNIX_SECONDS, far below i64::MAX.
+        self.unix_seconds as i64
     }
 
     fn clamped(time: SystemTime) -> Self {
@@ -166,6 +171,161 @@ impl LastModified {
             unix_seconds: seconds.min(MAX_UNIX_SECONDS),
         }
     }
+}
+
+/// Parses one HTTP-date in any of the three formats recipients must accept (RFC 9110 §5.6.7),
+/// to signed seconds since 1970-01-01T00:00:00Z. Optional whitespace around the date is
+/// skipped. Answers `None` for anything else, without allocating.
+///
+/// The grammar's `year` is any four digits, so IMF-fixdate and asctime dates from 0000 to 9999
+/// are accepted, before 1970 included (as negative seconds); they are parsed here, IMF-fixdate
+/// first (the only form current clients send). The RFC 850 form, with its two-digit year, goes
+/// to `httpdate`, which reads `70`-`99` as 19xx and `00`-`69` as 20xx.
+pub(crate) fn parse_http_date(bytes: &[u8]) -> Option<i64> {
+    let bytes = trim_ows(bytes);
+    let parsed = match bytes.len() {
+        29 => imf_fixdate(bytes.try_into().ok()?),
+        24 => asctime_date(bytes.try_into().ok()?),
+        _ => None,
+    };
+    // Anything else goes to httpdate, which also accepts what it accepted before this parser
+    // existed (it trims more than optional whitespace, for one).
+    parsed.or_else(|| obsolete_date(bytes))
+}
+
+/// The RFC 850 form (and anything else `httpdate` accepts), as signed seconds.
+fn obsolete_date(bytes: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let since = httpdate::parse_http_date(text)
+        .ok()?
+        .duration_since(UNIX_EPOCH);
+    // httpdate answers only dates from 1970 to 9999: the conversion cannot fail.
+    i64::try_from(since.ok()?.as_secs()).ok()
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, RFC 9110 §5.6.7): every field at a fixed
+/// position.
+fn imf_fixdate(s: &[u8; 29]) -> Option<i64> {
+    if s[3..5] != *b", " || [s[7], s[11], s[16]] != [b' '; 3] || s[25..] != *b" GMT" {
+        return None;
+    }
+    let weekday = weekday(&s[0..3])?;
+    let day = two_digits(s[5], s[6])?;
+    let month = month(&s[8..11])?;
+    let year = two_digits(s[12], s[13])? * 100 + two_digits(s[14], s[15])?;
+    let time = time_of_day(&s[17..25])?;
+    date_time(year, month, day, time, weekday)
+}
+
+/// `Sun Nov  6 08:49:37 1994` (asctime-date, RFC 9110 §5.6.7); the day is `2DIGIT` or
+/// `SP DIGIT`.
+fn asctime_date(s: &[u8; 24]) -> Option<i64> {
+    if [s[3], s[7], s[10], s[19]] != [b' '; 4] {
+        return None;
+    }
+    let weekday = weekday(&s[0..3])?;
+    let month = month(&s[4..7])?;
+    let day = match s[8] {
+        b' ' => two_digits(b'0', s[9])?,
+        tens => two_digits(tens, s[9])?,
+    };
+    let time = time_of_day(&s[11..19])?;
+    let year = two_digits(s[20], s[21])? * 100 + two_digits(s[22], s[23])?;
+    date_time(year, month, day, time, weekday)
+}
+
+/// `hh:mm:ss` as seconds into the day; hours below 24, minutes and seconds below 60.
+///
+/// No leap second (`:60`): `httpdate` refuses it too, and a server's clock (POSIX time) never
+/// names one, so no client holds such a date to send back.
+fn time_of_day(s: &[u8]) -> Option<i64> {
+    let [h1, h2, b':', m1, m2, b':', s1, s2] = *s else {
+        return None;
+    };
+    let (hour, minute, second) = (
+        two_digits(h1, h2)?,
+        two_digits(m1, m2)?,
+        two_digits(s1, s2)?,
+    );
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(i64::from(hour * 3600 + minute * 60 + second))
+}
+
+/// The instant of a validated calendar date and time of day, or `None` when the day does not
+/// exist in that month or `weekday` is not its day of the week.
+///
+/// The day name must be right, for every year: `httpdate` checks it for the dates it accepts
+/// (1970 on), and a date whose day name contradicts it is not one a server generated, so it is
+/// refused the same way before 1970 (proleptic Gregorian calendar, as HTTP-dates use).
+fn date_time(year: u32, month: u32, day: u32, time: i64, weekday: i64) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        2 => 28 + u32::from(leap),
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day == 0 || day > days_in_month {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
+    // 1970-01-01 was a Thursday (Sunday = 0).
+    if (days + 4).rem_euclid(7) != weekday {
+        return None;
+    }
+    Some(days * 86_400 + time)
+}
+
+/// Days from 1970-01-01 to `year-month-day` in the proleptic Gregorian calendar (negative
+/// before 1970). Howard Hinnant's `days_from_civil`: years are counted from March, so the leap
+/// day ends a year, and 400-year eras have exactly 146,097 days.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_from_march = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn two_digits(tens: u8, ones: u8) -> Option<u32> {
+    let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+    (tens < 10 && ones < 10).then(|| u32::from(tens * 10 + ones))
+}
+
+/// `Mon` .. `Sun` as days of the week, Sunday = 0. Case-sensitive, as in `httpdate`.
+fn weekday(name: &[u8]) -> Option<i64> {
+    Some(match name {
+        b"Sun" => 0,
+        b"Mon" => 1,
+        b"Tue" => 2,
+        b"Wed" => 3,
+        b"Thu" => 4,
+        b"Fri" => 5,
+        b"Sat" => 6,
+        _ => return None,
+    })
+}
+
+/// `Jan` .. `Dec` as 1 to 12. Case-sensitive, as in `httpdate`.
+fn month(name: &[u8]) -> Option<u32> {
+    Some(match name {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 /// Strips RFC 9110 §5.6.3 optional whitespace (SP / HTAB) from both ends.
@@ -243,6 +403,12 @@ impl FromStr for LastModified {
 
     /// Parses an HTTP-date in IMF-fixdate, RFC 850 or asctime form.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidDate::NotHttpDate`] for text that is not an HTTP-date;
+    /// [`InvalidDate::BeforeUnixEpoch`] for a valid HTTP-date before 1970, which a
+    /// `LastModified` cannot hold.
+    ///
     /// ```
     /// use tower_conditional::LastModified;
     ///
@@ -251,10 +417,15 @@ impl FromStr for LastModified {
     /// let asctime: LastModified = "Sun Nov  6 08:49:37 1994".parse()?;
     /// assert_eq!(imf, rfc850);
     /// assert_eq!(imf, asctime);
+    ///
+    /// let before_1970 = "Wed, 31 Dec 1969 23:59:59 GMT".parse::<LastModified>();
+    /// assert_eq!(before_1970, Err(tower_conditional::InvalidDate::BeforeUnixEpoch));
     /// # Ok::<(), tower_conditional::InvalidDate>(())
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse_http_date(s.as_bytes()).ok_or(InvalidDate::NotHttpDate)
+        let seconds = parse_http_date(s.as_bytes()).ok_or(InvalidDate::NotHttpDate)?;
+        let seconds = u64::try_from(seconds).map_err(|_| InvalidDate::BeforeUnixEpoch)?;
+        Self::from_unix_seconds(seconds)
     }
 }
 
@@ -322,6 +493,150 @@ mod tests {
             b"-1",
         ] {
             assert_eq!(LastModified::parse_http_date(text), None, "{:?}", text);
+        }
+    }
+
+    /// IMF-fixdate and asctime texts with the instant they name, 1970 or not.
+    const VALID: &[(&str, i64)] = &[
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777),
+        ("Sun Nov  6 08:49:37 1994", 784_111_777),
+        ("Sun Nov 06 08:49:37 1994", 784_111_777),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
+        ("Wed, 31 Dec 1969 23:59:59 GMT", -1),
+        ("Wed Dec 31 23:59:59 1969", -1),
+        ("Sat, 01 Jan 0000 00:00:00 GMT", -62_167_219_200),
+        ("Mon, 01 Jan 0001 12:34:56 GMT", -62_135_551_504),
+        ("Sun, 15 Jun 1000 12:34:56 GMT", -30_595_922_704),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 253_402_300_799),
+        // Leap years: every fourth, but not centuries, except every fourth century.
+        ("Tue, 29 Feb 1600 12:34:56 GMT", -11_670_953_104),
+        ("Thu, 29 Feb 1968 12:34:56 GMT", -58_015_504),
+        ("Tue, 29 Feb 2000 12:34:56 GMT", 951_827_696),
+        ("Thu, 29 Feb 2024 12:34:56 GMT", 1_709_210_096),
+        ("Fri, 28 Feb 1969 12:34:56 GMT", -26_479_504),
+        ("Thu, 01 Mar 1900 12:34:56 GMT", -2_203_845_904),
+    ];
+
+    #[test]
+    fn http_dates_from_year_0000_to_9999_parse_to_signed_seconds() {
+        for &(text, seconds) in VALID {
+            assert_eq!(parse_http_date(text.as_bytes()), Some(seconds), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_or_impossible_dates_are_refused() {
+        for text in [
+            "Thu, 29 Feb 1900 12:34:56 GMT", // 1900 is not a leap year
+            "Wed, 29 Feb 2023 12:34:56 GMT",
+            "Sun, 31 Apr 1994 08:49:37 GMT",
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:60:37 GMT",
+            "Sun, 06 Nov 1994 08:49:60 GMT", // no leap second, as in httpdate
+            "Mon, 06 Nov 1994 08:49:37 GMT", // 1994-11-06 was a Sunday
+            "Thu, 31 Dec 1969 23:59:59 GMT", // a Wednesday
+            "sun, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 gmt",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08.49.37 GMT",
+            "Sun,  6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 994 08:49:37 GMT ",
+            "Sun, 06 Nov -994 08:49:37 GMT",
+            "Sun, 06 Nov +994 08:49:37 GMT",
+            "Sun, 06-Nov-1994 08:49:37 GMT",
+            "Sun,06 Nov 1994 08:49:37 GMT ",
+            "Sun Nov  6 08:49:37 0000", // a Saturday
+            "Sun Nov  0 08:49:37 1994",
+            "Sun Nov 6  08:49:37 1994",
+            "Sun Nov  6 08:49:37 19a4",
+            "Sun, 06 Nov 1994 08:49:37 GMT\0",
+        ] {
+            assert_eq!(parse_http_date(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn dates_before_1970_are_http_dates_but_not_last_modified() {
+        let text = "Wed, 31 Dec 1969 23:59:59 GMT";
+        assert_eq!(LastModified::parse_http_date(text.as_bytes()), None);
+        assert_eq!(
+            text.parse::<LastModified>(),
+            Err(InvalidDate::BeforeUnixEpoch)
+        );
+    }
+
+    /// Seconds in 400 Gregorian years: the calendar, days of the week included, repeats.
+    const FOUR_CENTURIES: i64 = 146_097 * 86_400;
+
+    #[test]
+    fn dates_before_1970_agree_with_httpdate_four_centuries_later() {
+        // httpdate knows only 1970 on; shifting the year by 400 (or 2000) keeps the calendar.
+        for &(text, seconds) in VALID.iter().filter(|(_, seconds)| *seconds < 0) {
+            let shift = if seconds < -FOUR_CENTURIES { 2000 } else { 400 };
+            let year_at = if text.contains(',') { 12 } else { 20 };
+            let year: i64 = text[year_at..year_at + 4].parse().unwrap();
+            let later = format!(
+                "{}{}{}",
+                &text[..year_at],
+                year + shift,
+                &text[year_at + 4..]
+            );
+            let expected = obsolete_date(later.as_bytes()).unwrap() - shift / 400 * FOUR_CENTURIES;
+            assert_eq!(seconds, expected, "{text} via {later}");
+        }
+    }
+
+    #[test]
+    fn every_day_from_1970_to_2200_agrees_with_httpdate() {
+        for day in 0..84_000u64 {
+            let seconds = day * 86_400 + day * 7_919 % 86_400;
+            let time = UNIX_EPOCH + Duration::from_secs(seconds);
+            let imf = httpdate::fmt_http_date(time);
+            assert_eq!(
+                imf_fixdate(imf.as_bytes().try_into().unwrap()),
+                Some(seconds as i64)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_parser_agrees_with_httpdate(seconds in 0..=MAX_UNIX_SECONDS) {
+            let imf = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds));
+            let asctime = format!(
+                "{} {} {:>2} {} {}",
+                &imf[0..3],
+                &imf[8..11],
+                imf[5..7].trim_start_matches('0'),
+                &imf[17..25],
+                &imf[12..16]
+            );
+            for text in [&imf, &asctime] {
+                proptest::prop_assert_eq!(parse_http_date(text.as_bytes()), Some(seconds as i64));
+                proptest::prop_assert_eq!(obsolete_date(text.as_bytes()), Some(seconds as i64));
+            }
+        }
+
+        /// One byte of a valid date changed: the fast parser accepts exactly what httpdate
+        /// accepts (from 1970 on), with the same value.
+        #[test]
+        fn a_mutated_date_is_refused_or_accepted_as_by_httpdate(
+            seconds in 0..=MAX_UNIX_SECONDS,
+            at in 0usize..29,
+            byte in proptest::prop_oneof![
+                proptest::sample::select(&b"0123456789 ,:-ADFJMNOSTWabcdefglnoprtuvyG"[..]),
+                proptest::num::u8::ANY,
+            ],
+        ) {
+            let mut imf = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds))
+                .into_bytes();
+            imf[at] = byte;
+            let fast = imf_fixdate(imf.as_slice().try_into().unwrap());
+            let reference = obsolete_date(&imf);
+            // Dates before 1970 are the fast parser's alone.
+            proptest::prop_assert_eq!(fast.filter(|s| *s >= 0), reference, "{:?}", imf);
         }
     }
 
