@@ -204,53 +204,65 @@ fn obsolete_date(bytes: &[u8]) -> Option<i64> {
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, RFC 9110 §5.6.7): every field at a fixed
-/// position.
+/// position, so the separators are checked in one comparison and the digits without branches.
 fn imf_fixdate(s: &[u8; 29]) -> Option<i64> {
-    if s[3..5] != *b", " || [s[7], s[11], s[16]] != [b' '; 3] || s[25..] != *b" GMT" {
+    let separators = [
+        s[3], s[4], s[7], s[11], s[16], s[19], s[22], s[25], s[26], s[27], s[28],
+    ];
+    if separators != *b",    :: GMT" {
         return None;
     }
-    let weekday = weekday(&s[0..3])?;
-    let day = two_digits(s[5], s[6])?;
-    let month = month(&s[8..11])?;
-    let year = two_digits(s[12], s[13])? * 100 + two_digits(s[14], s[15])?;
-    let time = time_of_day(&s[17..25])?;
-    date_time(year, month, day, time, weekday)
+    let [d1, d0, y3, y2, y1, y0, h1, h0, m1, m0, s1, s0] = digits([
+        s[5], s[6], s[12], s[13], s[14], s[15], s[17], s[18], s[20], s[21], s[23], s[24],
+    ])?;
+    let time = time_of_day(h1 * 10 + h0, m1 * 10 + m0, s1 * 10 + s0)?;
+    let year = y3 * 1000 + y2 * 100 + y1 * 10 + y0;
+    let month = month([s[8], s[9], s[10]])?;
+    date_time(
+        year,
+        month,
+        d1 * 10 + d0,
+        time,
+        weekday([s[0], s[1], s[2]])?,
+    )
 }
 
 /// `Sun Nov  6 08:49:37 1994` (asctime-date, RFC 9110 §5.6.7); the day is `2DIGIT` or
 /// `SP DIGIT`.
 fn asctime_date(s: &[u8; 24]) -> Option<i64> {
-    if [s[3], s[7], s[10], s[19]] != [b' '; 4] {
+    if [s[3], s[7], s[10], s[13], s[16], s[19]] != *b"   :: " {
         return None;
     }
-    let weekday = weekday(&s[0..3])?;
-    let month = month(&s[4..7])?;
-    let day = match s[8] {
-        b' ' => two_digits(b'0', s[9])?,
-        tens => two_digits(tens, s[9])?,
-    };
-    let time = time_of_day(&s[11..19])?;
-    let year = two_digits(s[20], s[21])? * 100 + two_digits(s[22], s[23])?;
-    date_time(year, month, day, time, weekday)
+    let day_tens = if s[8] == b' ' { b'0' } else { s[8] };
+    let [d1, d0, h1, h0, m1, m0, s1, s0, y3, y2, y1, y0] = digits([
+        day_tens, s[9], s[11], s[12], s[14], s[15], s[17], s[18], s[20], s[21], s[22], s[23],
+    ])?;
+    let time = time_of_day(h1 * 10 + h0, m1 * 10 + m0, s1 * 10 + s0)?;
+    let year = y3 * 1000 + y2 * 100 + y1 * 10 + y0;
+    let month = month([s[4], s[5], s[6]])?;
+    date_time(
+        year,
+        month,
+        d1 * 10 + d0,
+        time,
+        weekday([s[0], s[1], s[2]])?,
+    )
 }
 
-/// `hh:mm:ss` as seconds into the day; hours below 24, minutes and seconds below 60.
+/// The values of ASCII digits, or `None` if any byte is not one. No early exit.
+#[inline]
+fn digits<const N: usize>(bytes: [u8; N]) -> Option<[u32; N]> {
+    let values = bytes.map(|b| b.wrapping_sub(b'0'));
+    let all_digits = values.iter().fold(true, |ok, &d| ok & (d < 10));
+    all_digits.then(|| values.map(u32::from))
+}
+
+/// Seconds into the day; hours below 24, minutes and seconds below 60.
 ///
 /// No leap second (`:60`): `httpdate` refuses it too, and a server's clock (POSIX time) never
 /// names one, so no client holds such a date to send back.
-fn time_of_day(s: &[u8]) -> Option<i64> {
-    let [h1, h2, b':', m1, m2, b':', s1, s2] = *s else {
-        return None;
-    };
-    let (hour, minute, second) = (
-        two_digits(h1, h2)?,
-        two_digits(m1, m2)?,
-        two_digits(s1, s2)?,
-    );
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    Some(i64::from(hour * 3600 + minute * 60 + second))
+fn time_of_day(hour: u32, minute: u32, second: u32) -> Option<i64> {
+    (hour < 24 && minute < 60 && second < 60).then(|| i64::from(hour * 3600 + minute * 60 + second))
 }
 
 /// The instant of a validated calendar date and time of day, or `None` when the day does not
@@ -290,42 +302,52 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-fn two_digits(tens: u8, ones: u8) -> Option<u32> {
-    let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
-    (tens < 10 && ones < 10).then(|| u32::from(tens * 10 + ones))
+/// Three letters as one number, to match names with one comparison each.
+const fn name(letters: &[u8; 3]) -> u32 {
+    u32::from_le_bytes([letters[0], letters[1], letters[2], 0])
 }
 
 /// `Mon` .. `Sun` as days of the week, Sunday = 0. Case-sensitive, as in `httpdate`.
-fn weekday(name: &[u8]) -> Option<i64> {
-    Some(match name {
-        b"Sun" => 0,
-        b"Mon" => 1,
-        b"Tue" => 2,
-        b"Wed" => 3,
-        b"Thu" => 4,
-        b"Fri" => 5,
-        b"Sat" => 6,
-        _ => return None,
-    })
+fn weekday(letters: [u8; 3]) -> Option<i64> {
+    const NAMES: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+    // A perfect hash: the top three bits of `name * 2522` differ for the seven names.
+    const SLOTS: [(u32, i64); 8] = slots(&NAMES, 2522, 3);
+    let key = name(&letters);
+    let (expected, day) = SLOTS[(key.wrapping_mul(2522) >> 29) as usize];
+    (key == expected).then_some(day)
 }
 
 /// `Jan` .. `Dec` as 1 to 12. Case-sensitive, as in `httpdate`.
-fn month(name: &[u8]) -> Option<u32> {
-    Some(match name {
-        b"Jan" => 1,
-        b"Feb" => 2,
-        b"Mar" => 3,
-        b"Apr" => 4,
-        b"May" => 5,
-        b"Jun" => 6,
-        b"Jul" => 7,
-        b"Aug" => 8,
-        b"Sep" => 9,
-        b"Oct" => 10,
-        b"Nov" => 11,
-        b"Dec" => 12,
-        _ => return None,
-    })
+fn month(letters: [u8; 3]) -> Option<u32> {
+    const NAMES: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    // A perfect hash: the top four bits of `name * 26596` differ for the twelve names.
+    const SLOTS: [(u32, i64); 16] = slots(&NAMES, 26_596, 4);
+    let key = name(&letters);
+    let (expected, month) = SLOTS[(key.wrapping_mul(26_596) >> 28) as usize];
+    (key == expected).then_some(month as u32 + 1)
+}
+
+/// The table of a perfect hash of `names`: slot `name * multiplier >> (32 - bits)` holds the
+/// name and its index; empty slots hold 0, which no name equals. Fails to compile if two names
+/// share a slot.
+const fn slots<const N: usize, const S: usize>(
+    names: &[&[u8; 3]; N],
+    multiplier: u32,
+    bits: u32,
+) -> [(u32, i64); S] {
+    let mut slots = [(0, 0); S];
+    let mut i = 0;
+    while i < N {
+        let key = name(names[i]);
+        let slot = (key.wrapping_mul(multiplier) >> (32 - bits)) as usize;
+        assert!(slots[slot].0 == 0, "two names share a slot");
+        slots[slot] = (key, i as i64);
+        i += 1;
+    }
+    slots
 }
 
 /// Strips RFC 9110 §5.6.3 optional whitespace (SP / HTAB) from both ends.
