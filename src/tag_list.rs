@@ -114,46 +114,34 @@ pub(crate) fn coding_alias<'a>(lines: &GetAll<'a, HeaderValue>, current: &ETag) 
     alias.and_then(Result::ok)
 }
 
-/// The length of the opaque part of a tag whose opening quote was just before `bytes`: the
-/// bytes up to the closing quote, when they are all `etagc` (RFC 9110 §8.8.3; there is no
-/// escaping, so the tag ends at the first quote). `None` without a closing quote or with a
-/// byte that is not `etagc` before it.
-///
-/// Eight bytes at a time in a `u64` (SWAR): a tag is typically 10 to 64 bytes, too short for a
-/// SIMD search to repay its set-up, and one pass both finds the quote and checks the span.
-fn closing_quote(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    /// The bytes of `x` below `n` (n <= 0x80), flagged in their high bit. A byte can be
-    /// flagged wrongly only above a rightly flagged one (the borrow), so the lowest flag is
-    /// exact.
-    fn below(x: u64, n: u8) -> u64 {
-        x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+/// Whether every byte is `etagc` (RFC 9110 §8.8.3) given that none is `"`: that leaves only
+/// controls, space and DEL to refuse. No early exit, so the loop vectorises.
+fn all_etagc(bytes: &[u8]) -> bool {
+    debug_assert!(!bytes.contains(&b'"'));
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b > 0x20) & (b != 0x7f))
+}
+
+/// Whether every byte is `etagc` and none is `"`: `bytes` is the whole opaque part of a tag.
+/// No early exit, so the loop vectorises.
+fn all_etagc_unquoted(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b > 0x20) & (b != 0x7f) & (b != b'"'))
+}
+
+/// Past this many bytes after an opening quote, the last-member fast path is not tried: a
+/// failed attempt then costs at most one short pass, and only for members near the end of a
+/// line, so a line's walk stays linear.
+const LAST_MEMBER_FAST_PATH: usize = 96;
+
+/// `bytes` without trailing optional whitespace (SP / HTAB).
+fn trim_trailing_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
     }
-    fn equal(x: u64, b: u8) -> u64 {
-        below(x ^ (ONES * u64::from(b)), 1)
-    }
-    let mut at = 0;
-    loop {
-        let rest = bytes.get(at..)?;
-        // Past the end, read quotes: a tag cut short then ends past the input, refused below.
-        let mut word = [b'"'; 8];
-        let take = rest.len().min(8);
-        word[..take].copy_from_slice(&rest[..take]);
-        let x = u64::from_le_bytes(word);
-        let quotes = equal(x, b'"');
-        if quotes != 0 {
-            // Controls, space and DEL are the only non-etagc bytes besides the quote.
-            let bad = below(x, 0x21) | equal(x, 0x7f);
-            let quote = quotes.trailing_zeros();
-            let len = at + quote as usize / 8;
-            return (bad.trailing_zeros() > quote && len < bytes.len()).then_some(len);
-        }
-        if below(x, 0x21) | equal(x, 0x7f) != 0 {
-            return None;
-        }
-        at += 8;
-    }
+    bytes
 }
 
 /// Iterator over the members of one header line. Yields `Err(())` once for a syntax error and
@@ -192,8 +180,25 @@ impl<'a> Members<'a> {
             _ => return Err(()),
         };
         let start = self.pos + quote + 1;
-        let len = closing_quote(&self.bytes[start..]).ok_or(())?;
+        // The last member of a line (and most lines have one member): the line ends with its
+        // closing quote, optional whitespace aside. One vectorised pass over the span then
+        // both finds that there is no other quote and checks the bytes.
+        let rest = &self.bytes[start..];
+        if rest.len() <= LAST_MEMBER_FAST_PATH
+            && let [opaque @ .., b'"'] = trim_trailing_ows(rest)
+            && all_etagc_unquoted(opaque)
+        {
+            self.pos = self.bytes.len();
+            return Ok(Member::Tag { weak, opaque });
+        }
+        // The tag ends at the next quote (there is no escaping, §8.8.3); everything before it
+        // must be etagc. Finding the quote with memchr and checking the span without early exit
+        // lets both run many bytes at a time.
+        let len = memchr::memchr(b'"', &self.bytes[start..]).ok_or(())?;
         let opaque = &self.bytes[start..start + len];
+        if !all_etagc(opaque) {
+            return Err(());
+        }
         self.pos = start + len + 1;
         Ok(Member::Tag { weak, opaque })
     }
@@ -242,31 +247,53 @@ mod tests {
     }
 
     #[test]
-    fn the_closing_quote_search_agrees_with_the_etagc_grammar() {
-        // Every byte, at every position of spans around the eight-byte word size.
-        for len in 0..20 {
-            for at in 0..len {
-                for b in 0u8..=255 {
-                    let mut span = vec![b'a'; len];
-                    span[at] = b;
-                    let mut tag = span.clone();
-                    tag.push(b'"');
-                    tag.extend_from_slice(b", \"b\"");
-                    let want = match span.iter().position(|&c| c == b'"') {
-                        Some(quote) => span[..quote]
-                            .iter()
-                            .all(|&c| crate::etag::is_etagc(c))
-                            .then_some(quote),
-                        None => crate::etag::is_etagc(b).then_some(len),
+    fn the_fast_span_check_agrees_with_the_etagc_grammar() {
+        for b in (0u8..=255).filter(|&b| b != b'"') {
+            assert_eq!(all_etagc(&[b]), crate::etag::is_etagc(b), "byte {b:#04x}");
+            assert_eq!(
+                all_etagc(&[b'a', b, b'z']),
+                crate::etag::is_etagc(b),
+                "byte {b:#04x}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_last_member_fast_path_agrees_with_the_member_walk() {
+        // Every byte at every position of a one-tag line, with and without `W/` and trailing
+        // whitespace, and followed by another member (no fast path).
+        for b in 0u8..=255 {
+            for at in 0..6 {
+                let mut opaque = b"abcdef".to_vec();
+                opaque[at] = b;
+                let valid = crate::etag::is_etagc(b);
+                for (prefix, weak) in [(&b"\""[..], false), (b" W/\"", true)] {
+                    let mut line = prefix.to_vec();
+                    line.extend_from_slice(&opaque);
+                    line.extend_from_slice(b"\" \t");
+                    // A quote inside ends the tag early, and junk follows it.
+                    let want = if valid {
+                        vec![tag(weak, &opaque)]
+                    } else {
+                        vec![Err(())]
                     };
-                    assert_eq!(closing_quote(&tag), want, "{tag:?}");
-                    // Without a closing quote there is no tag.
-                    if !span.contains(&b'"') {
-                        assert_eq!(closing_quote(&span), None, "{span:?}");
-                    }
+                    assert_eq!(members(&line), want, "{line:?}");
+                    line.extend_from_slice(b", \"z\"");
+                    let want: Vec<_> = if valid {
+                        vec![tag(weak, &opaque), tag(false, b"z")]
+                    } else {
+                        vec![Err(())]
+                    };
+                    assert_eq!(members(&line), want, "{line:?}");
                 }
             }
         }
+        // Longer than the fast path's limit: the walk gives the same member.
+        let long = format!("\"{}\"", "x".repeat(LAST_MEMBER_FAST_PATH * 2));
+        assert_eq!(
+            members(long.as_bytes()),
+            vec![tag(false, &long.as_bytes()[1..long.len() - 1])]
+        );
     }
 
     #[test]
