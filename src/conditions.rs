@@ -575,7 +575,10 @@ fn if_range_holds(
 ///    otherwise.
 ///
 /// Dates that are not one valid HTTP-date are ignored, never rejected (§13.1.3, §13.1.4), as are
-/// date conditions when the representation has no modification date. Method names are
+/// date conditions when the representation has no modification date. Request dates before 1970
+/// are valid. A `Last-Modified` later than the current time is evaluated as the current time,
+/// the value it is sent as (§8.8.2.1); [`Conditions::evaluate_at`] takes that time as an
+/// argument. Method names are
 /// case-sensitive: `get` is an unknown method, evaluated like any other non-GET method.
 ///
 /// `evaluate` does not allocate and reads each header value once.
