@@ -212,19 +212,10 @@ fn imf_fixdate(s: &[u8; 29]) -> Option<i64> {
     if separators != *b",    :: GMT" {
         return None;
     }
-    let [d1, d0, y3, y2, y1, y0, h1, h0, m1, m0, s1, s0] = digits([
-        s[5], s[6], s[12], s[13], s[14], s[15], s[17], s[18], s[20], s[21], s[23], s[24],
-    ])?;
-    let time = time_of_day(h1 * 10 + h0, m1 * 10 + m0, s1 * 10 + s0)?;
-    let year = y3 * 1000 + y2 * 100 + y1 * 10 + y0;
-    let month = month([s[8], s[9], s[10]])?;
-    date_time(
-        year,
-        month,
-        d1 * 10 + d0,
-        time,
-        weekday([s[0], s[1], s[2]])?,
-    )
+    let digits = [
+        s[5], s[6], s[17], s[18], s[20], s[21], s[23], s[24], s[12], s[13], s[14], s[15],
+    ];
+    fields(digits, [s[8], s[9], s[10]], [s[0], s[1], s[2]])
 }
 
 /// `Sun Nov  6 08:49:37 1994` (asctime-date, RFC 9110 §5.6.7); the day is `2DIGIT` or
@@ -234,19 +225,20 @@ fn asctime_date(s: &[u8; 24]) -> Option<i64> {
         return None;
     }
     let day_tens = if s[8] == b' ' { b'0' } else { s[8] };
-    let [d1, d0, h1, h0, m1, m0, s1, s0, y3, y2, y1, y0] = digits([
+    let digits = [
         day_tens, s[9], s[11], s[12], s[14], s[15], s[17], s[18], s[20], s[21], s[22], s[23],
-    ])?;
+    ];
+    fields(digits, [s[4], s[5], s[6]], [s[0], s[1], s[2]])
+}
+
+/// The instant named by the fields of a fixed-layout date: the digits of day, hour, minute,
+/// second (two each) and year (four), the month's and the weekday's names.
+fn fields(digit_bytes: [u8; 12], month_name: [u8; 3], weekday_name: [u8; 3]) -> Option<i64> {
+    let [d1, d0, h1, h0, m1, m0, s1, s0, y3, y2, y1, y0] = digits(digit_bytes)?;
     let time = time_of_day(h1 * 10 + h0, m1 * 10 + m0, s1 * 10 + s0)?;
     let year = y3 * 1000 + y2 * 100 + y1 * 10 + y0;
-    let month = month([s[4], s[5], s[6]])?;
-    date_time(
-        year,
-        month,
-        d1 * 10 + d0,
-        time,
-        weekday([s[0], s[1], s[2]])?,
-    )
+    let month = month(month_name)?;
+    date_time(year, month, d1 * 10 + d0, time, weekday(weekday_name)?)
 }
 
 /// The values of ASCII digits, or `None` if any byte is not one. No early exit.
