@@ -18,7 +18,7 @@
 use http::header::{
     GetAll, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::date::{parse_http_date, trim_ows};
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
@@ -48,9 +48,10 @@ pub struct Conditions<'a> {
     has_if_range: bool,
     if_match: Option<GetAll<'a, HeaderValue>>,
     if_none_match: Option<GetAll<'a, HeaderValue>>,
-    // Dates are parsed only when the evaluation reaches them (and the resource has a date).
-    if_modified_since: Option<GetAll<'a, HeaderValue>>,
-    if_unmodified_since: Option<GetAll<'a, HeaderValue>>,
+    // Whether the date fields are present: they are looked up and parsed only when the
+    // evaluation reaches them and the resource has a date.
+    if_modified_since: bool,
+    if_unmodified_since: bool,
 }
 
 impl<'a> Conditions<'a> {
@@ -105,8 +106,8 @@ impl<'a> Conditions<'a> {
             has_if_range: present.if_range,
             if_match: field(present.if_match, IF_MATCH),
             if_none_match: field(present.if_none_match, IF_NONE_MATCH),
-            if_modified_since: field(present.if_modified_since, IF_MODIFIED_SINCE),
-            if_unmodified_since: field(present.if_unmodified_since, IF_UNMODIFIED_SINCE),
+            if_modified_since: present.if_modified_since,
+            if_unmodified_since: present.if_unmodified_since,
         }
     }
 
@@ -159,7 +160,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_modified_since(&self) -> bool {
-        self.if_modified_since.is_some()
+        self.if_modified_since
     }
 
     /// Whether an `If-Unmodified-Since` field is present (valid or not).
@@ -176,7 +177,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_unmodified_since(&self) -> bool {
-        self.if_unmodified_since.is_some()
+        self.if_unmodified_since
     }
 
     /// Whether an `If-Range` field is present (valid or not).
@@ -389,7 +390,7 @@ impl<'a> Conditions<'a> {
             // has a modification date (§13.1.4).
             None => {
                 if let (Some(date), Some(modified)) = (
-                    one_date(&self.if_unmodified_since, last_modified),
+                    self.one_date(self.if_unmodified_since, IF_UNMODIFIED_SINCE, last_modified),
                     last_modified,
                 ) {
                     if modified_after(modified, date, &mut now) {
@@ -414,7 +415,7 @@ impl<'a> Conditions<'a> {
             // when the representation has a modification date (§13.1.3).
             None if get_or_head => {
                 if let (Some(date), Some(modified)) = (
-                    one_date(&self.if_modified_since, last_modified),
+                    self.one_date(self.if_modified_since, IF_MODIFIED_SINCE, last_modified),
                     last_modified,
                 ) {
                     if !modified_after(modified, date, &mut now) {
@@ -448,6 +449,32 @@ impl<'a> Conditions<'a> {
     }
 }
 
+impl Conditions<'_> {
+    /// The date of an If-Modified-Since or If-Unmodified-Since field (`name`, `present` or
+    /// not), in signed seconds since 1970 (a request may name an earlier date): one HTTP-date
+    /// on exactly one line, or `None` when the field is absent or ignored (RFC 9110 §13.1.3,
+    /// §13.1.4: a value that is not a valid HTTP-date, or has more than one member, is
+    /// ignored). Looked up and parsed only when the representation has a date to compare it
+    /// with.
+    #[inline]
+    fn one_date(
+        &self,
+        present: bool,
+        name: HeaderName,
+        last_modified: Option<LastModified>,
+    ) -> Option<i64> {
+        if !present {
+            return None;
+        }
+        last_modified?;
+        let mut iter = self.headers.get_all(name).into_iter();
+        match (iter.next(), iter.next()) {
+            (Some(line), None) => parse_http_date(line.as_bytes()),
+            _ => None,
+        }
+    }
+}
+
 /// Step 3, `If-None-Match` false: 304 for GET and HEAD, 412 otherwise (RFC 9110 §13.2.2).
 fn not_modified_or_failed(method: &Method) -> Decision {
     if method == Method::GET || method == Method::HEAD {
@@ -466,23 +493,6 @@ struct Present {
     if_unmodified_since: bool,
     if_range: bool,
     range: bool,
-}
-
-/// The date of an If-Modified-Since or If-Unmodified-Since field, in signed seconds since
-/// 1970 (a request may name an earlier date): one HTTP-date on exactly one line, or `None` when
-/// the field is absent or ignored (RFC 9110 §13.1.3, §13.1.4: a value that is not a valid
-/// HTTP-date, or has more than one member, is ignored). Parsed only when the representation has
-/// a date to compare it with.
-fn one_date(
-    lines: &Option<GetAll<'_, HeaderValue>>,
-    last_modified: Option<LastModified>,
-) -> Option<i64> {
-    last_modified?;
-    let mut iter = lines.as_ref()?.iter();
-    match (iter.next(), iter.next()) {
-        (Some(line), None) => parse_http_date(line.as_bytes()),
-        _ => None,
-    }
 }
 
 /// The current time, read from `clock` the first time it is needed.
