@@ -18,9 +18,9 @@
 use http::header::{
     GetAll, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::date::trim_ows;
+use crate::date::{parse_http_date, trim_ows};
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 use crate::encoding::Aliasing;
 use crate::etag::{scan as scan_etag, strong_match};
@@ -49,9 +49,10 @@ pub struct Conditions<'a> {
     has_if_range: bool,
     if_match: Option<GetAll<'a, HeaderValue>>,
     if_none_match: Option<GetAll<'a, HeaderValue>>,
-    // Dates are parsed only when the evaluation reaches them (and the resource has a date).
-    if_modified_since: Option<GetAll<'a, HeaderValue>>,
-    if_unmodified_since: Option<GetAll<'a, HeaderValue>>,
+    // Whether the date fields are present: they are looked up and parsed only when the
+    // evaluation reaches them and the resource has a date.
+    if_modified_since: bool,
+    if_unmodified_since: bool,
 }
 
 impl<'a> Conditions<'a> {
@@ -106,8 +107,8 @@ impl<'a> Conditions<'a> {
             has_if_range: present.if_range,
             if_match: field(present.if_match, IF_MATCH),
             if_none_match: field(present.if_none_match, IF_NONE_MATCH),
-            if_modified_since: field(present.if_modified_since, IF_MODIFIED_SINCE),
-            if_unmodified_since: field(present.if_unmodified_since, IF_UNMODIFIED_SINCE),
+            if_modified_since: present.if_modified_since,
+            if_unmodified_since: present.if_unmodified_since,
         }
     }
 
@@ -160,7 +161,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_modified_since(&self) -> bool {
-        self.if_modified_since.is_some()
+        self.if_modified_since
     }
 
     /// Whether an `If-Unmodified-Since` field is present (valid or not).
@@ -177,7 +178,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn has_if_unmodified_since(&self) -> bool {
-        self.if_unmodified_since.is_some()
+        self.if_unmodified_since
     }
 
     /// Whether an `If-Range` field is present (valid or not).
@@ -258,6 +259,45 @@ impl<'a> Conditions<'a> {
         self.evaluate_with(method, state, false)
     }
 
+    /// [`Conditions::evaluate`] with `now` as the current time instead of the system clock, for
+    /// deterministic tests.
+    ///
+    /// The time matters only for a `Last-Modified` in the future: it is sent as the current
+    /// time (RFC 9110 §8.8.2.1, [`LastModified::header_value_at`]), so that is the date the
+    /// client can send back, and the date conditions are evaluated against.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method};
+    /// use tower_conditional::{Conditions, Decision, LastModified, ResourceState, Validators};
+    ///
+    /// // The resource claims a modification time an hour after `now`; the client was sent `now`.
+    /// let now = LastModified::from_unix_seconds(1_700_000_000)?;
+    /// let future = LastModified::from_unix_seconds(1_700_003_600)?;
+    /// let state = ResourceState::Present(Validators::new().with_last_modified(future));
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-unmodified-since", future.header_value_at(now));
+    /// let write = Conditions::from_headers(&headers);
+    /// assert!(write.evaluate_at(&Method::PUT, &state, now).proceed().is_some());
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-modified-since", future.header_value_at(now));
+    /// let revalidation = Conditions::from_headers(&headers);
+    /// assert!(matches!(
+    ///     revalidation.evaluate_at(&Method::GET, &state, now),
+    ///     Decision::NotModified(_)
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn evaluate_at(
+        &self,
+        method: &Method,
+        state: &ResourceState,
+        now: LastModified,
+    ) -> Decision {
+        self.evaluate_at_with(method, state, false, || now)
+    }
+
     /// The first `If-None-Match` member that names `current` with coding aliases on (see
     /// [`crate::encoding`]): the form of the tag the client holds, for a 304 to echo.
     pub(crate) fn if_none_match_member(&self, current: &crate::ETag) -> Option<crate::ETag> {
@@ -276,6 +316,19 @@ impl<'a> Conditions<'a> {
         state: &ResourceState,
         coding_aliases: bool,
     ) -> Decision {
+        self.evaluate_at_with(method, state, coding_aliases, LastModified::now)
+    }
+
+    /// [`Conditions::evaluate_with`] with `now` read from `clock`, at most once and only when a
+    /// comparison depends on it.
+    fn evaluate_at_with(
+        &self,
+        method: &Method,
+        state: &ResourceState,
+        coding_aliases: bool,
+        clock: impl FnOnce() -> LastModified,
+    ) -> Decision {
+        let mut now = Now::new(clock);
         let get_or_head = method == Method::GET || method == Method::HEAD;
         let range_requested = method == Method::GET && self.has_range();
         let ignored = |reason| {
@@ -349,10 +402,10 @@ impl<'a> Conditions<'a> {
             // has a modification date (§13.1.4).
             None => {
                 if let (Some(date), Some(modified)) = (
-                    one_date(&self.if_unmodified_since, last_modified),
+                    self.one_date(self.if_unmodified_since, IF_UNMODIFIED_SINCE, last_modified),
                     last_modified,
                 ) {
-                    if modified > date {
+                    if modified_after(modified, date, &mut now) {
                         return Decision::PreconditionFailed(Condition::IfUnmodifiedSince);
                     }
                     passed = Some(Condition::IfUnmodifiedSince);
@@ -374,10 +427,10 @@ impl<'a> Conditions<'a> {
             // when the representation has a modification date (§13.1.3).
             None if get_or_head => {
                 if let (Some(date), Some(modified)) = (
-                    one_date(&self.if_modified_since, last_modified),
+                    self.one_date(self.if_modified_since, IF_MODIFIED_SINCE, last_modified),
                     last_modified,
                 ) {
-                    if modified <= date {
+                    if !modified_after(modified, date, &mut now) {
                         return Decision::NotModified(Condition::IfModifiedSince);
                     }
                     passed.get_or_insert(Condition::IfModifiedSince);
@@ -390,7 +443,9 @@ impl<'a> Conditions<'a> {
         let range = if !range_requested {
             RangeHandling::NotRequested
         } else {
-            if !self.has_if_range || if_range_holds(&self.headers.get_all(IF_RANGE), state) {
+            if !self.has_if_range
+                || if_range_holds(&self.headers.get_all(IF_RANGE), state, &mut now)
+            {
                 RangeHandling::Honor
             } else {
                 RangeHandling::Ignore
@@ -403,6 +458,32 @@ impl<'a> Conditions<'a> {
             etag_matched,
             ignored: None,
         })
+    }
+}
+
+impl Conditions<'_> {
+    /// The date of an If-Modified-Since or If-Unmodified-Since field (`name`, `present` or
+    /// not), in signed seconds since 1970 (a request may name an earlier date): one HTTP-date
+    /// on exactly one line, or `None` when the field is absent or ignored (RFC 9110 §13.1.3,
+    /// §13.1.4: a value that is not a valid HTTP-date, or has more than one member, is
+    /// ignored). Looked up and parsed only when the representation has a date to compare it
+    /// with.
+    #[inline]
+    fn one_date(
+        &self,
+        present: bool,
+        name: HeaderName,
+        last_modified: Option<LastModified>,
+    ) -> Option<i64> {
+        if !present {
+            return None;
+        }
+        last_modified?;
+        let mut iter = self.headers.get_all(name).into_iter();
+        match (iter.next(), iter.next()) {
+            (Some(line), None) => parse_http_date(line.as_bytes()),
+            _ => None,
+        }
     }
 }
 
@@ -426,25 +507,49 @@ struct Present {
     range: bool,
 }
 
-/// The date of an If-Modified-Since or If-Unmodified-Since field: one HTTP-date on exactly one
-/// line, or `None` when the field is absent or ignored (RFC 9110 §13.1.3, §13.1.4: a value that
-/// is not a valid HTTP-date, or has more than one member, is ignored). Parsed only when the
-/// representation has a date to compare it with.
-fn one_date(
-    lines: &Option<GetAll<'_, HeaderValue>>,
-    last_modified: Option<LastModified>,
-) -> Option<LastModified> {
-    last_modified?;
-    let mut iter = lines.as_ref()?.iter();
-    match (iter.next(), iter.next()) {
-        (Some(line), None) => LastModified::parse_http_date(line.as_bytes()),
-        _ => None,
+/// The current time, read from `clock` the first time it is needed.
+struct Now<F> {
+    clock: Option<F>,
+    seconds: i64,
+}
+
+impl<F: FnOnce() -> LastModified> Now<F> {
+    fn new(clock: F) -> Self {
+        Now {
+            clock: Some(clock),
+            seconds: 0,
+        }
+    }
+
+    fn get(&mut self) -> i64 {
+        if let Some(clock) = self.clock.take() {
+            self.seconds = clock().signed_seconds();
+        }
+        self.seconds
     }
 }
 
+/// The Last-Modified a precondition is evaluated against: `modified`, or the current time when
+/// `modified` lies in the future, because that is what was sent (RFC 9110 §8.8.2.1).
+///
+/// Whether it is later than `date` (If-Modified-Since true, If-Unmodified-Since false). The
+/// clock is read only when `modified` itself is later than `date`.
+fn modified_after(
+    modified: LastModified,
+    date: i64,
+    now: &mut Now<impl FnOnce() -> LastModified>,
+) -> bool {
+    modified.signed_seconds() > date && now.get() > date
+}
+
 /// If-Range (§13.1.5): one entity-tag that matches the current tag by strong comparison, or one
-/// HTTP-date that equals a strong Last-Modified exactly. Anything else is false.
-fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> bool {
+/// HTTP-date that equals a strong Last-Modified exactly (as sent: a future date is now,
+/// §8.8.2.1). Anything else is false.
+fn if_range_holds(
+    lines: &GetAll<'_, HeaderValue>,
+    state: &ResourceState,
+    now: &mut Now<impl FnOnce() -> LastModified>,
+) -> bool {
     let mut iter = lines.iter();
     let (Some(line), None) = (iter.next(), iter.next()) else {
         return false;
@@ -460,9 +565,14 @@ fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> boo
             .etag()
             .is_some_and(|current| strong_match(current, weak, opaque));
     }
-    match (LastModified::parse_http_date(value), state.validators()) {
+    match (parse_http_date(value), state.validators()) {
         (Some(date), Some(validators)) => {
-            validators.is_last_modified_strong() && validators.last_modified() == Some(date)
+            validators.is_last_modified_strong()
+                && validators.last_modified().is_some_and(|modified| {
+                    // min(modified, now) == date, reading the clock only when it can be.
+                    let modified = modified.signed_seconds();
+                    modified >= date && modified.min(now.get()) == date
+                })
         }
         _ => false,
     }
@@ -487,7 +597,10 @@ fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> boo
 ///    otherwise.
 ///
 /// Dates that are not one valid HTTP-date are ignored, never rejected (§13.1.3, §13.1.4), as are
-/// date conditions when the representation has no modification date. Method names are
+/// date conditions when the representation has no modification date. Request dates before 1970
+/// are valid. A `Last-Modified` later than the current time is evaluated as the current time,
+/// the value it is sent as (§8.8.2.1); [`Conditions::evaluate_at`] takes that time as an
+/// argument. Method names are
 /// case-sensitive: `get` is an unknown method, evaluated like any other non-GET method.
 ///
 /// `evaluate` does not allocate and reads each header value once.
@@ -513,4 +626,73 @@ fn if_range_holds(lines: &GetAll<'_, HeaderValue>, state: &ResourceState) -> boo
 /// ```
 pub fn evaluate(method: &Method, headers: &HeaderMap, state: &ResourceState) -> Decision {
     Conditions::from_headers(headers).evaluate(method, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use http::header::{IF_MODIFIED_SINCE, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
+    use http::{HeaderMap, HeaderName, Method};
+
+    use super::Conditions;
+    use crate::{LastModified, ResourceState, Validators};
+
+    /// Sun, 06 Nov 1994 08:49:37 GMT.
+    const T: u64 = 784_111_777;
+
+    /// How many times evaluating `fields` against a strong Last-Modified of `modified` reads
+    /// the clock (which says `T`).
+    fn clock_reads(method: Method, fields: &[(HeaderName, &str)], modified: u64) -> usize {
+        let mut headers = HeaderMap::new();
+        for (name, value) in fields {
+            headers.append(name, value.parse().unwrap());
+        }
+        let state = ResourceState::Present(
+            Validators::new()
+                .with_last_modified(LastModified::from_unix_seconds(modified).unwrap())
+                .with_strong_last_modified(true),
+        );
+        let reads = Cell::new(0);
+        let clock = || {
+            reads.set(reads.get() + 1);
+            LastModified::from_unix_seconds(T).unwrap()
+        };
+        Conditions::from_headers(&headers).evaluate_at_with(&method, &state, false, clock);
+        reads.get()
+    }
+
+    #[test]
+    fn the_clock_is_read_only_when_the_comparison_depends_on_it() {
+        let at = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let before = "Sun, 06 Nov 1994 08:49:36 GMT";
+        // Last-Modified not after the date: the clock cannot change the answer.
+        assert_eq!(clock_reads(Method::GET, &[(IF_MODIFIED_SINCE, at)], T), 0);
+        assert_eq!(clock_reads(Method::PUT, &[(IF_UNMODIFIED_SINCE, at)], T), 0);
+        assert_eq!(
+            clock_reads(Method::GET, &[(IF_MODIFIED_SINCE, at)], T - 9),
+            0
+        );
+        let range_before = [(RANGE, "bytes=0-1"), (IF_RANGE, at)];
+        assert_eq!(clock_reads(Method::GET, &range_before, T - 1), 0);
+        // Last-Modified after the date: it might be in the future.
+        assert_eq!(
+            clock_reads(Method::GET, &[(IF_MODIFIED_SINCE, before)], T),
+            1
+        );
+        assert_eq!(
+            clock_reads(Method::PUT, &[(IF_UNMODIFIED_SINCE, before)], T),
+            1
+        );
+        // Equal for If-Range: the date matches only if Last-Modified is not in the future.
+        assert_eq!(clock_reads(Method::GET, &range_before, T), 1);
+        // Several comparisons share one reading.
+        let all = [
+            (IF_UNMODIFIED_SINCE, before),
+            (IF_MODIFIED_SINCE, before),
+            (RANGE, "bytes=0-1"),
+            (IF_RANGE, at),
+        ];
+        assert_eq!(clock_reads(Method::GET, &all, T + 1), 1);
+    }
 }

@@ -128,6 +128,27 @@ fn all_etagc(bytes: &[u8]) -> bool {
         .fold(true, |ok, &b| ok & (b > 0x20) & (b != 0x7f))
 }
 
+/// Whether every byte is `etagc` and none is `"`: `bytes` is the whole opaque part of a tag.
+/// No early exit, so the loop vectorises.
+fn all_etagc_unquoted(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b > 0x20) & (b != 0x7f) & (b != b'"'))
+}
+
+/// The one-tag fast path is tried for a line's first member when at most this many bytes
+/// follow its opening quote: a failed attempt costs one short pass per line, and a long list
+/// none.
+const ONE_TAG_FAST_PATH: usize = 96;
+
+/// `bytes` without trailing optional whitespace (SP / HTAB).
+fn trim_trailing_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
 /// Iterator over the members of one header line. Yields `Err(())` once for a syntax error and
 /// then stops.
 #[derive(Debug)]
@@ -135,6 +156,8 @@ pub(crate) struct Members<'a> {
     bytes: &'a [u8],
     pos: usize,
     failed: bool,
+    /// No member has been read yet.
+    first: bool,
 }
 
 impl<'a> Members<'a> {
@@ -143,6 +166,7 @@ impl<'a> Members<'a> {
             bytes,
             pos: 0,
             failed: false,
+            first: true,
         }
     }
 
@@ -164,6 +188,18 @@ impl<'a> Members<'a> {
             _ => return Err(()),
         };
         let start = self.pos + quote + 1;
+        // A line that is one tag (most are) ends with its closing quote, optional whitespace
+        // aside. One vectorised pass over the span then both finds that there is no other
+        // quote and checks the bytes.
+        let rest = &self.bytes[start..];
+        if std::mem::take(&mut self.first)
+            && rest.len() <= ONE_TAG_FAST_PATH
+            && let [opaque @ .., b'"'] = trim_trailing_ows(rest)
+            && all_etagc_unquoted(opaque)
+        {
+            self.pos = self.bytes.len();
+            return Ok(Member::Tag { weak, opaque });
+        }
         // The tag ends at the next quote (there is no escaping, §8.8.3); everything before it
         // must be etagc. Finding the quote with memchr and checking the span without early exit
         // lets both run many bytes at a time.
@@ -229,6 +265,44 @@ mod tests {
                 "byte {b:#04x}"
             );
         }
+    }
+
+    #[test]
+    fn the_one_tag_fast_path_agrees_with_the_member_walk() {
+        // Every byte at every position of a one-tag line, with and without `W/` and trailing
+        // whitespace, and followed by another member (no fast path).
+        for b in 0u8..=255 {
+            for at in 0..6 {
+                let mut opaque = b"abcdef".to_vec();
+                opaque[at] = b;
+                let valid = crate::etag::is_etagc(b);
+                for (prefix, weak) in [(&b"\""[..], false), (b" W/\"", true)] {
+                    let mut line = prefix.to_vec();
+                    line.extend_from_slice(&opaque);
+                    line.extend_from_slice(b"\" \t");
+                    // A quote inside ends the tag early, and junk follows it.
+                    let want = if valid {
+                        vec![tag(weak, &opaque)]
+                    } else {
+                        vec![Err(())]
+                    };
+                    assert_eq!(members(&line), want, "{line:?}");
+                    line.extend_from_slice(b", \"z\"");
+                    let want: Vec<_> = if valid {
+                        vec![tag(weak, &opaque), tag(false, b"z")]
+                    } else {
+                        vec![Err(())]
+                    };
+                    assert_eq!(members(&line), want, "{line:?}");
+                }
+            }
+        }
+        // Longer than the fast path's limit: the walk gives the same member.
+        let long = format!("\"{}\"", "x".repeat(ONE_TAG_FAST_PATH * 2));
+        assert_eq!(
+            members(long.as_bytes()),
+            vec![tag(false, &long.as_bytes()[1..long.len() - 1])]
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ const GARBAGE: [&str; 16] = [
     "\"",
 ];
 
-const DATES: [&str; 12] = [
+const DATES: [&str; 16] = [
     "Sun, 06 Nov 1994 08:49:36 GMT",
     "Sun, 06 Nov 1994 08:49:37 GMT",
     "Sun, 06 Nov 1994 08:49:38 GMT",
@@ -60,9 +60,13 @@ const DATES: [&str; 12] = [
     " Sun, 06 Nov 1994 08:49:37 GMT\t",
     "Thu, 01 Jan 1970 00:00:00 GMT",
     "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Wed, 31 Dec 1969 23:59:59 GMT",
+    "Wed Dec 31 23:59:59 1969",
+    "Sat, 01 Jan 0000 00:00:00 GMT",
+    "Wed, 01 Jan 3000 00:00:00 GMT",
 ];
 
-const BAD_DATES: [&str; 10] = [
+const BAD_DATES: [&str; 12] = [
     "",
     "yesterday",
     "784111777",
@@ -71,6 +75,8 @@ const BAD_DATES: [&str; 10] = [
     "Sun, 06 Nov 1994 08:49:37 GMT,",
     "Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT",
     "Sun, 06 Nov 1994 24:49:37 GMT",
+    "Thu, 31 Dec 1969 23:59:59 GMT",
+    "Fri, 29 Feb 1900 00:00:00 GMT",
     "\"a\"",
     "*",
 ];

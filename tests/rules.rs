@@ -331,6 +331,205 @@ fn the_three_http_date_formats_are_accepted() {
     }
 }
 
+#[test]
+fn if_unmodified_since_before_1970_fails_for_a_resource_modified_in_2007() {
+    // Thu, 24 May 2007 09:46:40 GMT.
+    let modified_2007 = dated(1_180_000_000);
+    for text in [
+        "Wed, 31 Dec 1969 23:59:59 GMT",
+        "Wed Dec 31 23:59:59 1969",
+        "Sat, 01 Jan 0000 00:00:00 GMT",
+    ] {
+        for method in ["PUT", "DELETE", "POST", "GET"] {
+            check(
+                method,
+                &[(IF_UNMODIFIED_SINCE, text)],
+                &modified_2007,
+                Want::PreconditionFailed(IfUnmodifiedSince),
+            );
+        }
+    }
+}
+
+#[test]
+fn if_modified_since_before_1970_is_true_not_a_304() {
+    for text in ["Wed, 31 Dec 1969 23:59:59 GMT", "Wed Dec 31 23:59:59 1969"] {
+        for state in [dated(1_180_000_000), dated(0)] {
+            let fields = [(IF_MODIFIED_SINCE, text)];
+            check("GET", &fields, &state, GO.passed(IfModifiedSince));
+            check("HEAD", &fields, &state, GO.passed(IfModifiedSince));
+        }
+    }
+}
+
+#[test]
+fn dates_compare_across_1970_to_the_second() {
+    // Last-Modified 1970-01-01T00:00:00Z against one second before and at it.
+    let epoch = dated(0);
+    let before = "Wed, 31 Dec 1969 23:59:59 GMT";
+    let at = "Thu, 01 Jan 1970 00:00:00 GMT";
+    check(
+        "PUT",
+        &[(IF_UNMODIFIED_SINCE, before)],
+        &epoch,
+        Want::PreconditionFailed(IfUnmodifiedSince),
+    );
+    check(
+        "PUT",
+        &[(IF_UNMODIFIED_SINCE, at)],
+        &epoch,
+        GO.passed(IfUnmodifiedSince),
+    );
+    check(
+        "GET",
+        &[(IF_MODIFIED_SINCE, before)],
+        &epoch,
+        GO.passed(IfModifiedSince),
+    );
+    check(
+        "GET",
+        &[(IF_MODIFIED_SINCE, at)],
+        &epoch,
+        Want::NotModified(IfModifiedSince),
+    );
+    // If-Range: a date before 1970 never equals a Last-Modified.
+    let range = |date| [(RANGE, "bytes=0-1"), (IF_RANGE, date)];
+    check("GET", &range(before), &strong_dated(0), GO.range(Ignore));
+    check("GET", &range(at), &strong_dated(0), GO.range(Honor));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Last-Modified in the future is sent, and evaluated, as the current time (8.8.2.1)
+// ---------------------------------------------------------------------------------------------
+
+/// An hour after `T`: the resource's clock-skewed modification time when the server's clock
+/// reads `T`.
+const FUTURE: u64 = T + 3600;
+
+/// Evaluates at the given clock reading and checks the whole decision.
+#[track_caller]
+fn check_at(
+    method_name: &str,
+    fields: &[(HeaderName, &str)],
+    state: &ResourceState,
+    now: u64,
+    want: Want,
+) {
+    let map = headers(fields);
+    let decision =
+        Conditions::from_headers(&map).evaluate_at(&method(method_name), state, date(now));
+    assert_eq!(
+        Want::of(&decision),
+        want,
+        "{method_name} with {map:?} against {state:?} at {now}"
+    );
+}
+
+#[test]
+fn a_future_last_modified_is_evaluated_as_now_for_if_unmodified_since() {
+    // The client was sent `Last-Modified: <T>` and echoes it: the write goes through.
+    let sent = date(FUTURE).header_value_at(date(T));
+    let sent = sent.to_str().unwrap();
+    assert_eq!(sent, IMF_AT);
+    for state in [dated(FUTURE), dated(253_402_300_799)] {
+        let echo = [(IF_UNMODIFIED_SINCE, sent)];
+        check_at("PUT", &echo, &state, T, GO.passed(IfUnmodifiedSince));
+        // A second later the date sent would be `T + 1`: the echo of `T` is stale.
+        check_at(
+            "PUT",
+            &echo,
+            &state,
+            T + 1,
+            Want::PreconditionFailed(IfUnmodifiedSince),
+        );
+        check_at(
+            "PUT",
+            &[(IF_UNMODIFIED_SINCE, IMF_BEFORE)],
+            &state,
+            T,
+            Want::PreconditionFailed(IfUnmodifiedSince),
+        );
+    }
+}
+
+#[test]
+fn a_future_last_modified_is_evaluated_as_now_for_if_modified_since() {
+    for state in [dated(FUTURE), dated(253_402_300_799)] {
+        let echo = [(IF_MODIFIED_SINCE, IMF_AT)];
+        check_at("GET", &echo, &state, T, Want::NotModified(IfModifiedSince));
+        check_at("HEAD", &echo, &state, T, Want::NotModified(IfModifiedSince));
+        check_at("GET", &echo, &state, T + 1, GO.passed(IfModifiedSince));
+        check_at(
+            "GET",
+            &[(IF_MODIFIED_SINCE, IMF_BEFORE)],
+            &state,
+            T,
+            GO.passed(IfModifiedSince),
+        );
+    }
+}
+
+#[test]
+fn a_future_last_modified_is_evaluated_as_now_for_if_range() {
+    let state = strong_dated(FUTURE);
+    let range = |date| [(RANGE, "bytes=0-1"), (IF_RANGE, date)];
+    check_at("GET", &range(IMF_AT), &state, T, GO.range(Honor));
+    check_at("GET", &range(IMF_AT), &state, T + 1, GO.range(Ignore));
+    // The future date itself was never sent: it does not match.
+    let future = date(FUTURE).to_string();
+    check_at("GET", &range(&future), &state, T, GO.range(Ignore));
+    check_at("GET", &range(IMF_BEFORE), &state, T, GO.range(Ignore));
+    // A past Last-Modified is not affected by the clock.
+    check_at(
+        "GET",
+        &range(IMF_AT),
+        &strong_dated(T),
+        T + 3600,
+        GO.range(Honor),
+    );
+}
+
+#[test]
+fn evaluate_clamps_a_far_future_last_modified_to_the_system_clock() {
+    // Last-Modified in 9999, request dates in 3000: after the clock, before Last-Modified.
+    let state = strong_dated(253_402_300_799);
+    let year_3000 = "Wed, 01 Jan 3000 00:00:00 GMT";
+    check(
+        "PUT",
+        &[(IF_UNMODIFIED_SINCE, year_3000)],
+        &state,
+        GO.passed(IfUnmodifiedSince),
+    );
+    check(
+        "GET",
+        &[(IF_MODIFIED_SINCE, year_3000)],
+        &state,
+        Want::NotModified(IfModifiedSince),
+    );
+    let range = |date| [(RANGE, "bytes=0-1"), (IF_RANGE, date)];
+    check(
+        "GET",
+        &range("Fri, 31 Dec 9999 23:59:59 GMT"),
+        &state,
+        GO.range(Ignore),
+    );
+    // The date the client was sent, echoed within the same second, passes.
+    loop {
+        let before = LastModified::now();
+        let sent = date(253_402_300_799).to_header_value();
+        let sent = sent.to_str().unwrap();
+        let map = headers(&[(IF_UNMODIFIED_SINCE, sent), (IF_MODIFIED_SINCE, sent)]);
+        let write = evaluate(&Method::PUT, &map, &state);
+        let read = evaluate(&Method::GET, &map, &state);
+        if LastModified::now() != before {
+            continue; // the clock ticked: the echo is stale, as it should be; try again
+        }
+        assert_eq!(Want::of(&write), GO.passed(IfUnmodifiedSince));
+        assert_eq!(Want::of(&read), Want::NotModified(IfModifiedSince));
+        break;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The five request header fields (13.1)
 // ---------------------------------------------------------------------------------------------
@@ -1714,6 +1913,9 @@ fn table_three_date_formats() {
         // The ends of the range.
         ("Thu, 01 Jan 1970 00:00:00 GMT", modified, FAILED_IUS),
         ("Fri, 31 Dec 9999 23:59:59 GMT", NOT_MODIFIED_IMS, unmodified),
+        // Before 1970: `year = 4DIGIT`.
+        ("Wed, 31 Dec 1969 23:59:59 GMT", modified, FAILED_IUS),
+        ("Sat, 01 Jan 0000 00:00:00 GMT", modified, FAILED_IUS),
     ];
     for (text, ims, ius) in cases {
         check("GET", &[(IF_MODIFIED_SINCE, text)], &state, ims);
@@ -1741,7 +1943,7 @@ fn table_invalid_dates() {
         "Sun, 06 Nov 1994 24:00:00 GMT",    // hour
         "Sun, 06 Nov 1994 08:60:37 GMT",    // minute
         "Tue, 31 Feb 1995 08:49:37 GMT",    // no such day
-        "Wed, 31 Dec 1969 23:59:59 GMT",    // before 1970
+        "Thu, 31 Dec 1969 23:59:59 GMT",    // wrong weekday, before 1970
         "Sun, 06 Nov 1994 08:49:37 GMT garbage",
         "Sun, 06 Nov 1994 08:49:37 GMT,",
         "Sunday, 06-Nov-1994 08:49:37 GMT", // RFC 850 with four-digit year

@@ -82,12 +82,17 @@ enum DateBase {
 
 impl DateBase {
     fn seconds(self, offset: i8) -> u64 {
+        self.request_seconds(offset).max(0) as u64
+    }
+
+    /// A request may name a date before 1970 (RFC 9110 §5.6.7: `year = 4DIGIT`).
+    fn request_seconds(self, offset: i8) -> i64 {
         let base: i64 = match self {
             DateBase::T => T as i64,
             DateBase::Epoch => 0,
             DateBase::Max => 253_402_300_799,
         };
-        (base + i64::from(offset)).clamp(0, 253_402_300_799) as u64
+        (base + i64::from(offset)).min(253_402_300_799)
     }
 }
 
@@ -156,8 +161,17 @@ enum Piece {
     Raw(Vec<u8>),
 }
 
-fn render_date(format: DateFormat, seconds: u64) -> String {
-    let imf = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds));
+fn render_date(format: DateFormat, seconds: i64) -> String {
+    // httpdate formats 1970 on only: a date before is formatted 2000 years later (five 400-year
+    // cycles: same calendar, same weekday) and its year put back.
+    const TWO_THOUSAND_YEARS: i64 = 5 * 146_097 * 86_400;
+    let shift = if seconds < 0 { TWO_THOUSAND_YEARS } else { 0 };
+    let mut imf =
+        httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs((seconds + shift) as u64));
+    if shift != 0 {
+        let year: u32 = imf[12..16].parse().expect("four digits");
+        imf.replace_range(12..16, &format!("{:04}", year - 2000));
+    }
     // "Sun, 06 Nov 1994 08:49:37 GMT"
     let (weekday, day, month, year, time) = (
         &imf[0..3],
@@ -209,7 +223,8 @@ impl Piece {
                 format,
                 base,
                 offset,
-            } => out.extend_from_slice(render_date(*format, base.seconds(*offset)).as_bytes()),
+            } => out
+                .extend_from_slice(render_date(*format, base.request_seconds(*offset)).as_bytes()),
             Piece::BadDate(i) => {
                 out.extend_from_slice(BAD_DATES[usize::from(*i) % BAD_DATES.len()].as_bytes())
             }

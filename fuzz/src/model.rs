@@ -3,7 +3,8 @@
 //! with `#[path]`) and the `evaluate_differential` fuzz target.
 //!
 //! The model does its own parsing (entity tags, lists, `*`, If-Range); only HTTP-dates are
-//! parsed with the `httpdate` crate. It shares no code with the crate under test.
+//! parsed with the `httpdate` crate (dates before 1970, which it refuses, four centuries
+//! later). It shares no code with the crate under test.
 //!
 //! Callers keep the model's preconditions:
 //! every header line must pass `HeaderValue::from_bytes`, the method must be a token, and a
@@ -12,7 +13,7 @@
 
 #![allow(dead_code)]
 
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{
     HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
@@ -82,13 +83,22 @@ impl State {
         }
     }
 
-    /// Last-Modified at one-second resolution, and whether it is strong.
-    pub fn modified(&self) -> Option<(u64, bool)> {
+    /// Last-Modified at one-second resolution as preconditions see it, and whether it is
+    /// strong. A date in the future counts as now: that is what the server sends
+    /// (RFC 9110 §8.8.2.1). Callers keep request dates away from the current second, so the
+    /// model and the crate reading the clock at different instants agree.
+    pub fn modified(&self) -> Option<(i64, bool)> {
         match self {
             State::Present {
                 modified: Some((seconds, _millis, strong)),
                 ..
-            } => Some((*seconds, *strong)),
+            } => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                Some(((*seconds).min(now) as i64, *strong))
+            }
             _ => None,
         }
     }
@@ -258,7 +268,7 @@ pub fn list_field(lines: &[Vec<u8>]) -> ListField {
 
 /// If-Modified-Since / If-Unmodified-Since: `None` when absent, `Some(None)` when present but
 /// not exactly one HTTP-date on one line.
-pub fn date_field(lines: &[Vec<u8>]) -> Option<Option<u64>> {
+pub fn date_field(lines: &[Vec<u8>]) -> Option<Option<i64>> {
     match lines {
         [] => None,
         [line] => Some(http_date(line)),
@@ -266,10 +276,33 @@ pub fn date_field(lines: &[Vec<u8>]) -> Option<Option<u64>> {
     }
 }
 
-pub fn http_date(bytes: &[u8]) -> Option<u64> {
+/// Seconds since 1970, negative before. `year = 4DIGIT` (RFC 9110 §5.6.7), so IMF-fixdate and
+/// asctime dates from 0000 on are valid; `httpdate` refuses those before 1970, so they are
+/// parsed 2000 years later (five 400-year Gregorian cycles: same calendar, same weekdays) and
+/// moved back.
+pub fn http_date(bytes: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(trim_ows(bytes)).ok()?;
-    let time = httpdate::parse_http_date(text).ok()?;
-    Some(time.duration_since(UNIX_EPOCH).ok()?.as_secs())
+    if let Ok(time) = httpdate::parse_http_date(text) {
+        return Some(time.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64);
+    }
+    const TWO_THOUSAND_YEARS: i64 = 5 * 146_097 * 86_400;
+    let year_at = match text.len() {
+        29 => 12, // Sun, 06 Nov 1994 08:49:37 GMT
+        24 => 20, // Sun Nov  6 08:49:37 1994
+        _ => return None,
+    };
+    let year = text.get(year_at..year_at + 4)?;
+    if !year.bytes().all(|b| b.is_ascii_digit()) || year >= "1970" {
+        return None;
+    }
+    let later = format!(
+        "{}{}{}",
+        &text[..year_at],
+        year.parse::<u32>().ok()? + 2000,
+        &text[year_at + 4..]
+    );
+    let time = httpdate::parse_http_date(&later).ok()?;
+    Some(time.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64 - TWO_THOUSAND_YEARS)
 }
 
 pub fn strong_eq(a: &Tag, b: &Tag) -> bool {

@@ -12,7 +12,7 @@ use super::response_side::{Post, ResponseCheck};
 use super::trace;
 use crate::checked::Checked;
 use crate::conditions::Conditions;
-use crate::date::LastModified;
+use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
 use crate::encoding::{identity_form, vary_on_accept_encoding};
 use crate::response;
@@ -298,7 +298,7 @@ fn unknown_write(parts: &Parts, plan: &Plan) -> Verdict {
 fn one_valid_date(parts: &Parts) -> bool {
     let mut lines = parts.headers.get_all(IF_UNMODIFIED_SINCE).iter();
     match (lines.next(), lines.next()) {
-        (Some(line), None) => LastModified::parse_http_date(line.as_bytes()).is_some(),
+        (Some(line), None) => parse_http_date(line.as_bytes()).is_some(),
         _ => false,
     }
 }
