@@ -180,7 +180,11 @@ impl LastModified {
 /// The grammar's `year` is any four digits, so IMF-fixdate and asctime dates from 0000 to 9999
 /// are accepted, before 1970 included (as negative seconds); they are parsed here, IMF-fixdate
 /// first (the only form current clients send). The RFC 850 form, with its two-digit year, goes
-/// to `httpdate`, which reads `70`-`99` as 19xx and `00`-`69` as 20xx.
+/// to `httpdate`, which reads `70`-`99` as 19xx and `00`-`69` as 20xx. RFC 9110 §5.6.7 asks
+/// instead for the most recent past year with those digits when the year would be more than 50
+/// years ahead (in 2026: `70`-`76` are 2070-2076, not 1970-1976). Not done: the answer would
+/// depend on the clock at parse time and change which day name is valid, for a form no
+/// current client sends.
 pub(crate) fn parse_http_date(bytes: &[u8]) -> Option<i64> {
     let bytes = trim_ows(bytes);
     let parsed = match bytes.len() {
