@@ -693,7 +693,11 @@ async fn unknown_validators_fail_a_conditional_write_with_412() {
         (IF_NONE_MATCH, "*", "If-None-Match"),
         (IF_UNMODIFIED_SINCE, MODIFIED, "If-Unmodified-Since"),
         // A valid HTTP-date before 1970 is a date all the same.
-        (IF_UNMODIFIED_SINCE, "Wed, 31 Dec 1969 23:59:59 GMT", "If-Unmodified-Since"),
+        (
+            IF_UNMODIFIED_SINCE,
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+            "If-Unmodified-Since",
+        ),
     ] {
         let answer = send(&layer, request(Method::PUT, &[(field.clone(), value)])).await;
         assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{field}");
