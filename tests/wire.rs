@@ -246,8 +246,8 @@ async fn malformed_if_match_uploads_get_their_400(target: Target) {
     early_answers_arrive(&target, &[("If-Match", "stale")], 400, 3).await;
 }
 
-/// With `Expect: 100-continue` the client waits: the answer comes without `100 Continue`, and
-/// the body is never asked for.
+/// With `Expect: 100-continue` the client waits: the answer comes without `100 Continue`, says
+/// `Connection: close`, and the body is never asked for.
 async fn expect_continue_gets_the_answer_without_sending_the_body(target: Target) {
     let before = current(&target).await;
     for (headers, status) in [
@@ -264,6 +264,8 @@ async fn expect_continue_gets_the_answer_without_sending_the_body(target: Target
         let reply = raw.exchange(&head, 0).await;
         assert_eq!(reply.status, status, "{headers:?}");
         assert!(reply.interim.is_empty(), "no 100 Continue: {reply:?}");
+        // The body was never read: the answer says the connection ends (RFC 9110 §10.1.1).
+        assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
     }
     assert_eq!(current(&target).await, before);
 }

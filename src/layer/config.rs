@@ -86,8 +86,8 @@ pub enum OnSourceError {
 /// [`drain_timeout`](Self::drain_timeout), then answers on a connection that stays usable. A
 /// body declared larger than the limit, or still arriving past a bound, is not read further:
 /// the answer then carries `Connection: close`. A request with `Expect: 100-continue` is answered
-/// at once and its body is never asked for: the client never sends it. Clients should send
-/// `Expect: 100-continue` with large uploads.
+/// at once, with `Connection: close`, and its body is never asked for: the client never sends
+/// it. Clients should send `Expect: 100-continue` with large uploads.
 ///
 /// # Security: put authentication outside
 ///

@@ -39,10 +39,13 @@ pub(super) struct Limits {
 /// How an early answer deals with the request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Start {
-    /// Answer at once, as it is: there is no body to read, the client waits for `100 Continue`
-    /// before sending it, or the protocol (HTTP/2 and later) ends the stream by itself.
+    /// Answer at once, as it is: there is no body to read, or the protocol (HTTP/2 and later)
+    /// ends the stream by itself.
     AnswerNow,
-    /// Answer at once with `Connection: close`: the body is declared larger than the limit.
+    /// Answer at once with `Connection: close`: the body is declared larger than the limit, or
+    /// the client waits for `100 Continue` before sending it (RFC 9110 §10.1.1: a server that
+    /// answers before reading the content says whether it closes the connection; hyper does
+    /// close it, since the unsent body cannot be told apart from a next request).
     AnswerAndClose,
     /// Read the body first.
     Drain,
@@ -57,7 +60,8 @@ pub(super) fn start<B: Body>(parts: &Parts, body: &B, limits: Limits) -> Start {
         return Start::AnswerNow; // the stream is reset on its own, the connection lives on
     }
     // RFC 9110 §10.1.1: the client sends the body only once told to continue; hyper says
-    // `100 Continue` when the body is first polled, so never poll it.
+    // `100 Continue` when the body is first polled, so never poll it, and say that the
+    // connection ends with this answer.
     let expects_continue = parts.headers.get_all(EXPECT).iter().any(|value| {
         value
             .as_bytes()
@@ -65,7 +69,7 @@ pub(super) fn start<B: Body>(parts: &Parts, body: &B, limits: Limits) -> Start {
             .eq_ignore_ascii_case(b"100-continue")
     });
     if expects_continue {
-        return Start::AnswerNow;
+        return Start::AnswerAndClose;
     }
     match body.size_hint().exact() {
         Some(declared) if declared > limits.bytes => Start::AnswerAndClose,
@@ -178,7 +182,7 @@ mod tests {
             .header(EXPECT, "100-Continue")
             .body("x".repeat(100))
             .unwrap();
-        assert_eq!(start_for(request, 10), Start::AnswerNow);
+        assert_eq!(start_for(request, 10), Start::AnswerAndClose);
     }
 
     #[test]
