@@ -197,8 +197,11 @@ impl Checked {
 
     /// The compare of compare-and-set: whether `current` (the resource's state now, read where
     /// the write is made, under the same transaction or lock) is still the state that was
-    /// checked. Missing then and now; or present then and now with the same entity tag (by
-    /// strong comparison), or, for a resource without tags, the same `Last-Modified`.
+    /// checked. Missing then and now; or present then and now with the same entity tag (the
+    /// same bytes, weak or strong: the tag names a stored version here, not a representation),
+    /// or, for a resource without tags, the same `Last-Modified`. A date has one-second
+    /// resolution, so two writes within a second both pass it: give resources a version or an
+    /// ETag where writes can be that close.
     ///
     /// ```
     /// use tower_conditional::{Checked, ETag, ResourceState, Validators};
@@ -211,13 +214,17 @@ impl Checked {
     /// assert!(!checked.is_current(&ResourceState::Missing));
     /// // A create checked against a missing resource must still find it missing.
     /// assert!(!Checked::new(ResourceState::Missing).is_current(&v1));
+    /// // Weak tags name stored versions as well as strong ones do.
+    /// let weak = ResourceState::Present(Validators::new().with_etag(ETag::weak("7")?));
+    /// assert!(Checked::new(weak.clone()).is_current(&weak));
+    /// # Ok::<(), tower_conditional::InvalidETag>(())
     /// ```
     pub fn is_current(&self, current: &ResourceState) -> bool {
         match (&self.state, current) {
             (ResourceState::Missing, ResourceState::Missing) => true,
             (ResourceState::Present(checked), ResourceState::Present(now)) => {
                 match (checked.etag(), now.etag()) {
-                    (Some(checked), Some(now)) => checked.strong_eq(now),
+                    (Some(checked), Some(now)) => checked == now,
                     (None, None) => {
                         checked.last_modified().is_some()
                             && checked.last_modified() == now.last_modified()
@@ -234,6 +241,11 @@ impl Checked {
     /// now), so the client can refetch and retry; a 428 for an unconditional write (a create
     /// that found the resource gone or taken: overwriting would lose the other write, so the
     /// request needed a precondition after all).
+    ///
+    /// Returned by the handler, this answer passes back through the layer, which gives its
+    /// `ETag` the issued form with
+    /// [encoding-aware tags](crate::ConditionalLayer::encoding_aware_etags) and removes the
+    /// validators with [`validators_in_412(false)`](crate::ConditionalLayer::validators_in_412).
     ///
     /// ```
     /// use http::{header, StatusCode};

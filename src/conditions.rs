@@ -22,7 +22,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::date::{parse_http_date, trim_ows};
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
-use crate::encoding::Aliasing;
+use crate::encoding::{Aliasing, is_identity_form};
 use crate::etag::{scan as scan_etag, strong_match};
 use crate::tag_list::{Comparison, ListMatch, match_list};
 use crate::{LastModified, ResourceState};
@@ -358,8 +358,16 @@ impl<'a> Conditions<'a> {
         let current = validators.and_then(|v| v.etag());
         // Coding aliases (opt-in): If-Match accepts any form the server issued for the current
         // tag; If-None-Match only the forms this request's Accept-Encoding could be sent.
+        // On a write, If-None-Match asks whether the target has any of these versions, whatever
+        // coding the response would have: any issued form counts (a false If-None-Match is the
+        // safe outcome there).
         let (if_match_aliasing, if_none_match_aliasing) = if coding_aliases {
-            (Aliasing::AnyCoding, Aliasing::AcceptedBy(self.headers))
+            let none_match = if get_or_head {
+                Aliasing::AcceptedBy(self.headers)
+            } else {
+                Aliasing::AnyCoding
+            };
+            (Aliasing::AnyCoding, none_match)
         } else {
             (Aliasing::Off, Aliasing::Off)
         };
@@ -444,7 +452,12 @@ impl<'a> Conditions<'a> {
             RangeHandling::NotRequested
         } else {
             if !self.has_if_range
-                || if_range_holds(&self.headers.get_all(IF_RANGE), state, &mut now)
+                || if_range_holds(
+                    &self.headers.get_all(IF_RANGE),
+                    state,
+                    coding_aliases,
+                    &mut now,
+                )
             {
                 RangeHandling::Honor
             } else {
@@ -548,6 +561,7 @@ fn modified_after(
 fn if_range_holds(
     lines: &GetAll<'_, HeaderValue>,
     state: &ResourceState,
+    coding_aliases: bool,
     now: &mut Now<impl FnOnce() -> LastModified>,
 ) -> bool {
     let mut iter = lines.iter();
@@ -561,9 +575,15 @@ fn if_range_holds(
             return false;
         };
         let opaque = &value[if weak { 3 } else { 1 }..value.len() - 1];
-        return state
-            .etag()
-            .is_some_and(|current| strong_match(current, weak, opaque));
+        return state.etag().is_some_and(|current| {
+            if coding_aliases {
+                // Encoding-aware tags: a range is of identity bytes, whose tag is the identity
+                // form of the current one (never mapped from another coding's).
+                !weak && !current.is_weak() && is_identity_form(opaque, current.opaque())
+            } else {
+                strong_match(current, weak, opaque)
+            }
+        });
     }
     match (parse_http_date(value), state.validators()) {
         (Some(date), Some(validators)) => {

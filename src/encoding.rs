@@ -8,12 +8,14 @@
 //! | response coding | tag issued |
 //! |---|---|
 //! | gzip, br, deflate, zstd, compress | `"B-gzip"`, `"B-br"`, ... |
-//! | identity, when `B` does not itself end in `-<coding>` or `-identity` | `"B"` |
-//! | identity, when it does (`"doc-pt-br"`) | `"B-identity"` (`"doc-pt-br-identity"`) |
+//! | identity, when `B` does not itself look coded | `"B"` |
+//! | identity, when it does (`"doc-pt-br"`, `"doc-pt-br-identity"`) | `"B-identity"` (`"doc-pt-br-identity"`) |
 //! | any other coding, or several | `W/"B"` |
 //!
-//! The mapping is one-to-one: every strong tag the layer issues names exactly one base tag and
-//! one coding, so a received member is decoded without guessing. `"doc-pt-br"` can only be the
+//! `B` looks coded when it ends in `-<known coding>`, or in `-identity` after a tag that looks
+//! coded. The mapping is one-to-one: every strong tag the layer issues names exactly one base
+//! tag and one coding, so a received member is decoded without guessing, and a tag it never
+//! issues (`"v7-identity"` for `"v7"`) names nothing but itself. `"doc-pt-br"` can only be the
 //! br form of `"doc-pt"`, because the identity form of a base `"doc-pt-br"` is
 //! `"doc-pt-br-identity"`. Weak tags are never rewritten and are compared as they are.
 //!
@@ -42,25 +44,52 @@ const IDENTITY: &str = "identity";
 /// A coding of a strong tag the layer issued: `None` is identity.
 pub(crate) type Coding = Option<&'static str>;
 
-/// Splits a strong opaque tag into its base and coding (see the module docs).
+/// Splits a strong opaque tag into its base and coding (see the module docs). A `-identity`
+/// suffix counts only where it was issued, on a base that itself looks coded: `"v7-identity"`
+/// is the identity tag of the base `"v7-identity"`, not another name for `"v7"`.
 pub(crate) fn decode(opaque: &[u8]) -> (&[u8], Coding) {
-    for coding in KNOWN_CODINGS.iter().chain(&[IDENTITY]) {
-        if let Some(base) = opaque
-            .strip_suffix(coding.as_bytes())
-            .and_then(|rest| rest.strip_suffix(b"-"))
-        {
-            let coding = (*coding != IDENTITY).then_some(*coding);
-            return (base, coding);
+    if let Some((base, coding)) = strip_known(opaque) {
+        return (base, Some(coding));
+    }
+    if let Some(base) = strip_suffix(opaque, IDENTITY) {
+        if looks_coded(base) {
+            return (base, None);
         }
     }
     (opaque, None)
+}
+
+/// `opaque` without a `-<known coding>` suffix, and that coding.
+fn strip_known(opaque: &[u8]) -> Option<(&[u8], &'static str)> {
+    KNOWN_CODINGS
+        .iter()
+        .find_map(|coding| Some((strip_suffix(opaque, coding)?, *coding)))
+}
+
+fn strip_suffix<'a>(opaque: &'a [u8], coding: &str) -> Option<&'a [u8]> {
+    opaque.strip_suffix(coding.as_bytes())?.strip_suffix(b"-")
+}
+
+/// Whether a base would be read as coded if issued as it is: its identity form needs a suffix.
+fn looks_coded(base: &[u8]) -> bool {
+    decode(base).0.len() != base.len()
+}
+
+/// Whether strong `member` is the tag issued for the identity form of `base`, without
+/// allocating (`If-Range` against encoding-aware tags: ranges are of identity bytes).
+pub(crate) fn is_identity_form(member: &[u8], base: &[u8]) -> bool {
+    if looks_coded(base) {
+        strip_suffix(member, IDENTITY) == Some(base)
+    } else {
+        member == base
+    }
 }
 
 /// The strong opaque tag issued for `base` in `coding`: the inverse of [`decode`].
 pub(crate) fn encode(base: &[u8], coding: Coding) -> Vec<u8> {
     let suffix = match coding {
         Some(coding) => coding,
-        None if decode(base).0.len() != base.len() => IDENTITY,
+        None if looks_coded(base) => IDENTITY,
         None => return base.to_vec(),
     };
     let mut opaque = Vec::with_capacity(base.len() + suffix.len() + 1);
@@ -150,10 +179,15 @@ pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
     if tag.is_weak() {
         return; // a weak tag already allows different bytes
     }
-    let coding = headers
-        .get(CONTENT_ENCODING)
-        .map(|value| value.as_bytes().trim_ascii())
-        .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(IDENTITY.as_bytes()));
+    // Several `Content-Encoding` lines are stacked codings, like a comma-separated list: they
+    // fall to the weak tag below, as an unknown coding does.
+    let mut lines = headers.get_all(CONTENT_ENCODING).iter();
+    let coding = match (lines.next(), lines.next()) {
+        (Some(line), None) => Some(line.as_bytes().trim_ascii()),
+        (Some(_), Some(_)) => Some(&b"stacked"[..]),
+        (None, _) => None,
+    }
+    .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(IDENTITY.as_bytes()));
     let issued = match coding {
         None => encode(tag.opaque(), None),
         Some(coding) => match KNOWN_CODINGS
@@ -270,15 +304,34 @@ mod tests {
             "\"v7-gzip-gzip\""
         );
         assert_eq!(
-            tagged("\"x-identity\"", None)[ETAG],
-            "\"x-identity-identity\""
+            tagged("\"doc-br-identity\"", None)[ETAG],
+            "\"doc-br-identity-identity\""
         );
+        // "x-identity" does not look coded ("x" is no coded tag): it is its own identity form.
+        assert_eq!(tagged("\"x-identity\"", None)[ETAG], "\"x-identity\"");
     }
 
     #[test]
     fn unknown_or_stacked_codings_weaken_the_tag() {
         assert_eq!(tagged("\"v7\"", Some("x-custom"))[ETAG], "W/\"v7\"");
         assert_eq!(tagged("\"v7\"", Some("gzip, br"))[ETAG], "W/\"v7\"");
+        let mut two_lines = HeaderMap::new();
+        two_lines.insert(ETAG, HeaderValue::from_static("\"v7\""));
+        two_lines.append(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        two_lines.append(CONTENT_ENCODING, HeaderValue::from_static("br"));
+        tag_for_encoding(&mut two_lines);
+        assert_eq!(two_lines[ETAG], "W/\"v7\"");
+    }
+
+    #[test]
+    fn a_tag_never_issued_is_never_an_alias() {
+        // The identity form of "v7" is "v7": "v7-identity" is not another name for it.
+        assert!(!Aliasing::AnyCoding.names(b"v7-identity", b"v7"));
+        assert_eq!(decode(b"v7-identity"), (&b"v7-identity"[..], None));
+        assert!(is_identity_form(b"doc-br-identity", b"doc-br"));
+        assert!(!is_identity_form(b"doc-br", b"doc-br"));
+        assert!(is_identity_form(b"v7", b"v7"));
+        assert!(!is_identity_form(b"v7-identity", b"v7"));
     }
 
     #[test]

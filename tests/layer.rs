@@ -1114,6 +1114,102 @@ async fn doc_pt_and_doc_pt_br_in_every_direction() {
     assert_eq!(ok.header(ETAG), "\"doc-pt-br-identity\"");
 }
 
+#[tokio::test]
+async fn every_tag_the_layer_sends_is_an_issued_form() {
+    // A 304 that no If-None-Match member decided (If-Modified-Since here) names the identity
+    // form, never the raw "doc-pt-br" (which would mean the br form of "doc-pt").
+    let layer = ConditionalLayer::new(answering(Lookup::Present(
+        Validators::new()
+            .with_etag(ETag::from_static("\"doc-pt-br\""))
+            .with_last_modified(modified()),
+    )))
+    .encoding_aware_etags(true);
+    let since = send(
+        &layer,
+        request(Method::GET, &[(IF_MODIFIED_SINCE, MODIFIED)]),
+    )
+    .await;
+    assert_eq!(since.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(since.header(ETAG), "\"doc-pt-br-identity\"");
+
+    // A handler's own 412 (a lost compare-and-set) is finished like the layer's.
+    let own_412 = |_: Request<String>| async {
+        Response::builder()
+            .status(StatusCode::PRECONDITION_FAILED)
+            .header(ETAG, "\"doc-pt-br\"")
+            .header(LAST_MODIFIED, MODIFIED)
+            .body(String::new())
+            .unwrap()
+    };
+    let write = || request(Method::PUT, &[(IF_MATCH, "\"doc-pt-br-identity\"")]);
+    let answer = send_to(&layer, own_412, write()).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.header(ETAG), "\"doc-pt-br-identity\"");
+    let hidden = layer.clone().validators_in_412(false);
+    let answer = send_to(&hidden, own_412, write()).await;
+    assert!(!answer.headers.contains_key(ETAG), "{:?}", answer.headers);
+    assert!(!answer.headers.contains_key(LAST_MODIFIED));
+}
+
+#[tokio::test]
+async fn if_range_names_the_identity_form_with_encoding_aware_tags() {
+    let layer = aware("\"doc-br\"");
+    let resume = |tag| {
+        request(
+            Method::GET,
+            &[
+                (RANGE, "bytes=0-1"),
+                (IF_RANGE, tag),
+                (ACCEPT_ENCODING, "br"),
+            ],
+        )
+    };
+    let honoured = send(&layer, resume("\"doc-br-identity\"")).await;
+    assert_eq!(honoured.seen().headers[RANGE], "bytes=0-1");
+    // "doc-br" is the br form of "doc": a range of other bytes, never honoured.
+    let refused = send(&layer, resume("\"doc-br\"")).await;
+    assert!(!refused.seen().headers.contains_key(RANGE));
+}
+
+#[tokio::test]
+async fn if_none_match_on_a_write_counts_every_issued_form() {
+    let layer = aware("\"v7\"");
+    for accept in ["", "gzip"] {
+        let create_over = request(
+            Method::PUT,
+            &[(IF_NONE_MATCH, "\"v7-gzip\""), (ACCEPT_ENCODING, accept)],
+        );
+        let answer = send(&layer, create_over).await;
+        assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{accept:?}");
+        assert_eq!(answer.calls, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_tag_the_layer_never_issued_never_passes_if_match() {
+    let answer = send(
+        &aware("\"v7\""),
+        request(Method::PUT, &[(IF_MATCH, "\"v7-identity\"")]),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.calls, 0);
+}
+
+#[tokio::test]
+async fn a_drained_head_304_reports_no_size() {
+    let layer = ConditionalLayer::new(present());
+    let inner =
+        service_fn(|_: Request<String>| ready(Ok::<_, Infallible>(Response::new(String::new()))));
+    let head = Request::head("/items/1")
+        .header(IF_NONE_MATCH, CURRENT)
+        .body(String::from("a body on a HEAD"))
+        .unwrap();
+    let response = layer.layer(inner).oneshot(head).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(http_body::Body::size_hint(response.body()).exact(), None);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 412 answers and early-answer bounds
 // ---------------------------------------------------------------------------------------------

@@ -565,9 +565,11 @@ impl ConditionalLayer<FromResponse> {
     ///
     /// Other methods are never evaluated after the handler: a precondition checked then would
     /// come too late, as the write would already have happened. Writes without preconditions
-    /// pass through untouched; writes that carry one (or must, see
-    /// [`require_preconditions`](Self::require_preconditions)) are refused with 503, since their
-    /// preconditions cannot be honoured. Protect writes with a [`ValidatorSource`](crate::ValidatorSource) instead.
+    /// pass through untouched; a write that carries `If-Match`, `If-None-Match` or a valid
+    /// `If-Unmodified-Since` gets 412 (it cannot be verified), and one that must carry a
+    /// precondition (see [`require_preconditions`](Self::require_preconditions)) gets a 500
+    /// naming the configuration error (see [`Lookup::Unknown`](crate::Lookup::Unknown)).
+    /// Protect writes with a [`ValidatorSource`](crate::ValidatorSource) instead.
     ///
     /// ```
     /// use std::convert::Infallible;

@@ -90,7 +90,7 @@ impl Plan {
 
     /// What to do with the inner service's response when nothing was evaluated before it.
     pub(super) fn post(&self) -> Post {
-        Post::passing(self.settings.encoding_aware_etags)
+        Post::passing(&self.settings)
     }
 
     /// Evaluate a GET or HEAD against the response (validators unknown before the handler).
@@ -167,10 +167,12 @@ fn answer_early(
         .expect("every decision but Proceed has a response");
     if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
         if plan.settings.encoding_aware_etags {
-            // The 304 names the form of the tag the client holds.
-            if let Some(held) = conditions.if_none_match_member(current) {
-                response.headers_mut().insert(ETAG, held.into());
-            }
+            // The 304 names the form of the tag the client holds; without a member that named
+            // it (If-None-Match: *, If-Modified-Since), the identity form, as a 412 does.
+            let issued = conditions
+                .if_none_match_member(current)
+                .unwrap_or_else(|| identity_form(current));
+            response.headers_mut().insert(ETAG, issued.into());
         }
     }
     finish_answer(&mut response, state, plan);

@@ -62,12 +62,15 @@ pub(super) fn start<B: Body>(parts: &Parts, body: &B, limits: Limits) -> Start {
     // RFC 9110 §10.1.1: the client sends the body only once told to continue; hyper says
     // `100 Continue` when the body is first polled, so never poll it, and say that the
     // connection ends with this answer.
-    let expects_continue = parts.headers.get_all(EXPECT).iter().any(|value| {
-        value
-            .as_bytes()
-            .trim_ascii()
-            .eq_ignore_ascii_case(b"100-continue")
-    });
+    // HTTP/1.0 has no 100 (Continue): the expectation is ignored there and the body comes at
+    // once (hyper does the same), so it is drained like any other.
+    let expects_continue = parts.version == Version::HTTP_11
+        && parts.headers.get_all(EXPECT).iter().any(|value| {
+            value
+                .as_bytes()
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"100-continue")
+        });
     if expects_continue {
         return Start::AnswerAndClose;
     }
@@ -183,6 +186,16 @@ mod tests {
             .body("x".repeat(100))
             .unwrap();
         assert_eq!(start_for(request, 10), Start::AnswerAndClose);
+    }
+
+    #[test]
+    fn an_http_1_0_expectation_is_ignored_and_the_body_drained() {
+        let request = Request::put("/")
+            .version(Version::HTTP_10)
+            .header(EXPECT, "100-continue")
+            .body("x".repeat(100))
+            .unwrap();
+        assert_eq!(start_for(request, 1000), Start::Drain);
     }
 
     #[test]

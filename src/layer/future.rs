@@ -79,6 +79,8 @@ pin_project! {
             #[pin]
             body: B,
             drain: Box<Draining>,
+            // The request was a HEAD (see `ResponseBody::answer`).
+            head: bool,
         },
         Inner {
             #[pin]
@@ -233,7 +235,7 @@ where
                                     return Poll::Ready(Ok(ResponseBody::answer(response, head)));
                                 }
                                 Early::Drain(body, drain) => {
-                                    state.set(State::Draining { body, drain });
+                                    state.set(State::Draining { body, drain, head });
                                 }
                             }
                         }
@@ -246,10 +248,10 @@ where
                         }
                     }
                 }
-                StateProj::Draining { body, drain } => {
-                    // Only requests with a body are drained, never a HEAD's 304.
+                StateProj::Draining { body, drain, head } => {
+                    // A HEAD with a body is drained too: its 304 keeps no size hint.
                     let response = ready!(drain.poll(body, cx));
-                    return Poll::Ready(Ok(ResponseBody::answer(response, false)));
+                    return Poll::Ready(Ok(ResponseBody::answer(response, *head)));
                 }
                 StateProj::Inner { future, post } => {
                     let response = ready!(future.poll(cx))?;

@@ -10,33 +10,38 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Response, StatusCode, response};
 use http_body::Body;
 
+use super::config::Settings;
 use super::decide::{Plan, finish_answer};
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
-use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
+use crate::encoding::{identity_form, merge_vary, tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
 use crate::response::AnswerBody;
 use crate::state::{ResourceState, Validators};
 
 /// What to do with the inner service's response.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Post {
     /// Validators to add to a successful GET/HEAD response that lacks them.
     /// (Boxed, like `check`, to keep `Post` small: it travels with every request's future.)
     pub(super) fill: Option<Box<Validators>>,
     /// Make strong tags specific to the response's content coding.
     pub(super) encoding_tags: bool,
+    /// Leave the current validators on a handler's 412 (else they are removed).
+    pub(super) validators_in_412: bool,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
 }
 
 impl Post {
-    /// Nothing to fill in or evaluate: only per-coding tags, when on.
-    pub(super) fn passing(encoding_tags: bool) -> Self {
+    /// Nothing to fill in or evaluate: only the settings every response is finished with.
+    pub(super) fn passing(settings: &Settings) -> Self {
         Post {
-            encoding_tags,
-            ..Post::default()
+            fill: None,
+            encoding_tags: settings.encoding_aware_etags,
+            validators_in_412: settings.validators_in_412,
+            check: None,
         }
     }
 }
@@ -128,6 +133,11 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
             vary_on_accept_encoding(headers);
         }
     }
+    if response.status() == StatusCode::PRECONDITION_FAILED {
+        // A handler's own 412 (a lost compare-and-set, `Checked::refusal`) follows the same
+        // rules as the layer's: validators only where allowed, tags in their issued form.
+        finish_handler_412(response.headers_mut(), &post);
+    }
     let Some(check) = post.check else {
         return After::Done(response.map(ResponseBody::inner));
     };
@@ -147,6 +157,17 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
 }
 
+fn finish_handler_412(headers: &mut HeaderMap, post: &Post) {
+    if !post.validators_in_412 {
+        headers.remove(ETAG);
+        headers.remove(LAST_MODIFIED);
+    } else if post.encoding_tags {
+        if let Some(tag) = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok()) {
+            headers.insert(ETAG, identity_form(&tag).into());
+        }
+    }
+}
+
 /// Tags a body read whole with its hash (`None`: it was too large to hash), then decides.
 pub(super) fn after_hashing<B: Body>(
     mut head: response::Parts,
@@ -158,6 +179,7 @@ pub(super) fn after_hashing<B: Body>(
         head.headers.insert(ETAG, etag.into());
         if check.plan.settings.encoding_aware_etags {
             tag_for_encoding(&mut head.headers);
+            vary_on_accept_encoding(&mut head.headers);
         }
     }
     match check.answer(&head) {

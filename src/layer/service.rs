@@ -221,7 +221,7 @@ where
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing => {
-                let post = Post::passing(self.shared.config.settings.encoding_aware_etags);
+                let post = Post::passing(&self.shared.config.settings);
                 ResponseFuture::inner(inner.call(request), post)
             }
             Need::Response => {
