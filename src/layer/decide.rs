@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RETRY_AFTER};
 use http::request::Parts;
-use http::{HeaderValue, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 
 use super::config::{Config, OnSourceError, Settings};
 use super::response_side::{Post, ResponseCheck};
@@ -15,6 +15,7 @@ use crate::conditions::Conditions;
 use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
 use crate::encoding::{identity_form, vary_on_accept_encoding};
+use crate::etag::ETag;
 use crate::response;
 use crate::response::AnswerBody;
 use crate::source::{BoxError, Lookup};
@@ -250,16 +251,19 @@ pub(super) fn finish_answer(
             // the Vary the 200 would have carried, whoever adds it to the 200).
             vary_on_accept_encoding(headers);
         }
-        StatusCode::PRECONDITION_FAILED if !plan.settings.validators_in_412 => {
-            headers.remove(ETAG);
-            headers.remove(LAST_MODIFIED);
-        }
-        StatusCode::PRECONDITION_FAILED if plan.settings.encoding_aware_etags => {
-            if let Some(current) = state.etag() {
-                headers.insert(ETAG, identity_form(current).into());
-            }
-        }
+        StatusCode::PRECONDITION_FAILED => finish_412(headers, state.etag(), &plan.settings),
         _ => {}
+    }
+}
+
+/// A 412's validators, the layer's or a handler's: removed unless allowed, and the tag (the
+/// current one, `current`) in its issued identity form with encoding-aware tags.
+pub(super) fn finish_412(headers: &mut HeaderMap, current: Option<&ETag>, settings: &Settings) {
+    if !settings.validators_in_412 {
+        headers.remove(ETAG);
+        headers.remove(LAST_MODIFIED);
+    } else if let (true, Some(current)) = (settings.encoding_aware_etags, current) {
+        headers.insert(ETAG, identity_form(current).into());
     }
 }
 

@@ -11,11 +11,11 @@ use http::{HeaderMap, Method, Response, StatusCode, response};
 use http_body::Body;
 
 use super::config::Settings;
-use super::decide::{Plan, finish_answer};
+use super::decide::{Plan, finish_412, finish_answer};
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
-use crate::encoding::{identity_form, merge_vary, tag_for_encoding, vary_on_accept_encoding};
+use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
 use crate::response::AnswerBody;
 use crate::state::{ResourceState, Validators};
@@ -26,10 +26,8 @@ pub(super) struct Post {
     /// Validators to add to a successful GET/HEAD response that lacks them.
     /// (Boxed, like `check`, to keep `Post` small: it travels with every request's future.)
     pub(super) fill: Option<Box<Validators>>,
-    /// Make strong tags specific to the response's content coding.
-    pub(super) encoding_tags: bool,
-    /// Leave the current validators on a handler's 412 (else they are removed).
-    pub(super) validators_in_412: bool,
+    /// The settings every response is finished with (per-coding tags, a 412's validators).
+    pub(super) settings: Settings,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
 }
@@ -39,8 +37,7 @@ impl Post {
     pub(super) fn passing(settings: &Settings) -> Self {
         Post {
             fill: None,
-            encoding_tags: settings.encoding_aware_etags,
-            validators_in_412: settings.validators_in_412,
+            settings: *settings,
             check: None,
         }
     }
@@ -125,7 +122,7 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }
-    if post.encoding_tags && response.status().is_success() {
+    if post.settings.encoding_aware_etags && response.status().is_success() {
         let headers = response.headers_mut();
         tag_for_encoding(headers);
         if headers.contains_key(ETAG) {
@@ -136,7 +133,9 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     if response.status() == StatusCode::PRECONDITION_FAILED {
         // A handler's own 412 (a lost compare-and-set, `Checked::refusal`) follows the same
         // rules as the layer's: validators only where allowed, tags in their issued form.
-        finish_handler_412(response.headers_mut(), &post);
+        let headers = response.headers_mut();
+        let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
+        finish_412(headers, current.as_ref(), &post.settings);
     }
     let Some(check) = post.check else {
         return After::Done(response.map(ResponseBody::inner));
@@ -155,17 +154,6 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
         return After::Done(ResponseBody::answer(answer, check.method == Method::HEAD));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
-}
-
-fn finish_handler_412(headers: &mut HeaderMap, post: &Post) {
-    if !post.validators_in_412 {
-        headers.remove(ETAG);
-        headers.remove(LAST_MODIFIED);
-    } else if post.encoding_tags {
-        if let Some(tag) = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok()) {
-            headers.insert(ETAG, identity_form(&tag).into());
-        }
-    }
 }
 
 /// Tags a body read whole with its hash (`None`: it was too large to hash), then decides.
