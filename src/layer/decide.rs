@@ -251,18 +251,36 @@ pub(super) fn finish_answer(
             // the Vary the 200 would have carried, whoever adds it to the 200).
             vary_on_accept_encoding(headers);
         }
-        StatusCode::PRECONDITION_FAILED => finish_412(headers, state.etag(), &plan.settings),
+        StatusCode::PRECONDITION_FAILED => {
+            let Settings {
+                validators_in_412,
+                encoding_aware_etags,
+                ..
+            } = plan.settings;
+            finish_412(
+                headers,
+                state.etag(),
+                validators_in_412,
+                encoding_aware_etags,
+            );
+        }
         _ => {}
     }
 }
 
-/// A 412's validators, the layer's or a handler's: removed unless allowed, and the tag (the
-/// current one, `current`) in its issued identity form with encoding-aware tags.
-pub(super) fn finish_412(headers: &mut HeaderMap, current: Option<&ETag>, settings: &Settings) {
-    if !settings.validators_in_412 {
+/// A 412's validators, the layer's or a handler's: removed unless `validators` are allowed,
+/// and the tag (the current one, `current`) in its issued identity form with `encoding_aware`
+/// tags.
+pub(super) fn finish_412(
+    headers: &mut HeaderMap,
+    current: Option<&ETag>,
+    validators: bool,
+    encoding_aware: bool,
+) {
+    if !validators {
         headers.remove(ETAG);
         headers.remove(LAST_MODIFIED);
-    } else if let (true, Some(current)) = (settings.encoding_aware_etags, current) {
+    } else if let (true, Some(current)) = (encoding_aware, current) {
         headers.insert(ETAG, identity_form(current).into());
     }
 }

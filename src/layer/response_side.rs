@@ -26,8 +26,10 @@ pub(super) struct Post {
     /// Validators to add to a successful GET/HEAD response that lacks them.
     /// (Boxed, like `check`, to keep `Post` small: it travels with every request's future.)
     pub(super) fill: Option<Box<Validators>>,
-    /// The settings every response is finished with (per-coding tags, a 412's validators).
-    pub(super) settings: Settings,
+    /// Make strong tags specific to the response's content coding.
+    pub(super) encoding_tags: bool,
+    /// Leave the current validators on a handler's 412 (else they are removed).
+    pub(super) validators_in_412: bool,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
 }
@@ -37,7 +39,8 @@ impl Post {
     pub(super) fn passing(settings: &Settings) -> Self {
         Post {
             fill: None,
-            settings: *settings,
+            encoding_tags: settings.encoding_aware_etags,
+            validators_in_412: settings.validators_in_412,
             check: None,
         }
     }
@@ -122,7 +125,7 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }
-    if post.settings.encoding_aware_etags && response.status().is_success() {
+    if post.encoding_tags && response.status().is_success() {
         let headers = response.headers_mut();
         tag_for_encoding(headers);
         if headers.contains_key(ETAG) {
@@ -135,7 +138,12 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
         // rules as the layer's: validators only where allowed, tags in their issued form.
         let headers = response.headers_mut();
         let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
-        finish_412(headers, current.as_ref(), &post.settings);
+        finish_412(
+            headers,
+            current.as_ref(),
+            post.validators_in_412,
+            post.encoding_tags,
+        );
     }
     let Some(check) = post.check else {
         return After::Done(response.map(ResponseBody::inner));
