@@ -18,7 +18,7 @@
 //! Run: `cargo bench --bench drain -- --warm-up-time 1 --measurement-time 3`
 
 use std::convert::Infallible;
-use std::future::{Future, ready};
+use std::future::ready;
 use std::hint::black_box;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
@@ -32,6 +32,11 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_conditional::{ConditionalLayer, ETag, Lookup, ResponseBody, Validators};
+
+#[path = "support/poll.rs"]
+mod poll;
+
+use poll::run;
 
 const CHUNK: usize = 64 * 1024;
 const MIB: u64 = 1024 * 1024;
@@ -75,18 +80,6 @@ impl Body for Chunks {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining)
-    }
-}
-
-/// Polls a future that resolves immediately, once, with a no-op waker.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("every future in this bench resolves on its first poll"),
     }
 }
 

@@ -17,10 +17,8 @@
 //! Run: `cargo bench --bench response_side -- --warm-up-time 1 --measurement-time 3`
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
+use std::future::{Ready, ready};
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
@@ -34,17 +32,10 @@ use http_body_util::{BodyExt, Empty, Full};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_conditional::{ConditionalLayer, ETag};
 
-/// Polls a future that resolves immediately, once, with a no-op waker.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("every future in this bench resolves on its first poll"),
-    }
-}
+#[path = "support/poll.rs"]
+mod poll;
+
+use poll::run;
 
 /// A page-like body of `size` bytes (HTML-ish text, so nothing about it is degenerate).
 fn content(size: usize) -> Bytes {

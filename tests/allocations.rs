@@ -10,12 +10,8 @@
 //! are built before counting starts; counts are the minimum over several runs after warm-up,
 //! so one-off work (the first clone of a `Bytes` promoting it to shared storage) is excluded.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::future::{Ready, ready};
 
 use bytes::Bytes;
 use http::header::{
@@ -32,50 +28,15 @@ use tower_conditional::{
 
 // ----- allocation counting ------------------------------------------------------------------
 
-/// Counts allocations (`alloc`, `alloc_zeroed` and `realloc`) made by the current thread.
-struct Counting;
+#[path = "../benches/support/counting.rs"]
+mod counting;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
+use counting::allocations;
 
-fn count_one() {
-    // `try_with`: the slot may be gone while the thread shuts down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
+#[path = "../benches/support/poll.rs"]
+mod poll;
 
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: every call is forwarded unchanged to `System`; counting touches no allocator state.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: `ptr` and `layout` come from this allocator, i.e. from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as for `realloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use poll::run;
 
 /// The fewest allocations `f` makes over several runs, after warming up.
 fn min_allocations(mut f: impl FnMut()) -> u64 {
@@ -209,18 +170,6 @@ fn evaluate_never_allocates() {
 // ----- the layer ----------------------------------------------------------------------------
 
 type Body = Full<Bytes>;
-
-/// Polls a future that resolves immediately, once, with a no-op waker.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("every future here resolves on its first poll"),
-    }
-}
 
 /// The application: a small 200, allocation-free.
 fn bare() -> impl Service<
