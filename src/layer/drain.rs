@@ -22,18 +22,30 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::response::AnswerBody;
 use bytes::Buf;
 use http::header::{CONNECTION, EXPECT};
 use http::request::Parts;
 use http::{HeaderValue, Response, Version};
 use http_body::Body;
 
+use super::settings::Settings;
+use crate::response::AnswerBody;
+
 /// The bounds of a drain, from the layer's configuration.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     pub(super) bytes: u64,
     pub(super) time: Duration,
+}
+
+impl Limits {
+    /// The bounds `settings` configure.
+    pub(super) fn of(settings: &Settings) -> Self {
+        Limits {
+            bytes: settings.drain_limit,
+            time: settings.drain_timeout,
+        }
+    }
 }
 
 /// How an early answer deals with the request body.

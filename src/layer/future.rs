@@ -1,24 +1,24 @@
-//! The response future of [`Conditional`](super::Conditional).
+//! The response future of [`Conditional`](super::Conditional): the state machine that drives
+//! the look-up, the decision before the call, the drain or the inner call, and the response
+//! side after it.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes};
 use http::request::Parts;
-use http::{HeaderMap, Method, Request, Response, response};
+use http::{Method, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
-use sha2::{Digest, Sha256};
 use tower::Service;
 
-use super::decide::{Plan, Verdict, decide};
+use super::after::{After, after};
+use super::before::{Verdict, decide};
 use super::drain::{self, Draining, Limits, Start};
-use super::response_side::{After, Post, ResponseCheck, after, after_hashing};
+use super::hashing::Read;
+use super::plan::{Plan, Post};
 use crate::body::ResponseBody;
-use crate::etag::ETag;
 use crate::response::AnswerBody;
 use crate::source::ValidatorSource;
 
@@ -112,28 +112,6 @@ struct Pending<S, B> {
     body: B,
     plan: Plan,
     drain: Limits,
-}
-
-/// A body being read to hash it. Boxed so that, past the size limit, the rest of it can be
-/// handed on unread (the hashing path buffers the body anyway; one more allocation is noise).
-struct Read<B> {
-    head: response::Parts,
-    body: Pin<Box<B>>,
-    check: Box<ResponseCheck>,
-    chunks: VecDeque<Bytes>,
-    trailers: Option<HeaderMap>,
-    hasher: Sha256,
-    /// Bytes read so far, and the most that may be hashed.
-    read: u64,
-    limit: u64,
-}
-
-/// How reading a body to hash it ended.
-enum Hashed<E> {
-    Whole,
-    Failed(E),
-    /// Larger than the limit, whatever its size hint said.
-    TooLarge,
 }
 
 impl<S, V, B, ResB> ResponseFuture<S, V, B, ResB>
@@ -258,73 +236,13 @@ where
                     match after(response, post.take().expect(DONE)) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
                         After::Hash(head, body, check, limit) => state.set(State::Hashing {
-                            read: Some(Box::new(Read {
-                                head,
-                                body: Box::pin(body),
-                                check,
-                                chunks: VecDeque::new(),
-                                trailers: None,
-                                hasher: Sha256::new(),
-                                read: 0,
-                                limit,
-                            })),
+                            read: Some(Box::new(Read::new(head, body, check, limit))),
                         }),
                     }
                 }
                 StateProj::Hashing { read } => {
-                    let progress = read.as_mut().expect(DONE);
-                    let ended = loop {
-                        match ready!(progress.body.as_mut().poll_frame(cx)) {
-                            None => break Hashed::Whole,
-                            Some(Err(error)) => break Hashed::Failed(error),
-                            Some(Ok(frame)) => match frame.into_data() {
-                                Ok(mut data) => {
-                                    // Zero-copy for `Bytes` data: the chunk is handed on as is.
-                                    let chunk = data.copy_to_bytes(data.remaining());
-                                    progress.read =
-                                        progress.read.saturating_add(chunk.len() as u64);
-                                    let too_large = progress.read > progress.limit;
-                                    if !too_large {
-                                        progress.hasher.update(&chunk);
-                                    }
-                                    progress.chunks.push_back(chunk);
-                                    if too_large {
-                                        break Hashed::TooLarge;
-                                    }
-                                }
-                                Err(frame) => {
-                                    if let Ok(trailers) = frame.into_trailers() {
-                                        progress.trailers = Some(trailers);
-                                    }
-                                }
-                            },
-                        }
-                    };
-                    let Read {
-                        head,
-                        body,
-                        check,
-                        chunks,
-                        trailers,
-                        hasher,
-                        ..
-                    } = *read.take().expect(DONE);
-                    let response = match ended {
-                        Hashed::Whole => {
-                            let body = ResponseBody::buffered(chunks, trailers, None);
-                            after_hashing(head, Some(ETag::from_sha256(hasher)), body, &check)
-                        }
-                        // What was read, then the rest unread: no tag for a body not hashed whole.
-                        Hashed::TooLarge => {
-                            let body = ResponseBody::buffered_then(chunks, body);
-                            after_hashing(head, None, body, &check)
-                        }
-                        // What was read, then the error: no tag, and nothing to evaluate.
-                        Hashed::Failed(error) => {
-                            let body = ResponseBody::buffered(chunks, None, Some(error));
-                            Response::from_parts(head, body)
-                        }
-                    };
+                    let ended = ready!(read.as_mut().expect(DONE).poll_read(cx));
+                    let response = read.take().expect(DONE).finish(ended);
                     return Poll::Ready(Ok(response));
                 }
             }

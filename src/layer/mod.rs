@@ -1,7 +1,5 @@
-//! The tower middleware: [`ConditionalLayer`] (configuration, `config.rs`), the
-//! [`Conditional`] service it builds (`service.rs`) and its [`ResponseFuture`] (`future.rs`).
-//! What to do with a request is decided in `decide.rs`; early answers drain the request body
-//! (`drain.rs`); responses of the inner service are finished in `response_side.rs`.
+//! The tower middleware: [`ConditionalLayer`], the [`Conditional`] service it builds, and its
+//! [`ResponseFuture`].
 //!
 //! On each request the service asks its [`ValidatorSource`] for the target's current
 //! validators, [evaluates](crate::evaluate) the request's preconditions against them and, before
@@ -33,18 +31,45 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Layering
+//!
+//! Top to bottom; each file uses only files below it (and the crate's core modules):
+//!
+//! 1. `builder.rs`: the public [`ConditionalLayer`], its setters and `impl Layer`.
+//! 2. `service.rs`: the [`Conditional`] service; sends each request down the fast path, to the
+//!    response side, or to the source.
+//! 3. `future.rs`: its [`ResponseFuture`], the state machine that drives everything below.
+//! 4. `before.rs`: the request side, before the call: whether to ask the source, and what its
+//!    answer means (an early answer, or the adjusted request and its `Post`).
+//! 5. `hashing.rs`: reading a response body whole to tag it with its hash.
+//! 6. `after.rs`: the response side, after the call: filling validators, tags per coding,
+//!    evaluating against the response's own validators.
+//! 7. `drain.rs`: reading the unread request body before an early answer.
+//! 8. `plan.rs`: what travels with one request (`Plan`, `Post`, `ResponseCheck`): plain data
+//!    the request side makes and the response side reads.
+//! 9. `answers.rs`: the finishing of the layer's own answers (304, 412, 503) and of a handler's
+//!    412, the same from either side.
+//! 10. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
+//!     defaults), used by both sides and using neither.
+//! 11. `trace.rs`: one `tracing` event per decision.
 
-mod config;
-mod decide;
+mod after;
+mod answers;
+mod before;
+mod builder;
 mod drain;
 mod future;
-mod response_side;
+mod hashing;
+mod plan;
 mod service;
+mod settings;
 mod trace;
 
-pub use self::config::{
-    ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_RETRY_AFTER, OnSourceError,
-};
+pub use self::builder::ConditionalLayer;
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
+pub use self::settings::{
+    DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER,
+    OnSourceError,
+};

@@ -9,11 +9,11 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use super::config::Config;
-use super::decide::{Need, Plan, need};
+use super::before::{Need, need, post_from_response};
 use super::drain::Limits;
 use super::future::ResponseFuture;
-use super::response_side::Post;
+use super::plan::{Plan, Post};
+use super::settings::Config;
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
@@ -227,7 +227,7 @@ where
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (mut parts, body) = request.into_parts();
-                let post = plan.post_from_response(&mut parts);
+                let post = post_from_response(&plan, &mut parts);
                 ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Lookup => {
@@ -243,9 +243,6 @@ where
 
 impl<S, V> Conditional<S, V> {
     fn drain_limits(&self) -> Limits {
-        Limits {
-            bytes: self.shared.config.settings.drain_limit,
-            time: self.shared.config.settings.drain_timeout,
-        }
+        Limits::of(&self.shared.config.settings)
     }
 }

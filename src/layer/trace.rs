@@ -6,7 +6,7 @@ use std::fmt;
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::Condition;
+use crate::decision::Condition;
 
 #[cfg(feature = "tracing")]
 pub(super) fn decided(parts: &Parts, condition: Option<Condition>, status: Option<StatusCode>) {

@@ -1,23 +1,22 @@
-//! What the layer does with a request: whether the source must be asked ([`need`]), and what
-//! its answer means ([`decide`]). Free of polling and of tower: the future only drives these.
+//! The request side, before the inner service runs: whether the source must be asked
+//! ([`need`]), and what its answer means ([`decide`]): an early answer, or the adjusted request
+//! and the [`Post`] for its response. Free of polling and of tower: the future only drives
+//! these.
 
-use std::time::Duration;
-
-use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RETRY_AFTER};
+use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 
-use super::config::{Config, OnSourceError, Settings};
-use super::response_side::{Post, ResponseCheck};
+use super::answers::{finish_answer, source_unavailable};
+use super::plan::{Plan, Post, ResponseCheck};
+use super::settings::{Config, OnSourceError};
 use super::trace;
 use crate::checked::Checked;
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
-use crate::encoding::{identity_form, vary_on_accept_encoding};
-use crate::etag::ETag;
-use crate::response;
-use crate::response::AnswerBody;
+use crate::encoding::identity_form;
+use crate::response::{self, AnswerBody};
 use crate::source::{BoxError, Lookup};
 use crate::state::{ResourceState, Validators};
 
@@ -61,53 +60,24 @@ pub(super) fn need(
         conditions.has_if_match()
             || conditions.has_if_none_match()
             || conditions.has_if_unmodified_since()
-            || requires_precondition(config, method),
+            || config.requires_precondition(method),
     )
 }
 
-fn requires_precondition(config: &Config, method: &Method) -> bool {
-    config
-        .required
-        .as_ref()
-        .is_some_and(|methods| methods.contains(method))
-}
-
-/// The per-request part of the configuration, copied out of [`Config`] when a request needs
-/// the source or the response.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Plan {
-    /// The request's method is one that [`Config::required`] lists.
-    pub(super) precondition_required: bool,
-    pub(super) settings: Settings,
-}
-
-impl Plan {
-    pub(super) fn new(config: &Config, method: &Method) -> Self {
-        Plan {
-            precondition_required: requires_precondition(config, method),
-            settings: config.settings,
-        }
+/// The [`Post`] of a GET or HEAD evaluated against the response (validators unknown before
+/// the handler), with the request adjusted for it.
+pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts) -> Post {
+    let conditions = Conditions::from_headers(&parts.headers);
+    if conditions.is_conditional() {
+        // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
+        // 412: ask the handler for the whole representation.
+        drop_range(parts);
+    } else {
+        unchecked_if_range(parts);
     }
-
-    /// What to do with the inner service's response when nothing was evaluated before it.
-    pub(super) fn post(&self) -> Post {
-        Post::passing(&self.settings)
-    }
-
-    /// Evaluate a GET or HEAD against the response (validators unknown before the handler).
-    pub(super) fn post_from_response(&self, parts: &mut Parts) -> Post {
-        let conditions = Conditions::from_headers(&parts.headers);
-        if conditions.is_conditional() {
-            // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
-            // 412: ask the handler for the whole representation.
-            drop_range(parts);
-        } else {
-            unchecked_if_range(parts);
-        }
-        Post {
-            check: Some(Box::new(ResponseCheck::new(parts, self))),
-            ..self.post()
-        }
+    Post {
+        check: Some(Box::new(ResponseCheck::new(parts, plan))),
+        ..plan.post()
     }
 }
 
@@ -135,7 +105,7 @@ pub(super) fn decide<E: Into<BoxError>>(
         Ok(Some(state)) => state,
         Ok(None) if is_read(&parts.method) => {
             trace::unevaluated(parts, "validators unknown: evaluated on the response");
-            return Verdict::Call(plan.post_from_response(parts));
+            return Verdict::Call(post_from_response(plan, parts));
         }
         Ok(None) => return unknown_write(parts, plan),
         Err(error) => return source_failed(parts, plan, &*error.into()),
@@ -176,7 +146,7 @@ fn answer_early(
             response.headers_mut().insert(ETAG, issued.into());
         }
     }
-    finish_answer(&mut response, state, plan);
+    finish_answer(&mut response, state, &plan.settings);
     Verdict::Answer(response)
 }
 
@@ -236,55 +206,6 @@ fn hand_over(state: ResourceState, proceed: &Proceed, parts: &mut Parts, plan: &
     })
 }
 
-/// The finishing touches of an answer made from the current state: per-coding tags and `Vary`
-/// with encoding-aware tags, and a 412's validators only where allowed.
-pub(super) fn finish_answer(
-    response: &mut Response<AnswerBody>,
-    state: &ResourceState,
-    plan: &Plan,
-) {
-    let status = response.status();
-    let headers = response.headers_mut();
-    match status {
-        StatusCode::NOT_MODIFIED if plan.settings.encoding_aware_etags => {
-            // The representation depends on Accept-Encoding (RFC 9110 §15.4.5: the 304 carries
-            // the Vary the 200 would have carried, whoever adds it to the 200).
-            vary_on_accept_encoding(headers);
-        }
-        StatusCode::PRECONDITION_FAILED => {
-            let Settings {
-                validators_in_412,
-                encoding_aware_etags,
-                ..
-            } = plan.settings;
-            finish_412(
-                headers,
-                state.etag(),
-                validators_in_412,
-                encoding_aware_etags,
-            );
-        }
-        _ => {}
-    }
-}
-
-/// A 412's validators, the layer's or a handler's: removed unless `validators` are allowed,
-/// and the tag (the current one, `current`) in its issued identity form with `encoding_aware`
-/// tags.
-pub(super) fn finish_412(
-    headers: &mut HeaderMap,
-    current: Option<&ETag>,
-    validators: bool,
-    encoding_aware: bool,
-) {
-    if !validators {
-        headers.remove(ETAG);
-        headers.remove(LAST_MODIFIED);
-    } else if let (true, Some(current)) = (encoding_aware, current) {
-        headers.insert(ETAG, identity_form(current).into());
-    }
-}
-
 /// A write the source cannot check before the handler ([`Lookup::Unknown`]): see the docs of
 /// that variant for the answers and why none of them is a 503.
 fn unknown_write(parts: &Parts, plan: &Plan) -> Verdict {
@@ -337,20 +258,9 @@ fn source_failed(
         unchecked_if_range(parts);
         return Verdict::Call(plan.post());
     }
-    let mut response = response::service_unavailable();
-    if let Some(delay) = plan.settings.retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, retry_after_value(delay));
-    }
+    let response = source_unavailable(&plan.settings);
     trace::source_error(parts, error, Some(response.status()));
     Verdict::Answer(response)
-}
-
-/// `Retry-After` in whole seconds (RFC 9110 §10.2.3), rounded up so it is never early.
-fn retry_after_value(delay: Duration) -> HeaderValue {
-    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
-    HeaderValue::from(seconds)
 }
 
 /// Removes `Range` and `If-Range`, so the inner service sends the whole representation.
@@ -370,6 +280,7 @@ fn unchecked_if_range(parts: &mut Parts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::settings::Settings;
     use http::{HeaderMap, Request};
 
     fn need_of(request: Request<()>, config: &Config) -> Need {
@@ -477,12 +388,5 @@ mod tests {
             need(&Method::PUT, &conditions, &config, true),
             Need::Nothing
         );
-    }
-
-    #[test]
-    fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(retry_after_value(Duration::from_secs(1)), "1");
-        assert_eq!(retry_after_value(Duration::from_millis(1_001)), "2");
-        assert_eq!(retry_after_value(Duration::ZERO), "0");
     }
 }

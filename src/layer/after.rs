@@ -1,17 +1,14 @@
-//! After the inner service ran: filling validators, tagging per encoding, and evaluating GET and
-//! HEAD against the validators the response itself carries (for sources that answered
-//! [`Lookup::Unknown`](crate::Lookup::Unknown)).
+//! The response side, after the inner service ran: filling validators, tagging per encoding,
+//! and evaluating GET and HEAD against the validators the response itself carries (for sources
+//! that answered [`Lookup::Unknown`](crate::source::Lookup::Unknown)).
 
-use http::header::{
-    CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MATCH,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
-};
-use http::request::Parts;
-use http::{HeaderMap, Method, Response, StatusCode, response};
+use http::header::{CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED};
+use http::{Method, Response, StatusCode, response};
 use http_body::Body;
 
-use super::config::Settings;
-use super::decide::{Plan, finish_412, finish_answer};
+use super::answers::{finish_412, finish_answer, not_modified_from};
+use super::plan::{Post, ResponseCheck};
+use super::settings::Settings;
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
@@ -20,93 +17,38 @@ use crate::etag::ETag;
 use crate::response::AnswerBody;
 use crate::state::{ResourceState, Validators};
 
-/// What to do with the inner service's response.
-#[derive(Debug)]
-pub(super) struct Post {
-    /// Validators to add to a successful GET/HEAD response that lacks them.
-    /// (Boxed, like `check`, to keep `Post` small: it travels with every request's future.)
-    pub(super) fill: Option<Box<Validators>>,
-    /// Make strong tags specific to the response's content coding.
-    pub(super) encoding_tags: bool,
-    /// Leave the current validators on a handler's 412 (else they are removed).
-    pub(super) validators_in_412: bool,
-    /// Evaluate the request against the response's own validators.
-    pub(super) check: Option<Box<ResponseCheck>>,
-}
-
-impl Post {
-    /// Nothing to fill in or evaluate: only the settings every response is finished with.
-    pub(super) fn passing(settings: &Settings) -> Self {
-        Post {
-            fill: None,
-            encoding_tags: settings.encoding_aware_etags,
-            validators_in_412: settings.validators_in_412,
-            check: None,
-        }
+/// Decides a GET or HEAD on a response now carrying its final `ETag` / `Last-Modified` (either
+/// may be missing: the resource exists all the same, as the source path would have it): the
+/// layer's own answer (304, 412, 400), or `None` to send the response as it is.
+fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<AnswerBody>> {
+    let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
+    let last_modified = head
+        .headers
+        .get(LAST_MODIFIED)
+        .and_then(|v| LastModified::parse_http_date(v.as_bytes()));
+    let mut validators = Validators::new();
+    if let Some(etag) = etag {
+        validators = validators.with_etag(etag);
     }
-}
-
-/// The request's conditions, kept for evaluation against the response (GET and HEAD only).
-#[derive(Debug)]
-pub(super) struct ResponseCheck {
-    method: Method,
-    conditions: HeaderMap,
-    plan: Plan,
-}
-
-impl ResponseCheck {
-    /// Copies the conditional fields of a GET or HEAD request (a cheap reference-counted copy of
-    /// each value; nothing is allocated when the request has none).
-    pub(super) fn new(parts: &Parts, plan: &Plan) -> Self {
-        let mut conditions = HeaderMap::new();
-        for name in [
-            IF_MATCH,
-            IF_NONE_MATCH,
-            IF_MODIFIED_SINCE,
-            IF_UNMODIFIED_SINCE,
-        ] {
-            for value in parts.headers.get_all(&name) {
-                conditions.append(name.clone(), value.clone());
-            }
-        }
-        ResponseCheck {
-            method: parts.method.clone(),
-            conditions,
-            plan: *plan,
-        }
+    if let Some(date) = last_modified {
+        validators = validators.with_last_modified(date);
     }
-
-    /// Decides on a response now carrying its final `ETag` / `Last-Modified` (either may be
-    /// missing: the resource exists all the same, as the source path would have it): the
-    /// layer's own answer (304, 412, 400), or `None` to send the response as it is.
-    fn answer(&self, head: &response::Parts) -> Option<Response<AnswerBody>> {
-        let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
-        let last_modified = head
-            .headers
-            .get(LAST_MODIFIED)
-            .and_then(|v| LastModified::parse_http_date(v.as_bytes()));
-        let mut validators = Validators::new();
-        if let Some(etag) = etag {
-            validators = validators.with_etag(etag);
-        }
-        if let Some(date) = last_modified {
-            validators = validators.with_last_modified(date);
-        }
-        let state = ResourceState::Present(validators);
-        let conditions = Conditions::from_headers(&self.conditions);
-        // The response's tag is already the one issued for its coding: members are compared
-        // with it as they are, and a 304 or 412 repeats it as it is.
-        let decision = conditions.evaluate(&self.method, &state);
-        let mut response = match decision.status()? {
-            // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
-            StatusCode::NOT_MODIFIED => not_modified_from(&head.headers),
-            _ => decision.response(&state)?,
-        };
-        let mut plan = self.plan;
-        plan.settings.encoding_aware_etags = false;
-        finish_answer(&mut response, &state, &plan);
-        Some(response)
-    }
+    let state = ResourceState::Present(validators);
+    let conditions = Conditions::from_headers(&check.conditions);
+    // The response's tag is already the one issued for its coding: members are compared
+    // with it as they are, and a 304 or 412 repeats it as it is.
+    let decision = conditions.evaluate(&check.method, &state);
+    let mut response = match decision.status()? {
+        // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
+        StatusCode::NOT_MODIFIED => not_modified_from(&head.headers),
+        _ => decision.response(&state)?,
+    };
+    let settings = Settings {
+        encoding_aware_etags: false,
+        ..check.plan.settings
+    };
+    finish_answer(&mut response, &state, &settings);
+    Some(response)
 }
 
 /// The next step for a response.
@@ -158,7 +100,7 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
     if let Some(limit) = hash_limit(&check, &head, &body) {
         return After::Hash(head, body, check, limit);
     }
-    if let Some(answer) = check.answer(&head) {
+    if let Some(answer) = answer(&check, &head) {
         return After::Done(ResponseBody::answer(answer, check.method == Method::HEAD));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
@@ -178,7 +120,7 @@ pub(super) fn after_hashing<B: Body>(
             vary_on_accept_encoding(&mut head.headers);
         }
     }
-    match check.answer(&head) {
+    match answer(check, &head) {
         Some(answer) => ResponseBody::answer(answer, check.method == Method::HEAD),
         None => Response::from_parts(head, body),
     }
@@ -237,29 +179,4 @@ pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Valida
     if let Some(vary) = validators.vary() {
         merge_vary(headers, vary);
     }
-}
-
-/// A 304 made from the 200 it replaces: the fields RFC 9110 §15.4.5 lists, nothing else.
-fn not_modified_from(headers: &HeaderMap) -> Response<AnswerBody> {
-    let mut response = Response::new(AnswerBody::default());
-    *response.status_mut() = StatusCode::NOT_MODIFIED;
-    let kept = response.headers_mut();
-    let has_etag = headers.contains_key(ETAG);
-    for name in [
-        CACHE_CONTROL,
-        CONTENT_LOCATION,
-        DATE,
-        ETAG,
-        EXPIRES,
-        VARY,
-        LAST_MODIFIED,
-    ] {
-        if name == LAST_MODIFIED && has_etag {
-            continue; // Last-Modified only when there is no ETag
-        }
-        for value in headers.get_all(&name) {
-            kept.append(name.clone(), value.clone());
-        }
-    }
-    response
 }

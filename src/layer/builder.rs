@@ -1,4 +1,4 @@
-//! The layer's configuration: [`ConditionalLayer`], its setters and [`OnSourceError`].
+//! The public face of the middleware: [`ConditionalLayer`], its setters, and `impl Layer`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,52 +8,8 @@ use http::Method;
 use tower::Layer;
 
 use super::service::{Conditional, Shared};
+use super::settings::{Config, OnSourceError};
 use crate::source::FromResponse;
-
-/// What to do when the [`ValidatorSource`](crate::ValidatorSource) fails for a request that needed its answer.
-///
-/// Only requests the source is asked about are affected (see "When the source is asked" on
-/// [`ConditionalLayer`]): an unconditional GET, an `OPTIONS` preflight or a write that carries no
-/// precondition and needs none goes to the inner service without a look-up, so a failing
-/// source cannot take it down. A refusal is `503 Service Unavailable` with a `Retry-After`
-/// (see [`ConditionalLayer::retry_after`]).
-///
-/// ```
-/// use std::convert::Infallible;
-/// use http::{request::Parts, Request, Response, StatusCode};
-/// use tower::{service_fn, Layer, ServiceExt};
-/// use tower_conditional::{ConditionalLayer, Lookup};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let down = |_: &Parts| async { Err::<Lookup, _>("database unreachable") };
-/// let handler = service_fn(|_: Request<String>| async {
-///     Ok::<_, Infallible>(Response::new(String::from("hello")))
-/// });
-/// // The default, `ServeReads`: reads are served in full, checked writes refused.
-/// let service = ConditionalLayer::new(down).layer(handler);
-/// let revalidate = Request::get("/").header("if-none-match", "\"v1\"").body(String::new())?;
-/// assert_eq!(service.clone().oneshot(revalidate).await?.status(), StatusCode::OK);
-/// let checked = Request::delete("/").header("if-match", "\"v1\"").body(String::new())?;
-/// let refused = service.clone().oneshot(checked).await?;
-/// assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-/// assert_eq!(refused.headers()["retry-after"], "1");
-/// // A write that carries no precondition (and needs none) never asked the source.
-/// let blind = Request::post("/").body(String::new())?;
-/// assert_eq!(service.oneshot(blind).await?.status(), StatusCode::OK);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnSourceError {
-    /// GET and HEAD go to the inner service unevaluated (a full response is always safe);
-    /// every other method is refused with 503, so no write goes through unchecked. The default.
-    #[default]
-    ServeReads,
-    /// Every request that needed the source is refused with 503, reads included.
-    RejectAll,
-}
 
 /// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the
 /// inner service runs.
@@ -129,94 +85,16 @@ pub struct ConditionalLayer<V> {
     config: Config,
 }
 
-/// The default for [`ConditionalLayer::body_hash_limit`]: 1 MiB.
-///
-/// ```
-/// use tower_conditional::{ConditionalLayer, DEFAULT_BODY_HASH_LIMIT};
-///
-/// assert_eq!(DEFAULT_BODY_HASH_LIMIT, 1024 * 1024);
-/// // Hash response bodies of up to 4 MiB instead.
-/// let layer = ConditionalLayer::from_responses()
-///     .body_hash_limit(Some(4 * DEFAULT_BODY_HASH_LIMIT));
-/// # let _ = layer;
-/// ```
-pub const DEFAULT_BODY_HASH_LIMIT: u64 = 1 << 20;
-
-/// The default for [`ConditionalLayer::drain_limit`]: 64 MiB.
-///
-/// ```
-/// use tower_conditional::DEFAULT_DRAIN_LIMIT;
-///
-/// assert_eq!(DEFAULT_DRAIN_LIMIT, 64 * 1024 * 1024);
-/// ```
-pub const DEFAULT_DRAIN_LIMIT: u64 = 64 << 20;
-
-/// The default for [`ConditionalLayer::drain_timeout`]: 10 seconds.
-///
-/// ```
-/// use std::time::Duration;
-/// use tower_conditional::DEFAULT_DRAIN_TIMEOUT;
-///
-/// assert_eq!(DEFAULT_DRAIN_TIMEOUT, Duration::from_secs(10));
-/// ```
-pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default for [`ConditionalLayer::retry_after`]: 1 second.
-///
-/// ```
-/// use std::time::Duration;
-/// use tower_conditional::DEFAULT_RETRY_AFTER;
-///
-/// assert_eq!(DEFAULT_RETRY_AFTER, Duration::from_secs(1));
-/// ```
-pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// The layer's configuration: the methods that must be conditional, and the plain settings
-/// every request's [`Plan`](super::decide::Plan) copies.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Config {
-    pub(super) required: Option<Arc<[Method]>>,
-    pub(super) settings: Settings,
-}
-
-/// The settings of [`ConditionalLayer`] other than the method list: plain values, `Copy`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Settings {
-    pub(super) on_source_error: OnSourceError,
-    pub(super) retry_after: Option<Duration>,
-    pub(super) fill_response_validators: bool,
-    pub(super) body_hash_limit: Option<u64>,
-    pub(super) encoding_aware_etags: bool,
-    pub(super) validators_in_412: bool,
-    pub(super) drain_limit: u64,
-    pub(super) drain_timeout: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            on_source_error: OnSourceError::default(),
-            retry_after: Some(DEFAULT_RETRY_AFTER),
-            fill_response_validators: false,
-            body_hash_limit: Some(DEFAULT_BODY_HASH_LIMIT),
-            encoding_aware_etags: false,
-            validators_in_412: true,
-            drain_limit: DEFAULT_DRAIN_LIMIT,
-            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
-        }
-    }
-}
-
 impl<V> ConditionalLayer<V> {
     /// A layer that asks `source` for the validators of each request's target.
     ///
     /// By default no method is required to be conditional, source failures follow
     /// [`OnSourceError::ServeReads`] (503 with `Retry-After: 1`), validators are not filled into
-    /// responses, bodies of up to [`DEFAULT_BODY_HASH_LIMIT`] are hashed where the source answers
+    /// responses, bodies of up to [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) are hashed where the source answers
     /// [`Lookup::Unknown`](crate::Lookup::Unknown), tags are not rewritten per coding
     /// ([`encoding_aware_etags`](Self::encoding_aware_etags) is off), 412s carry the current
-    /// validators, and early answers drain up to [`DEFAULT_DRAIN_LIMIT`] bytes of request body
-    /// within [`DEFAULT_DRAIN_TIMEOUT`].
+    /// validators, and early answers drain up to [`DEFAULT_DRAIN_LIMIT`](crate::DEFAULT_DRAIN_LIMIT) bytes of request body
+    /// within [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -324,7 +202,7 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// The `Retry-After` of the 503 sent when the source fails, rounded up to whole seconds;
-    /// `None` sends none. Default: [`DEFAULT_RETRY_AFTER`] (1 second), so clients that retry on
+    /// `None` sends none. Default: [`DEFAULT_RETRY_AFTER`](crate::DEFAULT_RETRY_AFTER) (1 second), so clients that retry on
     /// 503 back off instead of looping.
     ///
     /// ```
@@ -389,7 +267,7 @@ impl<V> ConditionalLayer<V> {
 
     /// How many bytes of an unread request body the layer reads and discards before an early
     /// answer (304, 400, 412, 428, 500, 503), so that clients which send the whole body before
-    /// reading receive it. Default: [`DEFAULT_DRAIN_LIMIT`] (64 MiB). A body declared larger
+    /// reading receive it. Default: [`DEFAULT_DRAIN_LIMIT`](crate::DEFAULT_DRAIN_LIMIT) (64 MiB). A body declared larger
     /// is not read at all, and one that turns out larger is read no further: the answer then
     /// carries `Connection: close`. `0` never drains.
     ///
@@ -421,7 +299,7 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// How long the layer keeps reading an unread request body before an early answer.
-    /// Default: [`DEFAULT_DRAIN_TIMEOUT`] (10 seconds). The deadline is checked as data arrives
+    /// Default: [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT) (10 seconds). The deadline is checked as data arrives
     /// (the layer needs no timer, so it works on any runtime); past it the answer goes out with
     /// `Connection: close`. A client that stops sending altogether is like any idle connection:
     /// bound it with a request-body timeout outside the layer (tower-http's
@@ -480,7 +358,7 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// The largest body the response side reads to tag it with its hash; `None` turns body
-    /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`] (1 MiB).
+    /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) (1 MiB).
     ///
     /// Applies only where the source answered [`Lookup::Unknown`](crate::Lookup::Unknown), to a 2xx GET response without
     /// an `ETag` whose size is known; see [`ConditionalLayer::from_responses`].
