@@ -205,6 +205,7 @@ pub mod response;
 mod source;
 mod state;
 mod tag_list;
+mod timer;
 
 pub use conditions::{Conditions, evaluate};
 pub use date::{InvalidDate, LastModified};
@@ -218,7 +219,8 @@ pub use checked::Checked;
 pub use checked::MissingChecked;
 pub use layer::{
     Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
+    ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 

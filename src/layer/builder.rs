@@ -1,15 +1,18 @@
 //! The public face of the middleware: [`ConditionalLayer`], its setters, and `impl Layer`.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
 use tower::Layer;
 
+use super::running::Drains;
 use super::service::{Conditional, Shared};
 use super::settings::{Config, OnSourceError};
 use crate::source::FromResponse;
+use crate::timer::Timer;
 
 /// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the
 /// inner service runs.
@@ -299,11 +302,15 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// How long the layer keeps reading an unread request body before an early answer.
-    /// Default: [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT) (10 seconds). The deadline is checked as data arrives
-    /// (the layer needs no timer, so it works on any runtime); past it the answer goes out with
-    /// `Connection: close`. A client that stops sending altogether is like any idle connection:
-    /// bound it with a request-body timeout outside the layer (tower-http's
-    /// `RequestBodyTimeoutLayer`, or your server's own).
+    /// Default: [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT) (10 seconds). Past it
+    /// the answer goes out at once, with `Connection: close` over HTTP/1 (over HTTP/2 the stream
+    /// is reset after the answer), whether or not data is still arriving: a client that sends
+    /// one chunk and stops is answered at the deadline.
+    ///
+    /// The deadline sleeps on the layer's [`timer`](Self::timer): on a tokio runtime (the
+    /// default `tokio` feature) nothing needs setting up. Without a timer (another runtime and
+    /// no [`timer`](Self::timer) given, or the `tokio` feature off) the deadline is checked
+    /// only as data arrives, and a stalled upload is bounded by the server's own timeouts.
     ///
     /// ```
     /// use std::time::Duration;
@@ -314,6 +321,49 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.config.settings.drain_timeout = timeout;
+        self
+    }
+
+    /// How many early answers of this layer may drain request bodies at once (see
+    /// [`drain_limit`](Self::drain_limit)). Default:
+    /// [`DEFAULT_MAX_CONCURRENT_DRAINS`](crate::DEFAULT_MAX_CONCURRENT_DRAINS) (64). Past the
+    /// cap an early answer goes out at once without reading, as for a body larger than the
+    /// limit: with `Connection: close` over HTTP/1, followed by a reset of the stream over
+    /// HTTP/2. Every service the layer builds (every route of an axum `route_layer`) shares the
+    /// count. `0` never drains.
+    ///
+    /// ```
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// let layer = ConditionalLayer::from_responses().max_concurrent_drains(16);
+    /// # let _ = layer;
+    /// ```
+    pub fn max_concurrent_drains(mut self, drains: usize) -> Self {
+        self.config.settings.max_drains = drains;
+        self
+    }
+
+    /// The sleep function the layer's deadlines use (the drain deadline, see
+    /// [`drain_timeout`](Self::drain_timeout)): any `Fn(Duration) -> impl Future<Output = ()>`,
+    /// such as `tokio::time::sleep` or `async_io::Timer::after` (mapped to `()`). Only needed
+    /// off tokio, or with the default `tokio` feature turned off: on a tokio runtime the layer
+    /// uses `tokio::time::sleep` by itself. A sleep is started only when a drain starts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// let layer = ConditionalLayer::from_responses()
+    ///     .timer(tokio::time::sleep)
+    ///     .drain_timeout(Duration::from_secs(5));
+    /// # let _ = layer;
+    /// ```
+    pub fn timer<F, Fut>(mut self, sleep: F) -> Self
+    where
+        F: Fn(Duration) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + Sync + 'static,
+    {
+        self.config.drains = Drains::with_timer(Timer::new(sleep));
         self
     }
 

@@ -168,7 +168,7 @@ fn early<B: Body>(
     mut response: Response<AnswerBody>,
     parts: &Parts,
     body: B,
-    limits: Limits,
+    limits: &Limits,
 ) -> Early<B> {
     match drain::start(parts, &body, limits) {
         Start::AnswerNow => Early::Now(response),
@@ -176,7 +176,10 @@ fn early<B: Body>(
             drain::close(&mut response);
             Early::Now(response)
         }
-        Start::Drain => Early::Drain(body, Box::new(Draining::new(response, limits))),
+        Start::Drain(permit) => {
+            let draining = Draining::new(response, limits, permit, parts.version);
+            Early::Drain(body, Box::new(draining))
+        }
     }
 }
 
@@ -208,7 +211,7 @@ where
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
                             let head = parts.method == Method::HEAD;
-                            match early(response, &parts, body, drain) {
+                            match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {
                                     return Poll::Ready(Ok(ResponseBody::answer(response, head)));
                                 }

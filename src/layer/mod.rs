@@ -52,7 +52,9 @@
 //!    412, the same from either side.
 //! 10. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
 //!     defaults), used by both sides and using neither.
-//! 11. `trace.rs`: one `tracing` event per decision.
+//! 11. `running.rs`: the drains running at once (their count and timer), shared by every
+//!     service of one layer.
+//! 12. `trace.rs`: one `tracing` event per decision.
 
 mod after;
 mod answers;
@@ -62,6 +64,7 @@ mod drain;
 mod future;
 mod hashing;
 mod plan;
+mod running;
 mod service;
 mod settings;
 mod trace;
@@ -70,6 +73,6 @@ pub use self::builder::ConditionalLayer;
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
 pub use self::settings::{
-    DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER,
-    OnSourceError,
+    DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
 };

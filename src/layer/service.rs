@@ -243,6 +243,6 @@ where
 
 impl<S, V> Conditional<S, V> {
     fn drain_limits(&self) -> Limits {
-        Limits::of(&self.shared.config.settings)
+        Limits::of(&self.shared.config.settings, &self.shared.config.drains)
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use http::Method;
 
+use super::running::Drains;
+
 /// What to do when the [`ValidatorSource`](crate::ValidatorSource) fails for a request that needed its answer.
 ///
 /// Only requests the source is asked about are affected (see "When the source is asked" on
@@ -93,12 +95,24 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// The default for [`ConditionalLayer::max_concurrent_drains`](crate::ConditionalLayer::max_concurrent_drains):
+/// 64 drains at once per layer.
+///
+/// ```
+/// use tower_conditional::DEFAULT_MAX_CONCURRENT_DRAINS;
+///
+/// assert_eq!(DEFAULT_MAX_CONCURRENT_DRAINS, 64);
+/// ```
+pub const DEFAULT_MAX_CONCURRENT_DRAINS: usize = 64;
+
 /// The layer's configuration: the methods that must be conditional, and the plain settings
 /// every request's [`Plan`](super::plan::Plan) copies.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Config {
     pub(super) required: Option<Arc<[Method]>>,
     pub(super) settings: Settings,
+    /// The timer and the count of running drains, shared by every service of one layer.
+    pub(super) drains: Drains,
 }
 
 /// The settings of [`ConditionalLayer`](crate::ConditionalLayer) other than the method list: plain values, `Copy`.
@@ -112,6 +126,7 @@ pub(super) struct Settings {
     pub(super) validators_in_412: bool,
     pub(super) drain_limit: u64,
     pub(super) drain_timeout: Duration,
+    pub(super) max_drains: usize,
 }
 
 impl Default for Settings {
@@ -125,6 +140,7 @@ impl Default for Settings {
             validators_in_412: true,
             drain_limit: DEFAULT_DRAIN_LIMIT,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            max_drains: DEFAULT_MAX_CONCURRENT_DRAINS,
         }
     }
 }

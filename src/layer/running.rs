@@ -1,0 +1,69 @@
+//! The drains of one layer running at once: their count, capped by
+//! [`ConditionalLayer::max_concurrent_drains`](crate::ConditionalLayer::max_concurrent_drains),
+//! and the [`Timer`] their deadlines sleep on. Shared by every service the layer builds.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::timer::{Sleep, Timer};
+
+/// What every drain of one layer shares: the timer, and the count of drains running.
+#[derive(Clone, Default)]
+pub(super) struct Drains(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    timer: Timer,
+    running: AtomicUsize,
+}
+
+impl Drains {
+    pub(super) fn with_timer(timer: Timer) -> Self {
+        Drains(Arc::new(Shared {
+            timer,
+            running: AtomicUsize::new(0),
+        }))
+    }
+
+    /// A sleep of `duration` from the layer's timer (`None`: no timer here).
+    pub(super) fn sleep(&self, duration: Duration) -> Option<Sleep> {
+        self.0.timer.sleep(duration)
+    }
+
+    /// How many drains are running now.
+    #[cfg(test)]
+    pub(super) fn running(&self) -> usize {
+        self.0.running.load(Ordering::Relaxed)
+    }
+
+    /// One more drain, if fewer than `max` are running.
+    pub(super) fn acquire(&self, max: usize) -> Option<Permit> {
+        self.0
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running < max).then_some(running + 1)
+            })
+            .ok()?;
+        Some(Permit(Arc::clone(&self.0)))
+    }
+}
+
+impl fmt::Debug for Drains {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Drains")
+            .field("timer", &self.0.timer)
+            .field("running", &self.0.running.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// A running drain, counted until dropped.
+pub(super) struct Permit(Arc<Shared>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,156 @@
+//! Uploads that stall: an early answer's drain is bounded in time whether or not data arrives,
+//! and in how many run at once. Driven by raw TCP clients against `axum::serve`, with the
+//! crate's default `tokio` timer (no timeout layer of any kind around the app).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::put;
+use axum::serve::ListenerExt;
+use http::request::Parts;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+
+/// An app whose one resource is at `"v1"`, and whose handler must never run for a stale write.
+type Source = fn(&Parts) -> std::future::Ready<Result<Lookup, Infallible>>;
+
+async fn serve(layer: ConditionalLayer<Source>) -> SocketAddr {
+    let app = Router::new()
+        .route(
+            "/item",
+            put(|| async {
+                panic!("a stale write reached the handler");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .route_layer(layer);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let listener = listener.tap_io(|stream| {
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn v1(_: &Parts) -> std::future::Ready<Result<Lookup, Infallible>> {
+    std::future::ready(Ok(Lookup::Present(
+        Validators::new().with_etag(ETag::from_static("\"v1\"")),
+    )))
+}
+
+/// Sends the head of a stale 1 MiB PUT and `sent` bytes of its body, then nothing more.
+async fn stalled_upload(addr: SocketAddr, sent: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let head =
+        "PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nContent-Length: 1048576\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&vec![b'x'; sent]).await.expect("body");
+    stream.flush().await.expect("flush");
+    stream
+}
+
+/// Reads until the head of a response has arrived (or the connection ends): the head as text.
+async fn read_head(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_answered_at_the_drain_deadline() {
+    let deadline = Duration::from_millis(400);
+    let addr = serve(ConditionalLayer::new(v1 as Source).drain_timeout(deadline)).await;
+    let started = Instant::now();
+    let mut stream = stalled_upload(addr, 1024).await;
+    // Without a timer the drain would wait for data that never comes: no answer at all.
+    let head = timeout(Duration::from_secs(20), read_head(&mut stream))
+        .await
+        .expect("answered although the client sends nothing more");
+    let elapsed = started.elapsed();
+    assert!(head.starts_with("HTTP/1.1 412"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "a drain that did not finish closes the connection: {head}"
+    );
+    assert!(elapsed >= deadline, "not before the deadline: {elapsed:?}");
+}
+
+#[tokio::test]
+async fn drains_past_the_cap_are_answered_at_once_and_the_cap_frees_up() {
+    let cap = 3;
+    let layer = ConditionalLayer::new(v1 as Source)
+        .drain_timeout(Duration::from_secs(60))
+        .max_concurrent_drains(cap);
+    let addr = serve(layer).await;
+    // `cap` stalled uploads hold every drain.
+    let mut held = Vec::new();
+    for _ in 0..cap {
+        held.push(stalled_upload(addr, 1024).await);
+    }
+    // Let the server reach the drain of each.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every further stalled upload is answered at once, without reading, and closed.
+    for n in 0..3 * cap {
+        let mut stream = stalled_upload(addr, 1024).await;
+        let head = timeout(Duration::from_secs(10), read_head(&mut stream))
+            .await
+            .unwrap_or_else(|_| panic!("upload {n} past the cap waited for a drain"));
+        assert!(head.starts_with("HTTP/1.1 412"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("connection: close"),
+            "{head}"
+        );
+    }
+    // The held ones are still draining: no answer yet.
+    for stream in &mut held {
+        let mut byte = [0u8; 1];
+        let waited = timeout(Duration::from_millis(100), stream.read(&mut byte)).await;
+        assert!(waited.is_err(), "a drain within the cap is not cut short");
+    }
+    // Clients that give up free their drains: the next stalled upload is drained, not
+    // answered at once.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut stream = stalled_upload(addr, 1024).await;
+    let mut byte = [0u8; 1];
+    let waited = timeout(Duration::from_millis(500), stream.read(&mut byte)).await;
+    assert!(waited.is_err(), "the cap was freed: this upload is drained");
+}
+
+#[tokio::test]
+async fn a_timer_passed_to_the_layer_bounds_the_drain() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SLEEPS: AtomicUsize = AtomicUsize::new(0);
+    let deadline = Duration::from_millis(200);
+    let layer = ConditionalLayer::new(v1 as Source)
+        .drain_timeout(deadline)
+        .timer(|duration| {
+            SLEEPS.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(duration)
+        });
+    let addr = serve(layer).await;
+    let mut stream = stalled_upload(addr, 10).await;
+    let head = timeout(Duration::from_secs(20), read_head(&mut stream))
+        .await
+        .expect("answered at the deadline");
+    assert!(head.starts_with("HTTP/1.1 412"), "{head}");
+    assert_eq!(
+        SLEEPS.load(Ordering::SeqCst),
+        1,
+        "one sleep, for the one drain"
+    );
+}
