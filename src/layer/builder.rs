@@ -40,12 +40,16 @@ use crate::timer::Timer;
 ///
 /// The layer answers 304, 400, 412, 428, 500 and 503 without calling the inner service, so the
 /// request body is never read by a handler. To make the answer reach clients that send their
-/// whole body before reading (Node's `http`, Python's `http.client`), the layer first reads and
-/// discards the rest of the body, up to [`drain_limit`](Self::drain_limit) bytes and
-/// [`drain_timeout`](Self::drain_timeout), then answers on a connection that stays usable. A
-/// body declared larger than the limit, or still arriving past a bound, is not read further:
-/// the answer then carries `Connection: close`. A request with `Expect: 100-continue` is answered
-/// at once, with `Connection: close`, and its body is never asked for: the client never sends
+/// whole body before reading (Node's `http` and `http2`, Python's `http.client`, curl over
+/// HTTP/2), the layer first reads and discards the rest of the body, over HTTP/1.1 and HTTP/2
+/// alike, up to [`drain_limit`](Self::drain_limit) bytes, until
+/// [`drain_timeout`](Self::drain_timeout) (a deadline that fires whether or not data arrives),
+/// and for at most [`max_concurrent_drains`](Self::max_concurrent_drains) requests at once;
+/// then it answers on a connection (or stream) that ends cleanly. A body declared larger than
+/// the limit, one still arriving past a bound, or one past the cap, is not read further: the
+/// HTTP/1 answer then carries `Connection: close`, and over HTTP/2 the stream is reset after
+/// the complete answer. A request with `Expect: 100-continue` is answered at once (over
+/// HTTP/1.1 with `Connection: close`) and its body is never asked for: the client never sends
 /// it. Clients should send `Expect: 100-continue` with large uploads.
 ///
 /// # Security: put authentication outside
