@@ -200,11 +200,15 @@ mod date;
 mod decision;
 mod encoding;
 mod etag;
+#[cfg(feature = "axum")]
+mod handler_source;
 mod layer;
 pub mod response;
+mod representation;
 mod source;
 mod state;
 mod tag_list;
+mod version;
 
 pub use conditions::{Conditions, evaluate};
 pub use date::{InvalidDate, LastModified};
@@ -220,7 +224,10 @@ pub use layer::{
     Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
 };
-pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
+pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
+pub use version::NotAVersion;
+#[cfg(feature = "axum")]
+pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 
 /// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
 /// they cannot rot.
