@@ -83,7 +83,8 @@ pub struct SourceFn<F, S, T> {
 }
 
 /// A source from `f`, an async function whose arguments are axum extractors
-/// (`FromRequestParts<S>`; up to 8) and whose output is `Result<Lookup, E>`, with the `state`
+/// (`FromRequestParts<S>`; up to 8) and whose output is `Result<L, E>` for any `L` that becomes
+/// a [`Lookup`] (`Option<Validators>` for a row that may be missing), with the `state`
 /// its `State` extractors read: the shape of `axum::middleware::from_fn_with_state`.
 ///
 /// Body extractors (`Json`, `String`) are not allowed: the source runs before the handler,
@@ -174,10 +175,11 @@ where
     }
 }
 
-/// An async function of axum extractors that answers with a [`Lookup`]: what
+/// An async function of axum extractors that answers with a [`Lookup`] (or anything that
+/// becomes one: `Validators`, `Option<Validators>`, `ResourceState`): what
 /// [`source_fn_with_state`] takes. Implemented for `Fn(T1, ..., Tn) -> impl Future<Output =
-/// Result<Lookup, E>>` with `n` up to 8, every `Ti: FromRequestParts<S>`; there is no need to
-/// implement it yourself.
+/// Result<L, E>>` with `n` up to 8, every `Ti: FromRequestParts<S>` and `L: Into<Lookup>`;
+/// there is no need to implement it yourself.
 pub trait LookupFn<T, S>: Clone + Send + Sync + 'static {
     /// The function's error: the source's error, handled by
     /// [`OnSourceError`](crate::OnSourceError).
@@ -191,10 +193,11 @@ pub trait LookupFn<T, S>: Clone + Send + Sync + 'static {
 macro_rules! lookup_fn {
     ($($extractor:ident),*) => {
         #[allow(non_snake_case, unused_mut, unused_variables)]
-        impl<F, Fut, E, S, $($extractor,)*> LookupFn<($($extractor,)*), S> for F
+        impl<F, Fut, L, E, S, $($extractor,)*> LookupFn<($($extractor,)*), S> for F
         where
             F: Fn($($extractor),*) -> Fut + Clone + Send + Sync + 'static,
-            Fut: Future<Output = Result<Lookup, E>> + Send + 'static,
+            Fut: Future<Output = Result<L, E>> + Send + 'static,
+            L: Into<Lookup>,
             E: Into<BoxError> + 'static,
             S: Send + Sync + 'static,
             $($extractor: FromRequestParts<S> + Send + 'static,)*
@@ -212,7 +215,7 @@ macro_rules! lookup_fn {
                             Err(response) => return Ok(Lookup::Rejected(rejection(response).await)),
                         };
                     )*
-                    self($($extractor),*).await
+                    self($($extractor),*).await.map(Into::into)
                 })
             }
         }
@@ -403,7 +406,10 @@ impl ValidatorSource for ByRoute {
     type Future = BoxLookup<BoxError>;
 
     fn lookup(&self, head: &Parts) -> Self::Future {
-        let pattern = head.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+        let pattern = head
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
         let route = pattern.and_then(|pattern| {
             let found = self.routes.iter().find(|(known, _)| **known == *pattern);
             found.map(|(_, source)| source)

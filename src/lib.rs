@@ -203,8 +203,8 @@ mod etag;
 #[cfg(feature = "axum")]
 mod handler_source;
 mod layer;
-pub mod response;
 mod representation;
+pub mod response;
 mod source;
 mod state;
 mod tag_list;
@@ -220,14 +220,14 @@ pub use body::ResponseBody;
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
+#[cfg(feature = "axum")]
+pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
     Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
 pub use version::NotAVersion;
-#[cfg(feature = "axum")]
-pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 
 /// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
 /// they cannot rot.

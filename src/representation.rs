@@ -57,7 +57,9 @@ fn value_of(validators: &Validators, name: &HeaderName) -> Option<HeaderValue> {
     if name == ETAG {
         validators.etag().map(|etag| etag.to_header_value())
     } else if name == LAST_MODIFIED {
-        validators.last_modified().map(|date| date.to_header_value())
+        validators
+            .last_modified()
+            .map(|date| date.to_header_value())
     } else if name == CACHE_CONTROL {
         validators.cache_control().cloned()
     } else if name == VARY {
