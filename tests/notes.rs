@@ -114,7 +114,7 @@ async fn notes_revalidate_and_writes_need_the_current_version() {
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert_eq!(again.etag(), etag);
 
-    let patch = r#"{"increment": 2}"#;
+    let patch = r#"{"count": 2}"#;
     let blind = send(&server, Method::PATCH, &path, &[JSON], patch).await;
     assert_eq!(blind.status, StatusCode::PRECONDITION_REQUIRED);
     let stale = send(
@@ -227,7 +227,7 @@ async fn the_list_revalidates_and_changes_after_any_write_to_a_note() {
 
     let mut list = server.get("/notes", &[]).await;
     assert_eq!(json(&list).as_array().map(Vec::len), Some(2));
-    let patch = r#"{"increment": 1}"#;
+    let patch = r#"{"count": 1}"#;
     let body = r#"{"title": "three"}"#;
     let writes: [(Method, &str, String, &str); 3] = [
         (Method::PATCH, first.as_str(), first_etag, patch),
@@ -275,7 +275,7 @@ async fn a_write_that_loses_the_race_after_the_check_gets_412_without_a_second_r
         .held_put(&path, &[JSON, (IF_MATCH, &etag)], r#"{"title": "late"}"#)
         .await;
     // ...when another write takes the version it checked.
-    let patch = r#"{"increment": 1}"#;
+    let patch = r#"{"count": 1}"#;
     let first = send(
         &server,
         Method::PATCH,
@@ -312,22 +312,20 @@ async fn a_write_that_loses_the_race_after_the_check_gets_412_without_a_second_r
 async fn eight_writers_times_25_increments_end_at_exactly_200() {
     let (server, _file) = start("writers").await;
     let (path, _) = create(&server, "counter").await;
+    // Read-modify-write on the client: each writer reads the count and writes count + 1.
+    // Without If-Match and the handler's compare-and-set, two writers that read the same count
+    // would both write the same next value, and increments would be lost.
     let writer = |server: Server, path: String| async move {
         let mut refused = 0;
         for _ in 0..25 {
             // Bounded: a writer that lost this many times in a row would be a bug.
             for attempt in 0.. {
                 assert!(attempt < 500, "too many lost races");
-                let etag = server.get(&path, &[]).await.etag();
-                let patch = r#"{"increment": 1}"#;
-                let reply = send(
-                    &server,
-                    Method::PATCH,
-                    &path,
-                    &[JSON, (IF_MATCH, &etag)],
-                    patch,
-                )
-                .await;
+                let read = server.get(&path, &[]).await;
+                let next = json(&read)["count"].as_i64().expect("a count") + 1;
+                let patch = serde_json::json!({ "count": next }).to_string();
+                let headers = [JSON, (IF_MATCH, read.header(ETAG))];
+                let reply = send(&server, Method::PATCH, &path, &headers, &patch).await;
                 match reply.status {
                     StatusCode::OK => break,
                     StatusCode::PRECONDITION_FAILED => refused += 1,
@@ -397,7 +395,7 @@ async fn cors_exposes_etag_and_allows_if_match_and_compressed_bodies_revalidate(
         .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     // And a write naming the gzip tag passes: it names the current version.
-    let patch = r#"{"increment": 1}"#;
+    let patch = r#"{"count": 1}"#;
     let patched = send(
         &server,
         Method::PATCH,

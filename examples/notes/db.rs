@@ -53,13 +53,12 @@ pub struct NewNote {
     pub body: String,
 }
 
-/// The body of a `PATCH /notes/{id}`: fields to change, and an amount to add to `count`.
+/// The body of a `PATCH /notes/{id}`: the fields to change.
 #[derive(Debug, Default, Deserialize)]
 pub struct NotePatch {
     pub title: Option<String>,
     pub body: Option<String>,
-    #[serde(default)]
-    pub increment: i64,
+    pub count: Option<i64>,
 }
 
 /// A failed database operation: a 500 for the client (its text is logged, not sent).
@@ -254,9 +253,9 @@ impl Db {
     pub async fn patch(&self, id: i64, expected: i64, patch: NotePatch) -> DbResult<Option<Note>> {
         self.write(move |t, revision| {
             let sql = format!(
-                "UPDATE notes SET title = coalesce(?2, title), body = coalesce(?3, body), count = count + ?4, version = ?5 WHERE id = ?1 AND version = ?6 RETURNING {COLUMNS}"
+                "UPDATE notes SET title = coalesce(?2, title), body = coalesce(?3, body), count = coalesce(?4, count), version = ?5 WHERE id = ?1 AND version = ?6 RETURNING {COLUMNS}"
             );
-            let values = params![id, patch.title, patch.body, patch.increment, revision, expected];
+            let values = params![id, patch.title, patch.body, patch.count, revision, expected];
             t.query_row(&sql, values, note).optional()
         })
         .await

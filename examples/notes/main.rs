@@ -19,10 +19,10 @@
 //! curl -i -H 'If-None-Match: "<etag>"' localhost:3000/notes/1
 //! # The list has its own ETag, which changes after any write to any note.
 //! curl -i localhost:3000/notes
-//! # Count up, saying which version you read: 200 and a new ETag; again with the old one: 412.
-//! curl -i -X PATCH -H 'If-Match: "<etag>"' -H 'content-type: application/json' -d '{"increment":1}' localhost:3000/notes/1
+//! # Change it, saying which version you read: 200 and a new ETag; again with the old one: 412.
+//! curl -i -X PATCH -H 'If-Match: "<etag>"' -H 'content-type: application/json' -d '{"count":1}' localhost:3000/notes/1
 //! # Without a precondition: 428. With an id that is not one: 400, from axum's Path.
-//! curl -i -X PATCH -H 'content-type: application/json' -d '{"increment":1}' localhost:3000/notes/1
+//! curl -i -X PATCH -H 'content-type: application/json' -d '{"count":1}' localhost:3000/notes/1
 //! curl -i -X DELETE -H 'If-Match: "1"' localhost:3000/notes/one
 //! ```
 //!
