@@ -52,8 +52,10 @@
 //! The layer hands a source the request head by reference, and an extractor needs it by
 //! `&mut` for the whole of its future, so the source works on a clone of the head: the URI and
 //! header values are reference-counted, the header map's tables and each extension are copied.
-//! That happens only when the source is asked (never on the layer's fast path), and costs
-//! under a microsecond (see BENCHMARKS.md), next to a database round trip.
+//! That happens only when the source is asked (never on the layer's fast path). With the
+//! extractor and the boxed future it costs about a microsecond per looked-up request over a
+//! plain closure source (a 304 through axum: 3.1 µs against 2.1 µs, BENCHMARKS.md), next to a
+//! database round trip.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -316,7 +318,7 @@ impl ByRoute {
     /// use tower_conditional::{ByRoute, Lookup, ValidatorSource};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn main() -> Result<(), tower_conditional::BoxError> {
     /// let (head, ()) = http::Request::get("/").body(())?.into_parts();
     /// assert_eq!(ByRoute::new().lookup(&head).await?, Lookup::Unknown);
     /// # Ok(())
@@ -366,7 +368,7 @@ impl ByRoute {
     /// use tower_conditional::{source_fn, ByRoute, Lookup, ValidatorSource};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn main() -> Result<(), tower_conditional::BoxError> {
     /// let sources = ByRoute::new().fallback(source_fn(|| async { Ok::<_, Infallible>(Lookup::Missing) }));
     /// let (head, ()) = http::Request::get("/elsewhere").body(())?.into_parts();
     /// assert_eq!(sources.lookup(&head).await?, Lookup::Missing);

@@ -179,6 +179,26 @@ impl axum_core::response::IntoResponseParts for Validators {
     }
 }
 
+/// With the `axum` feature, `Validators` alone are a response too (an empty 200 with their
+/// metadata), so the 204 of a write is `(StatusCode::NO_CONTENT, validators)`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use http::{header, StatusCode};
+/// use tower_conditional::{ETag, Validators};
+///
+/// let written = (StatusCode::NO_CONTENT, Validators::new().with_etag(ETag::from(4u64)));
+/// let response = written.into_response();
+/// assert_eq!(response.status(), StatusCode::NO_CONTENT);
+/// assert_eq!(response.headers()[header::ETAG], "\"4\"");
+/// ```
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for Validators {
+    fn into_response(self) -> axum_core::response::Response {
+        (self, ()).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
