@@ -261,6 +261,76 @@ impl Checked {
             None => response::precondition_required(),
         }
     }
+
+    /// The answer to a write that lost the race, when the handler has not read the state that
+    /// beat it: a compare-and-set (`UPDATE ... WHERE version = $checked`) that touched no row
+    /// says only that the checked version is gone. A 412 whose problem body says the resource
+    /// changed after the check, without validators (the client refetches them, as after any
+    /// 412); a 428 for an unconditional write, as [`refusal`](Checked::refusal) answers.
+    /// No second query.
+    ///
+    /// ```
+    /// use http::{header, StatusCode};
+    /// use tower_conditional::{Checked, ResourceState};
+    ///
+    /// let unconditional = Checked::new(ResourceState::Missing);
+    /// assert_eq!(unconditional.lost_race().status(), StatusCode::PRECONDITION_REQUIRED);
+    /// ```
+    ///
+    /// A handler that passed `If-Match` gets a 412 (see `tests/axum_sources.rs` for one driven
+    /// through the layer):
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{header, request::Parts, Request, Response, StatusCode};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// # use tower_conditional::{Checked, ConditionalLayer, ETag, Lookup, Validators};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async {
+    ///     Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(ETag::from(4u64))))
+    /// };
+    /// let handler = service_fn(|request: Request<String>| async move {
+    ///     let checked = request.extensions().get::<Checked>().expect("a checked write");
+    ///     let rows_updated = 0; // UPDATE notes SET ... WHERE id = $1 AND version = 4
+    ///     Ok::<_, Infallible>(if rows_updated == 0 {
+    ///         checked.lost_race()
+    ///     } else {
+    ///         Response::default()
+    ///     })
+    /// });
+    /// let write = Request::put("/notes/1").header(header::IF_MATCH, "\"4\"").body(String::new())?;
+    /// let refused = ConditionalLayer::new(source).layer(handler).oneshot(write).await?;
+    /// assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    /// assert!(!refused.headers().contains_key(header::ETAG));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lost_race(&self) -> Response<AnswerBody> {
+        match self.passed {
+            Some(condition) => response::lost_race(condition),
+            None => response::precondition_required(),
+        }
+    }
+
+    /// The version that was current at the check, read back from its entity tag (the inverse
+    /// of `ETag::from(version)`): what the compare-and-set compares against. `None` without a
+    /// tag, or when the tag is not a version of type `T` (see [`NotAVersion`](crate::NotAVersion)).
+    ///
+    /// ```
+    /// use tower_conditional::{Checked, ETag, ResourceState, Validators};
+    ///
+    /// let checked = Checked::new(Validators::new().with_etag(ETag::from(41i64)).into());
+    /// assert_eq!(checked.version::<i64>(), Some(41));
+    /// assert_eq!(checked.version::<String>().as_deref(), Some("41"));
+    /// assert_eq!(Checked::new(ResourceState::Missing).version::<i64>(), None);
+    /// ```
+    pub fn version<T>(&self) -> Option<T>
+    where
+        T: for<'a> TryFrom<&'a ETag>,
+    {
+        self.etag().and_then(|tag| T::try_from(tag).ok())
+    }
 }
 
 #[cfg(feature = "axum")]

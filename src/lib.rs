@@ -116,6 +116,23 @@
 //! write that carries no precondition and needs none. The table is in the
 //! [`ConditionalLayer`] docs. A failing source only affects requests that needed it.
 //!
+//! # Collections
+//!
+//! A list endpoint's validators must change after any write to any item, deletes included.
+//! Two ways:
+//!
+//! - **A collection version**: a counter the store bumps in the transaction of every item write
+//!   (create, update, delete), whose value is the list's ETag. Its source costs one row read,
+//!   and a 304 costs no rendering. Taking each item's version from the same counter (the
+//!   revision that last wrote it) makes the bump impossible to forget: `examples/notes` does
+//!   this over SQLite, with one [`ByRoute`] source for `/notes` and one for `/notes/{id}`
+//!   behind one layer, and `tests/notes.rs` checks that the list answers 304 and changes after
+//!   a create, a PATCH and a DELETE.
+//! - **The response**: a source answering [`Lookup::Unknown`] for the list route (or
+//!   [`ConditionalLayer::from_responses`]) tags the rendered list with its hash, which changes
+//!   exactly when the list's bytes do. Right where rendering is cheap and the body's size is
+//!   known (a compressed body inside the layer has none, so it is not hashed).
+//!
 //! # Compression
 //!
 //! A strong ETag promises byte-identical content; the gzip and identity bodies of one version
@@ -170,8 +187,13 @@
 //! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
 //!   the status), so operators can see how often they serve 304, 412 and 428; a failing
 //!   source's error is reported with its `source()` chain.
-//! - `axum`: [`Checked`] is an axum extractor (`FromRequestParts`, and `Option<Checked>`), whose
-//!   rejection (`MissingChecked`) names the missing layer in a problem+json 500. (The
+//! - `axum`: sources written like handlers, from axum extractors ([`source_fn_with_state`],
+//!   [`source_fn`]), whose rejections are the client's answer ([`Lookup::Rejected`]); one
+//!   source per route behind one layer ([`ByRoute`], by axum's `MatchedPath`); [`Validators`]
+//!   as response parts (`(validators, Json(row))`); and [`Checked`] as an extractor
+//!   (`FromRequestParts`, and `Option<Checked>`), whose rejection (`MissingChecked`) names the
+//!   missing layer in a problem+json 500. It depends on axum-core and on axum without default
+//!   features (no server, no JSON). (The
 //!   [`response`] builders need no feature: their [`AnswerBody`](response::AnswerBody) makes
 //!   them axum responses as they are.)
 //! - `client`: [`ConditionalUpdate`] and its [`Outcome`], the client's refetch-and-retry loop
@@ -200,12 +222,16 @@ mod date;
 mod decision;
 mod encoding;
 mod etag;
+#[cfg(feature = "axum")]
+mod handler_source;
 mod layer;
+mod representation;
 pub mod response;
 mod source;
 mod state;
 mod tag_list;
 mod timer;
+mod version;
 
 pub use conditions::{Conditions, evaluate};
 pub use date::{InvalidDate, LastModified};
@@ -217,12 +243,15 @@ pub use body::ResponseBody;
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
+#[cfg(feature = "axum")]
+pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
     Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
     ResponseFuture,
 };
-pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
+pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
+pub use version::NotAVersion;
 
 /// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
 /// they cannot rot.

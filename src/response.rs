@@ -17,11 +17,10 @@
 //! ```
 
 use bytes::Bytes;
-use http::header::{
-    CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, HeaderValue, LAST_MODIFIED, VARY,
-};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, LAST_MODIFIED};
 use http::{HeaderMap, Response, StatusCode};
 
+use crate::representation::not_modified_fields;
 use crate::{Condition, Decision, LastModified, ResourceState, Validators};
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
@@ -132,23 +131,7 @@ impl http_body::Body for AnswerBody {
 /// ```
 pub fn not_modified(validators: &Validators) -> Response<AnswerBody> {
     let mut response = empty(StatusCode::NOT_MODIFIED);
-    let headers = response.headers_mut();
-    match validators.etag() {
-        Some(etag) => {
-            headers.insert(ETAG, etag.to_header_value());
-        }
-        None => insert_last_modified(headers, validators.last_modified()),
-    }
-    for (name, value) in [
-        (CACHE_CONTROL, validators.cache_control()),
-        (VARY, validators.vary()),
-        (EXPIRES, validators.expires()),
-        (CONTENT_LOCATION, validators.content_location()),
-    ] {
-        if let Some(value) = value {
-            headers.insert(name, value.clone());
-        }
-    }
+    not_modified_fields(response.headers_mut(), validators);
     response
 }
 
@@ -265,6 +248,17 @@ pub fn service_unavailable() -> Response<AnswerBody> {
     response
 }
 
+/// A 412 for a write that passed `condition` and then lost the compare-and-set: another
+/// request wrote between the check and this write. Carries no validators (the handler did not
+/// read the new ones); the client refetches, as after any 412.
+pub(crate) fn lost_race(condition: Condition) -> Response<AnswerBody> {
+    problem(
+        StatusCode::PRECONDITION_FAILED,
+        "another request changed the resource after this request's precondition was checked, so it no longer holds and the request was not performed; fetch the resource again and retry with its current ETag",
+        Some(condition),
+    )
+}
+
 /// A 412 for a write whose precondition cannot be verified because the resource's validators
 /// are only known after the handler runs ([`Lookup::Unknown`](crate::Lookup::Unknown)).
 pub(crate) fn unverifiable(condition: Condition) -> Response<AnswerBody> {
@@ -368,7 +362,7 @@ fn problem(status: StatusCode, detail: &str, condition: Option<Condition>) -> Re
 mod tests {
     use super::*;
     use crate::ETag;
-    use http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
+    use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_LOCATION, EXPIRES, VARY};
 
     fn json(response: &Response<AnswerBody>) -> serde_json::Value {
         serde_json::from_slice(response.body()).expect("problem bodies are valid JSON")

@@ -28,7 +28,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::request::Parts;
+use http::{Response, StatusCode};
 
+use crate::response::AnswerBody;
 use crate::{ResourceState, Validators};
 
 /// An error of any kind, sendable across threads: what a source's error becomes when the layer
@@ -296,10 +298,45 @@ pub enum Lookup {
     ///
     /// None of these is a 503: nothing transient happened, and retrying cannot help.
     Unknown,
+    /// The request itself is refused, before anything was looked up: the layer answers with
+    /// this response and the inner service is not called, whatever the method. For the
+    /// client's errors the source finds in the request (a path parameter that is not an id:
+    /// the rejection of an axum extractor, see [`source_fn_with_state`](crate::source_fn_with_state)),
+    /// which are neither a failing source ([`OnSourceError`](crate::OnSourceError) is for
+    /// those) nor a verdict on the resource.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, Lookup, Rejection};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |head: &Parts| {
+    ///     let id = head.uri.path().trim_start_matches('/').parse::<u64>();
+    ///     async move {
+    ///         Ok::<_, Infallible>(match id {
+    ///             Ok(_) => Lookup::Missing,
+    ///             Err(_) => Lookup::Rejected(Rejection::status(StatusCode::BAD_REQUEST)),
+    ///         })
+    ///     }
+    /// };
+    /// let handler = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let write = Request::put("/x").header("if-match", "\"1\"").body(String::new())?;
+    /// let refused = ConditionalLayer::new(source).layer(handler).oneshot(write).await?;
+    /// assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    /// # Ok(())
+    /// # }
+    /// ```
+    Rejected(Rejection),
 }
 
 impl Lookup {
-    /// The state the evaluator works with; `None` for [`Lookup::Unknown`].
+    /// The state the evaluator works with; `None` for [`Lookup::Unknown`] and
+    /// [`Lookup::Rejected`].
     ///
     /// ```
     /// use tower_conditional::{Lookup, ResourceState, Validators};
@@ -312,7 +349,7 @@ impl Lookup {
         match self {
             Lookup::Missing => Some(ResourceState::Missing),
             Lookup::Present(validators) => Some(ResourceState::Present(validators)),
-            Lookup::Unknown => None,
+            Lookup::Unknown | Lookup::Rejected(_) => None,
         }
     }
 }
@@ -344,5 +381,91 @@ impl From<Validators> for Lookup {
 impl From<Option<Validators>> for Lookup {
     fn from(validators: Option<Validators>) -> Self {
         validators.map_or(Lookup::Missing, Lookup::Present)
+    }
+}
+
+/// The response of a [`Lookup::Rejected`]: a complete, short response the layer sends as it
+/// is (its body already read, as the crate's own answers are).
+///
+/// Two rejections are equal when their status, headers and body are (extensions are not
+/// compared).
+///
+/// ```
+/// use http::{header, Response, StatusCode};
+/// use tower_conditional::Rejection;
+/// use tower_conditional::response::AnswerBody;
+///
+/// let mut response = Response::new(AnswerBody::from(bytes::Bytes::from_static(b"no such id")));
+/// *response.status_mut() = StatusCode::BAD_REQUEST;
+/// let rejection = Rejection::from(response);
+/// assert_eq!(rejection.response().status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(rejection.into_response().body().as_ref(), b"no such id");
+/// ```
+#[derive(Clone)]
+pub struct Rejection(Box<Response<AnswerBody>>);
+
+impl Rejection {
+    /// A rejection with `status` and no body.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_conditional::Rejection;
+    ///
+    /// assert!(Rejection::status(StatusCode::NOT_FOUND).response().body().is_empty());
+    /// ```
+    pub fn status(status: StatusCode) -> Self {
+        let mut response = Response::new(AnswerBody::default());
+        *response.status_mut() = status;
+        Rejection::from(response)
+    }
+
+    /// The response to send.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_conditional::Rejection;
+    ///
+    /// assert_eq!(Rejection::status(StatusCode::GONE).response().status(), StatusCode::GONE);
+    /// ```
+    pub fn response(&self) -> &Response<AnswerBody> {
+        &self.0
+    }
+
+    /// The response to send, by value.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_conditional::Rejection;
+    ///
+    /// let response = Rejection::status(StatusCode::BAD_REQUEST).into_response();
+    /// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    /// ```
+    pub fn into_response(self) -> Response<AnswerBody> {
+        *self.0
+    }
+}
+
+impl From<Response<AnswerBody>> for Rejection {
+    fn from(response: Response<AnswerBody>) -> Self {
+        Rejection(Box::new(response))
+    }
+}
+
+impl PartialEq for Rejection {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.response(), other.response());
+        a.status() == b.status() && a.headers() == b.headers() && a.body() == b.body()
+    }
+}
+
+impl Eq for Rejection {}
+
+impl std::fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rejection")
+            .field("status", &self.0.status())
+            .field("headers", self.0.headers())
+            .field("body_len", &self.0.body().len())
+            .finish()
     }
 }

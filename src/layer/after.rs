@@ -2,7 +2,7 @@
 //! and evaluating GET and HEAD against the validators the response itself carries (for sources
 //! that answered [`Lookup::Unknown`](crate::source::Lookup::Unknown)).
 
-use http::header::{CACHE_CONTROL, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{Method, Response, StatusCode, response};
 use http_body::Body;
 
@@ -12,8 +12,9 @@ use super::settings::Settings;
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
-use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
+use crate::encoding::{tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
+use crate::representation::fill;
 use crate::response::AnswerBody;
 use crate::state::{ResourceState, Validators};
 
@@ -153,30 +154,7 @@ fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) 
 /// Gives a successful response the metadata a 304 would carry (RFC 9110 §15.4.5), from the
 /// source's validators: the handler's own values win, and `Vary` is merged.
 pub(super) fn fill_validators<B>(response: &mut Response<B>, validators: &Validators) {
-    if !response.status().is_success() {
-        return;
-    }
-    let headers = response.headers_mut();
-    if let Some(etag) = validators.etag() {
-        headers
-            .entry(ETAG)
-            .or_insert_with(|| etag.to_header_value());
-    }
-    if let Some(date) = validators.last_modified() {
-        headers
-            .entry(LAST_MODIFIED)
-            .or_insert_with(|| date.to_header_value());
-    }
-    for (name, value) in [
-        (CACHE_CONTROL, validators.cache_control()),
-        (EXPIRES, validators.expires()),
-        (CONTENT_LOCATION, validators.content_location()),
-    ] {
-        if let Some(value) = value {
-            headers.entry(name).or_insert_with(|| value.clone());
-        }
-    }
-    if let Some(vary) = validators.vary() {
-        merge_vary(headers, vary);
+    if response.status().is_success() {
+        fill(response.headers_mut(), validators);
     }
 }

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use http::header::{
-    CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, LAST_MODIFIED, RETRY_AFTER, VARY,
-};
+use http::header::{ETAG, LAST_MODIFIED, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::settings::Settings;
 use crate::encoding::{identity_form, vary_on_accept_encoding};
 use crate::etag::ETag;
+use crate::representation::copy_not_modified_fields;
 use crate::response::{self, AnswerBody};
 use crate::state::ResourceState;
 
@@ -79,24 +78,7 @@ fn retry_after_value(delay: Duration) -> HeaderValue {
 pub(super) fn not_modified_from(headers: &HeaderMap) -> Response<AnswerBody> {
     let mut response = Response::new(AnswerBody::default());
     *response.status_mut() = StatusCode::NOT_MODIFIED;
-    let kept = response.headers_mut();
-    let has_etag = headers.contains_key(ETAG);
-    for name in [
-        CACHE_CONTROL,
-        CONTENT_LOCATION,
-        DATE,
-        ETAG,
-        EXPIRES,
-        VARY,
-        LAST_MODIFIED,
-    ] {
-        if name == LAST_MODIFIED && has_etag {
-            continue; // Last-Modified only when there is no ETag
-        }
-        for value in headers.get_all(&name) {
-            kept.append(name.clone(), value.clone());
-        }
-    }
+    copy_not_modified_fields(headers, response.headers_mut());
     response
 }
 

@@ -17,7 +17,7 @@ use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
 use crate::encoding::identity_form;
 use crate::response::{self, AnswerBody};
-use crate::source::{BoxError, Lookup};
+use crate::source::{BoxError, Lookup, Rejection};
 use crate::state::{ResourceState, Validators};
 
 /// What a request needs before the layer can decide it.
@@ -101,6 +101,10 @@ pub(super) fn decide<E: Into<BoxError>>(
     parts: &mut Parts,
     plan: &Plan,
 ) -> Verdict {
+    let answer = match answer {
+        Ok(Lookup::Rejected(rejection)) => return rejected(rejection, parts),
+        answer => answer,
+    };
     let state = match answer.map(Lookup::state) {
         Ok(Some(state)) => state,
         Ok(None) if is_read(&parts.method) => {
@@ -122,6 +126,14 @@ pub(super) fn decide<E: Into<BoxError>>(
     trace::decided(parts, proceed.passed(), None);
     apply_range(proceed.range(), parts);
     hand_over(state, &proceed, parts, plan)
+}
+
+/// The source refused the request itself (an extractor's rejection): its answer, whatever the
+/// method, never the inner service.
+fn rejected(rejection: Rejection, parts: &Parts) -> Verdict {
+    let response = rejection.into_response();
+    trace::decided(parts, None, Some(response.status()));
+    Verdict::Answer(response)
 }
 
 /// Step 1 ended the request: 304, 412 or 400, from the state checked.
