@@ -57,7 +57,18 @@ for v in graph:
     if v not in index: sc(v)
 print('files:',len(graph),'edges:',sum(len(d) for d in graph.values()))
 print('edges into lib.rs (crate root):',reexport)
+# Inside the crate, names are imported from the module that defines them, never through the
+# root's re-exports (`use crate::ETag`): the graph above would not see such an edge.
+through_root=[]
+for mod,p in files.items():
+    if mod=='': continue
+    for n,line in enumerate(open(p).read().split('\n'),1):
+        code=line.split('//')[0]
+        if re.search(r'\bcrate::(\{[^}]*\b[A-Z]|[A-Z])',code):
+            through_root.append(f'{p}:{n}: {line.strip()}')
+print('imports through the crate root:', through_root or 'none')
 print('cycles:',sccs or 'none')
+if through_root: sys.exit(1)
 if sccs: sys.exit(1)
 if '-v' in sys.argv:
     for m in sorted(graph): print(m or '(lib)', '->', sorted(graph[m]))

@@ -2,9 +2,11 @@
 
 use http::Response;
 
+use crate::date::LastModified;
 use crate::decision::Condition;
+use crate::etag::ETag;
 use crate::response::{self, AnswerBody};
-use crate::{ETag, LastModified, ResourceState};
+use crate::state::ResourceState;
 
 /// Inserted into the request's extensions by [`Conditional`](crate::Conditional) before it calls
 /// the inner service with any method other than GET and HEAD whose validators it looked up (the

@@ -20,12 +20,13 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+use crate::date::LastModified;
 use crate::date::{parse_http_date, trim_ows};
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 use crate::encoding::{Aliasing, is_identity_form};
-use crate::etag::{scan as scan_etag, strong_match};
+use crate::etag::{ETag, scan as scan_etag, strong_match};
+use crate::state::ResourceState;
 use crate::tag_list::{Comparison, ListMatch, match_list};
-use crate::{LastModified, ResourceState};
 
 /// The conditional header fields of one request, borrowed from its headers.
 ///
@@ -300,7 +301,7 @@ impl<'a> Conditions<'a> {
 
     /// The first `If-None-Match` member that names `current` with coding aliases on (see
     /// [`crate::encoding`]): the form of the tag the client holds, for a 304 to echo.
-    pub(crate) fn if_none_match_member(&self, current: &crate::ETag) -> Option<crate::ETag> {
+    pub(crate) fn if_none_match_member(&self, current: &ETag) -> Option<ETag> {
         crate::tag_list::matching_member(
             self.if_none_match.as_ref()?,
             current,
@@ -656,7 +657,8 @@ mod tests {
     use http::{HeaderMap, HeaderName, Method};
 
     use super::Conditions;
-    use crate::{LastModified, ResourceState, Validators};
+    use crate::date::LastModified;
+    use crate::state::{ResourceState, Validators};
 
     /// Sun, 06 Nov 1994 08:49:37 GMT.
     const T: u64 = 784_111_777;

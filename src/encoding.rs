@@ -33,7 +33,7 @@
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG};
 use http::{HeaderMap, HeaderValue};
 
-use crate::ETag;
+use crate::etag::ETag;
 
 /// Content codings whose name becomes a tag suffix.
 pub(crate) const KNOWN_CODINGS: [&str; 5] = ["gzip", "br", "deflate", "zstd", "compress"];

@@ -20,8 +20,10 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, LAST_MODIFIED};
 use http::{HeaderMap, Response, StatusCode};
 
+use crate::date::LastModified;
+use crate::decision::{Condition, Decision};
 use crate::representation::not_modified_fields;
-use crate::{Condition, Decision, LastModified, ResourceState, Validators};
+use crate::state::{ResourceState, Validators};
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
@@ -361,7 +363,7 @@ fn problem(status: StatusCode, detail: &str, condition: Option<Condition>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ETag;
+    use crate::etag::ETag;
     use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_LOCATION, EXPIRES, VARY};
 
     fn json(response: &Response<AnswerBody>) -> serde_json::Value {

@@ -31,7 +31,7 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use crate::response::AnswerBody;
-use crate::{ResourceState, Validators};
+use crate::state::{ResourceState, Validators};
 
 /// An error of any kind, sendable across threads: what a source's error becomes when the layer
 /// reports it (its `source()` chain intact).

@@ -15,7 +15,9 @@
 
 use http::HeaderValue;
 
-use crate::{ETag, LastModified};
+use crate::date::LastModified;
+
+use crate::etag::ETag;
 
 /// Whether the target resource has a current representation, and if so its validators.
 ///

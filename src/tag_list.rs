@@ -8,8 +8,8 @@
 use http::HeaderValue;
 use http::header::GetAll;
 
-use crate::ETag;
 use crate::encoding::Aliasing;
+use crate::etag::ETag;
 
 /// One member of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
