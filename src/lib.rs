@@ -209,6 +209,7 @@
 //! hands writes a [`Checked`] extension holding the state it checked, to compare-and-set against
 //! ([`Checked::is_current`], then [`Checked::refusal`] when it lost the race).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]
