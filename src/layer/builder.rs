@@ -7,8 +7,8 @@ use std::time::Duration;
 use http::Method;
 use tower::Layer;
 
-use super::service::{Conditional, Shared};
-use super::settings::{Config, OnSourceError};
+use super::service::Conditional;
+use super::settings::{Config, OnSourceError, Shared};
 use crate::source::FromResponse;
 
 /// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the

@@ -13,7 +13,7 @@ use super::before::{Need, need, post_from_response};
 use super::drain::Limits;
 use super::future::ResponseFuture;
 use super::plan::{Plan, Post};
-use super::settings::Config;
+use super::settings::{Config, Shared};
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
@@ -79,12 +79,6 @@ pub struct Conditional<S, V> {
     pub(super) inner: S,
     /// Shared by every clone (services are cloned per request): one reference count to bump.
     pub(super) shared: Arc<Shared<V>>,
-}
-
-/// The source and the configuration, as one allocation per [`Layer::layer`](tower::Layer).
-pub(super) struct Shared<V> {
-    pub(super) source: V,
-    pub(super) config: Config,
 }
 
 impl<S: Clone, V> Clone for Conditional<S, V> {
@@ -235,7 +229,8 @@ where
                 let (parts, body) = request.into_parts();
                 let lookup = self.shared.source.lookup(&parts);
                 let request = Request::from_parts(parts, body);
-                ResponseFuture::lookup(lookup, inner, request, plan, self.drain_limits())
+                let shared = Arc::clone(&self.shared);
+                ResponseFuture::lookup(lookup, shared, inner, request, plan, self.drain_limits())
             }
         }
     }
