@@ -74,7 +74,8 @@ fn racing_router(document: Document, handler: Handler, race: Arc<AtomicBool>) ->
             if race.swap(false, Ordering::SeqCst) {
                 document.write(V2);
             }
-            let validators = Validators::new().with_etag(ETag::strong(format!("v{version}")).unwrap());
+            let validators =
+                Validators::new().with_etag(ETag::strong(format!("v{version}")).unwrap());
             async move { Ok::<_, Infallible>(Lookup::Present(validators)) }
         }
     };
@@ -114,7 +115,11 @@ async fn resume(server: &Server, path: &str, if_range: &str) -> Reply {
 #[track_caller]
 fn assert_no_splice(reply: &Reply, v1_range: &[u8]) {
     if reply.status == StatusCode::PARTIAL_CONTENT {
-        assert_eq!(&reply.body[..], v1_range, "a 206 of another version: {reply:?}");
+        assert_eq!(
+            &reply.body[..],
+            v1_range,
+            "a 206 of another version: {reply:?}"
+        );
     }
 }
 
@@ -155,8 +160,7 @@ async fn tagged_206_of_the_next_version_is_never_sent() {
 
 #[tokio::test]
 async fn untagged_206_of_the_next_version_is_never_sent() {
-    a_write_between_look_up_and_read_never_gets_a_206_of_the_next_version(Handler::BareRange)
-        .await;
+    a_write_between_look_up_and_read_never_gets_a_206_of_the_next_version(Handler::BareRange).await;
 }
 
 #[tokio::test]
@@ -237,7 +241,12 @@ impl<S: Storage> Storage for WriteAfterLookup<S> {
                 let expected = Expected::Current(&current.etag);
                 let written = self
                     .inner
-                    .put_if(key, expected, Bytes::from_static(V2), ETag::from_content(V2))
+                    .put_if(
+                        key,
+                        expected,
+                        Bytes::from_static(V2),
+                        ETag::from_content(V2),
+                    )
                     .await?;
                 assert!(matches!(written, CasOutcome::Done(_)), "{written:?}");
             }

@@ -48,7 +48,10 @@ async fn replicas_120_s_apart(backend: Backend) -> Option<([Server; 2], Scratch)
     let open = |clock| {
         let database = database.clone();
         async move {
-            let router = database.router_with_clock(clock).await.expect("open the database");
+            let router = database
+                .router_with_clock(clock)
+                .await
+                .expect("open the database");
             Server::start(router).await
         }
     };
@@ -230,10 +233,12 @@ async fn replicas_120_s_apart_lose_no_update_under_if_unmodified_since(replicas:
     for (round, writer) in [1, 0, 1, 0].into_iter().enumerate() {
         let path = format!("/items/skew-{round}");
         let v1 = replicas[0].create(&path, "v1").await;
-        let date = replicas[0].get(&path, &[]).await.header(LAST_MODIFIED).to_owned();
-        let v2 = replicas[writer]
-            .put(&path, &[(IF_MATCH, &v1)], "v2")
-            .await;
+        let date = replicas[0]
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
+        let v2 = replicas[writer].put(&path, &[(IF_MATCH, &v1)], "v2").await;
         assert_status(&v2, StatusCode::NO_CONTENT);
         for replica in &replicas {
             let late = replica

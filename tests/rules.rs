@@ -553,7 +553,11 @@ fn evaluate_clamps_a_far_future_last_modified_to_the_system_clock() {
         let before = LastModified::now();
         let sent = date(253_402_300_799).to_header_value();
         let sent = sent.to_str().unwrap();
-        let write = evaluate(&Method::PUT, &headers(&[(IF_UNMODIFIED_SINCE, sent)]), &state);
+        let write = evaluate(
+            &Method::PUT,
+            &headers(&[(IF_UNMODIFIED_SINCE, sent)]),
+            &state,
+        );
         let read = evaluate(&Method::GET, &headers(&[(IF_MODIFIED_SINCE, sent)]), &state);
         if LastModified::now() != before {
             continue; // the clock ticked: the echo is stale, as it should be; try again

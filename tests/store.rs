@@ -745,7 +745,11 @@ async fn two_writes_in_one_second_then_if_unmodified_since_naming_the_first_does
         let path = format!("/items/doc-{attempt}");
         let start = unix_now();
         let v1 = server.create(&path, "v1").await;
-        let first_date = server.get(&path, &[]).await.header(LAST_MODIFIED).to_owned();
+        let first_date = server
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
         let second = server.put(&path, &[(IF_MATCH, &v1)], "v2").await;
         assert_status(&second, StatusCode::NO_CONTENT);
         if unix_now() != start {
@@ -755,7 +759,11 @@ async fn two_writes_in_one_second_then_if_unmodified_since_naming_the_first_does
             .put(&path, &[(IF_UNMODIFIED_SINCE, &first_date)], "lost v2")
             .await;
         assert_status(&late, StatusCode::PRECONDITION_FAILED);
-        assert_eq!(late.etag(), second.etag(), "the 412 names the second version");
+        assert_eq!(
+            late.etag(),
+            second.etag(),
+            "the 412 names the second version"
+        );
         assert_eq!(current(&server, &path).await.0, "v2");
 
         // The second version is dated a second later; once that second has come, its date is
@@ -763,7 +771,11 @@ async fn two_writes_in_one_second_then_if_unmodified_since_naming_the_first_does
         while unix_now() <= start + 1 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        let second_date = server.get(&path, &[]).await.header(LAST_MODIFIED).to_owned();
+        let second_date = server
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
         assert_ne!(second_date, first_date, "each version has its own date");
         let next = server
             .put(&path, &[(IF_UNMODIFIED_SINCE, &second_date)], "v3")

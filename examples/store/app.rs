@@ -78,7 +78,10 @@ impl Clock {
 
     /// The system clock, `seconds` ahead (or behind, when negative): a replica whose clock is
     /// off, for tests.
-    #[allow(dead_code, reason = "used by the tests of replicas whose clocks disagree")]
+    #[allow(
+        dead_code,
+        reason = "used by the tests of replicas whose clocks disagree"
+    )]
     pub fn offset_by(seconds: i64) -> Self {
         Clock { offset: seconds }
     }

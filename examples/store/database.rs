@@ -62,9 +62,7 @@ impl Database {
     pub async fn router_with_clock(&self, clock: app::Clock) -> Result<Router, StorageError> {
         Ok(match self {
             Database::Sqlite(path) => app::router_with_clock(Sqlite::open(path)?, clock),
-            Database::Postgres(url) => {
-                app::router_with_clock(Postgres::connect(url).await?, clock)
-            }
+            Database::Postgres(url) => app::router_with_clock(Postgres::connect(url).await?, clock),
         })
     }
 }

@@ -100,7 +100,11 @@ pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
     match ranges::judge_again(range, answer, post.encoding_tags) {
         Ok(RangeOf::Named) => finish(response, post),
         Ok(_) => {
-            trace::decided(&range.head, Some(Condition::IfRange), Some(SERVICE_UNAVAILABLE));
+            trace::decided(
+                &range.head,
+                Some(Condition::IfRange),
+                Some(SERVICE_UNAVAILABLE),
+            );
             After::Done(another_version(false, range))
         }
         Err(error) => {

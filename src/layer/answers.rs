@@ -78,7 +78,11 @@ pub(super) fn range_of_another_version(
     retry_after: Option<Duration>,
 ) -> Response<AnswerBody> {
     let mut response = response::range_of_another_version();
-    let delay = if failed { retry_after } else { Some(Duration::ZERO) };
+    let delay = if failed {
+        retry_after
+    } else {
+        Some(Duration::ZERO)
+    };
     if let Some(delay) = delay {
         response
             .headers_mut()

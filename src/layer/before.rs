@@ -222,7 +222,8 @@ fn hand_over(
     plan: &Plan,
     range: Option<Box<RangeCheck>>,
 ) -> Verdict {
-    let checked = |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
+    let checked =
+        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
     if !is_read(&parts.method) {
         parts.extensions.insert(checked(state));
         return Verdict::Call(plan.post());

@@ -271,7 +271,8 @@ where
                             read: Some(Box::new(Read::new(head, body, check, limit))),
                         }),
                         After::Recheck(response, range, post) => {
-                            const KEPT: &str = "a range check comes from a look-up, which keeps the source";
+                            const KEPT: &str =
+                                "a range check comes from a look-up, which keeps the source";
                             let shared = shared.take().expect(KEPT);
                             let lookup = shared.source.lookup(&range.head);
                             let waiting = Recheck {

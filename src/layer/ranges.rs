@@ -132,11 +132,26 @@ mod tests {
     #[test]
     fn a_206_is_judged_by_its_own_validator_of_the_kind_if_range_names() {
         let tag = check("\"v1\"", false);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")]), false), RangeOf::Named);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v2\"")]), false), RangeOf::Other);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "W/\"v1\"")]), false), RangeOf::Other);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "v1")]), false), RangeOf::Other);
-        assert_eq!(judge(&tag, &headers(&[(LAST_MODIFIED, DATE)]), false), RangeOf::Unknown);
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), false),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v2\"")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "W/\"v1\"")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "v1")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(LAST_MODIFIED, DATE)]), false),
+            RangeOf::Unknown
+        );
         assert_eq!(judge(&tag, &HeaderMap::new(), false), RangeOf::Unknown);
 
         let date = check(DATE, true);
@@ -144,7 +159,10 @@ mod tests {
         assert_eq!(judge(&date, &same, false), RangeOf::Named);
         let later = headers(&[(LAST_MODIFIED, "Sun, 06 Nov 1994 08:49:38 GMT")]);
         assert_eq!(judge(&date, &later, false), RangeOf::Other);
-        assert_eq!(judge(&date, &headers(&[(ETAG, "\"v1\"")]), false), RangeOf::Unknown);
+        assert_eq!(
+            judge(&date, &headers(&[(ETAG, "\"v1\"")]), false),
+            RangeOf::Unknown
+        );
         // A date the source did not declare strong never names one version.
         assert_eq!(judge(&check(DATE, false), &same, false), RangeOf::Other);
     }
@@ -152,16 +170,29 @@ mod tests {
     #[test]
     fn with_encoding_aware_tags_the_206_is_compared_in_its_identity_form() {
         let tag = check("\"v1\"", false);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")]), true), RangeOf::Named);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v0\"")]), true), RangeOf::Other);
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), true),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v0\"")]), true),
+            RangeOf::Other
+        );
     }
 
     #[test]
     fn a_second_look_up_shows_the_206_of_the_named_version_only_if_if_range_still_holds() {
         let tag = check("\"v1\"", false);
-        let at = |etag| -> Never { Ok(Validators::new().with_etag(ETag::from_static(etag)).into()) };
-        assert_eq!(judge_again(&tag, at("\"v1\""), false).unwrap(), RangeOf::Named);
-        assert_eq!(judge_again(&tag, at("\"v2\""), false).unwrap(), RangeOf::Other);
+        let at =
+            |etag| -> Never { Ok(Validators::new().with_etag(ETag::from_static(etag)).into()) };
+        assert_eq!(
+            judge_again(&tag, at("\"v1\""), false).unwrap(),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge_again(&tag, at("\"v2\""), false).unwrap(),
+            RangeOf::Other
+        );
         let gone: Never = Ok(Lookup::Missing);
         assert_eq!(judge_again(&tag, gone, false).unwrap(), RangeOf::Other);
         let unknown: Never = Ok(Lookup::Unknown);

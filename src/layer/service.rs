@@ -35,6 +35,15 @@ use crate::source::ValidatorSource;
 /// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
 ///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
 ///   are removed: a full 200 is the only answer that cannot splice two versions.
+/// - For a GET whose `Range` is honoured because its `If-Range` was true, a
+///   [`Checked`](crate::Checked) extension with the version `If-Range` was true for. A write may
+///   commit before the handler reads: serve the range only if the version read
+///   [`is_current`](crate::Checked::is_current) for it, else the whole representation (200),
+///   and put the `ETag` of the version read on the 206. Whatever the handler does, a 206 that is
+///   not of that version never reaches the client: the layer compares the 206's own `ETag` (or
+///   `Last-Modified`, for a date) with `If-Range`, asks the source again when the 206 carries
+///   neither, and otherwise answers 503 with `Retry-After: 0` (the retry gets the whole new
+///   version).
 ///
 /// # Placement
 ///
