@@ -12,7 +12,10 @@ use crate::state::ResourceState;
 /// the inner service with any method other than GET and HEAD whose validators it looked up (the
 /// request carried a precondition, or its method
 /// [requires one](crate::ConditionalLayer::require_preconditions)): the state the preconditions
-/// were evaluated against, and what passed. A write that needed no look-up has none.
+/// were evaluated against, and what passed. A write that needed no look-up has none. A GET
+/// whose `Range` is honoured because its `If-Range` was true gets one too: serve the range only
+/// while the version read [`is_current`](Checked::is_current) for it (see
+/// [`Conditional`](crate::Conditional), "What the inner service sees").
 ///
 /// With the `axum` feature, `Checked` is an extractor: take `checked: Checked` in a handler
 /// (a missing layer is then a 500 that names it), or `Option<Checked>` where some writes reach
@@ -203,7 +206,8 @@ impl Checked {
     /// same bytes, weak or strong: the tag names a stored version here, not a representation),
     /// or, for a resource without tags, the same `Last-Modified`. A date has one-second
     /// resolution, so two writes within a second both pass it: give resources a version or an
-    /// ETag where writes can be that close.
+    /// ETag where writes can be that close, or date each version later than the one it
+    /// replaces, as `examples/store` does.
     ///
     /// ```
     /// use tower_conditional::{Checked, ETag, ResourceState, Validators};

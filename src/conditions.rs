@@ -263,9 +263,12 @@ impl<'a> Conditions<'a> {
     /// [`Conditions::evaluate`] with `now` as the current time instead of the system clock, for
     /// deterministic tests.
     ///
-    /// The time matters only for a `Last-Modified` in the future: it is sent as the current
-    /// time (RFC 9110 §8.8.2.1, [`LastModified::header_value_at`]), so that is the date the
-    /// client can send back, and the date conditions are evaluated against.
+    /// The time matters only for `If-Modified-Since` and a `Last-Modified` in the future: it is
+    /// sent as the current time (RFC 9110 §8.8.2.1, [`LastModified::header_value_at`]), so that
+    /// is the date a cache can send back, and a 304 is evaluated against it.
+    /// `If-Unmodified-Since` and `If-Range` compare the stored date itself: every future
+    /// version is sent as "now", so "now" cannot say which one the client holds, and a write
+    /// or a range on it is refused (412; the full 200) until the clock has passed it.
     ///
     /// ```
     /// use http::{HeaderMap, Method};
@@ -279,7 +282,10 @@ impl<'a> Conditions<'a> {
     /// let mut headers = HeaderMap::new();
     /// headers.insert("if-unmodified-since", future.header_value_at(now));
     /// let write = Conditions::from_headers(&headers);
-    /// assert!(write.evaluate_at(&Method::PUT, &state, now).proceed().is_some());
+    /// assert!(matches!(
+    ///     write.evaluate_at(&Method::PUT, &state, now),
+    ///     Decision::PreconditionFailed(_)
+    /// ));
     ///
     /// let mut headers = HeaderMap::new();
     /// headers.insert("if-modified-since", future.header_value_at(now));
@@ -414,7 +420,9 @@ impl<'a> Conditions<'a> {
                     self.one_date(self.if_unmodified_since, IF_UNMODIFIED_SINCE, last_modified),
                     last_modified,
                 ) {
-                    if modified_after(modified, date, &mut now) {
+                    // Against the stored date as it is, never the clock: see
+                    // `unmodified_since_holds`.
+                    if !unmodified_since_holds(modified, date) {
                         return Decision::PreconditionFailed(Condition::IfUnmodifiedSince);
                     }
                     passed = Some(Condition::IfUnmodifiedSince);
@@ -453,12 +461,7 @@ impl<'a> Conditions<'a> {
             RangeHandling::NotRequested
         } else {
             if !self.has_if_range
-                || if_range_holds(
-                    &self.headers.get_all(IF_RANGE),
-                    state,
-                    coding_aliases,
-                    &mut now,
-                )
+                || if_range_holds(&self.headers.get_all(IF_RANGE), state, coding_aliases)
             {
                 RangeHandling::Honor
             } else {
@@ -543,11 +546,25 @@ impl<F: FnOnce() -> LastModified> Now<F> {
     }
 }
 
-/// The Last-Modified a precondition is evaluated against: `modified`, or the current time when
-/// `modified` lies in the future, because that is what was sent (RFC 9110 §8.8.2.1).
+/// If-Unmodified-Since (§13.1.4): the representation was not modified after `date`, comparing
+/// the stored `modified` itself, even when it lies in the future by this server's clock.
 ///
-/// Whether it is later than `date` (If-Modified-Since true, If-Unmodified-Since false). The
-/// clock is read only when `modified` itself is later than `date`.
+/// A future date is sent as the current time (§8.8.2.1), and so is every other future date:
+/// two versions written "in the future" (by a writer whose clock is ahead, or a store that
+/// gives a second write in one second the next second) would both be sent as "now", and a
+/// date echoed from the first would let a write replace the second. Compared as stored, a
+/// future date is later than any date the client was sent: the write is refused (412), the
+/// safe side, until the clock has passed it.
+fn unmodified_since_holds(modified: LastModified, date: i64) -> bool {
+    modified.signed_seconds() <= date
+}
+
+/// If-Modified-Since (§13.1.3): the Last-Modified it is evaluated against is `modified`, or the
+/// current time when `modified` lies in the future, because that is what was sent (RFC 9110
+/// §8.8.2.1).
+///
+/// Whether it is later than `date` (If-Modified-Since true). The clock is read only when
+/// `modified` itself is later than `date`.
 fn modified_after(
     modified: LastModified,
     date: i64,
@@ -557,13 +574,13 @@ fn modified_after(
 }
 
 /// If-Range (§13.1.5): one entity-tag that matches the current tag by strong comparison, or one
-/// HTTP-date that equals a strong Last-Modified exactly (as sent: a future date is now,
-/// §8.8.2.1). Anything else is false.
+/// HTTP-date that equals a strong Last-Modified exactly, as stored. (A future date is sent as
+/// the current time, §8.8.2.1, and so is every other one: "now" names no single version, so it
+/// never matches a future date.) Anything else is false.
 fn if_range_holds(
     lines: &GetAll<'_, HeaderValue>,
     state: &ResourceState,
     coding_aliases: bool,
-    now: &mut Now<impl FnOnce() -> LastModified>,
 ) -> bool {
     let mut iter = lines.iter();
     let (Some(line), None) = (iter.next(), iter.next()) else {
@@ -589,11 +606,9 @@ fn if_range_holds(
     match (parse_http_date(value), state.validators()) {
         (Some(date), Some(validators)) => {
             validators.is_last_modified_strong()
-                && validators.last_modified().is_some_and(|modified| {
-                    // min(modified, now) == date, reading the clock only when it can be.
-                    let modified = modified.signed_seconds();
-                    modified >= date && modified.min(now.get()) == date
-                })
+                && validators
+                    .last_modified()
+                    .is_some_and(|modified| modified.signed_seconds() == date)
         }
         _ => false,
     }
@@ -702,15 +717,14 @@ mod tests {
             clock_reads(Method::GET, &[(IF_MODIFIED_SINCE, before)], T),
             1
         );
+        // If-Unmodified-Since and If-Range compare the stored date as it is: never the clock.
         assert_eq!(
             clock_reads(Method::PUT, &[(IF_UNMODIFIED_SINCE, before)], T),
-            1
+            0
         );
-        // Equal for If-Range: the date matches only if Last-Modified is not in the future.
-        assert_eq!(clock_reads(Method::GET, &range_before, T), 1);
-        // Several comparisons share one reading.
+        assert_eq!(clock_reads(Method::GET, &range_before, T), 0);
+        // Only If-Modified-Since reads it, once.
         let all = [
-            (IF_UNMODIFIED_SINCE, before),
             (IF_MODIFIED_SINCE, before),
             (RANGE, "bytes=0-1"),
             (IF_RANGE, at),

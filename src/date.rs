@@ -29,6 +29,22 @@ const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 /// Only instants from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z can be represented; others
 /// are refused with [`InvalidDate`] instead of panicking.
 ///
+/// # What a date precondition can and cannot protect
+///
+/// A date names a second, not a version. `If-Unmodified-Since` protects a write exactly when no
+/// two versions of the resource carry the same `Last-Modified`, and the date is one the server
+/// sent: then it names one version, and the compare-and-set against
+/// [`Checked`](crate::Checked) catches a write landing after the check. Two versions written
+/// within one second share a date, and a date from elsewhere (a `Date` header, a client's
+/// clock) cannot tell a write within its second: there, only `If-Match` protects. A source
+/// can make dates name versions by dating each version at least one second after the one it
+/// replaces, by one clock (the database's) for every replica; a date that then lies ahead of
+/// the clock is sent as "now" (RFC 9110 §8.8.2.1) and is compared as stored, so a write naming
+/// "now" is refused until the clock passes it. `If-Range` with a date is true only for a
+/// Last-Modified declared [strong](crate::Validators::with_strong_last_modified), and a 206 is
+/// checked against it on the way out; `If-Modified-Since` is a cache's question, and a 304 from
+/// a date is as precise as the date.
+///
 /// # Examples
 ///
 /// ```

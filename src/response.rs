@@ -261,6 +261,21 @@ pub(crate) fn lost_race(condition: Condition) -> Response<AnswerBody> {
     )
 }
 
+/// A 503 in place of a 206 that is not of the version `If-Range` named (a write committed
+/// between the layer's check and the handler's read): retrying at once gets the whole current
+/// representation. The caller adds `Retry-After`.
+pub(crate) fn range_of_another_version() -> Response<AnswerBody> {
+    let mut response = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the resource changed while the requested range was being read, so the range could not be sent as the version If-Range names; retry the request now",
+        Some(Condition::IfRange),
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// A 412 for a write whose precondition cannot be verified because the resource's validators
 /// are only known after the handler runs ([`Lookup::Unknown`](crate::Lookup::Unknown)).
 pub(crate) fn unverifiable(condition: Condition) -> Response<AnswerBody> {

@@ -17,11 +17,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use http::StatusCode;
-use http::header::{IF_MATCH, IF_NONE_MATCH, LAST_MODIFIED};
+use http::header::{IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use backends::{Backend, Scratch};
+use database::Database;
 use process::StoreProcess;
 use support::{Reply, Server};
 
@@ -37,6 +38,26 @@ async fn two_replicas(backend: Backend) -> Option<([Server; 2], Vec<StoreProcess
     let second = StoreProcess::start(&args, &logs.path("replica-1.log")).await;
     let servers = [first.server.clone(), second.server.clone()];
     Some((servers, vec![first, second], [scratch, logs]))
+}
+
+/// Two replicas in this process over one fresh database for `backend`, sharing nothing but it:
+/// the first with this machine's clock, the second with a clock 120 seconds behind.
+async fn replicas_120_s_apart(backend: Backend) -> Option<([Server; 2], Scratch)> {
+    let (scratch, url) = Scratch::new(backend).await?;
+    let database = Database::parse(&url.expect("a database URL")).expect("a database URL");
+    let open = |clock| {
+        let database = database.clone();
+        async move {
+            let router = database
+                .router_with_clock(clock)
+                .await
+                .expect("open the database");
+            Server::start(router).await
+        }
+    };
+    let right = open(app::Clock::system()).await;
+    let behind = open(app::Clock::offset_by(-120)).await;
+    Some(([right, behind], scratch))
 }
 
 /// A small xorshift generator: which replica each request goes to.
@@ -205,6 +226,33 @@ async fn write_through_one_replica_is_seen_by_the_other_never_a_stale_304(replic
     }
 }
 
+/// Replicas whose clocks are 120 s apart: a version written through either is dated by the
+/// database, after the version it replaced, so an `If-Unmodified-Since` naming the replaced
+/// version's date lets no write through either replica replace it.
+async fn replicas_120_s_apart_lose_no_update_under_if_unmodified_since(replicas: [Server; 2]) {
+    for (round, writer) in [1, 0, 1, 0].into_iter().enumerate() {
+        let path = format!("/items/skew-{round}");
+        let v1 = replicas[0].create(&path, "v1").await;
+        let date = replicas[0]
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
+        let v2 = replicas[writer].put(&path, &[(IF_MATCH, &v1)], "v2").await;
+        assert_status(&v2, StatusCode::NO_CONTENT);
+        for replica in &replicas {
+            let late = replica
+                .put(&path, &[(IF_UNMODIFIED_SINCE, &date)], "lost v2")
+                .await;
+            assert_status(&late, StatusCode::PRECONDITION_FAILED);
+            assert_eq!(late.etag(), v2.etag());
+        }
+        for replica in &replicas {
+            assert_eq!(replica.get(&path, &[]).await.text(), "v2", "no update lost");
+        }
+    }
+}
+
 /// For each listed `async fn name(replicas: [Server; 2])`, the tests `sqlite::name` (two
 /// processes on one SQLite file) and `postgres::name` (two on one PostgreSQL database).
 macro_rules! on_shared_databases {
@@ -227,6 +275,36 @@ macro_rules! on_shared_databases {
             )*
         }
     };
+}
+
+/// The same for replicas in this process whose clocks disagree (see [`replicas_120_s_apart`]).
+macro_rules! on_skewed_replicas {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let backend = super::Backend::Sqlite;
+                    let (servers, _scratch) = super::replicas_120_s_apart(backend).await.unwrap();
+                    super::$name(servers).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    let backend = super::Backend::Postgres;
+                    let Some((servers, _scratch)) = super::replicas_120_s_apart(backend).await
+                    else {
+                        return; // No PostgreSQL: skipped, and `postgres_url` said so.
+                    };
+                    super::$name(servers).await;
+                }
+            }
+        )*
+    };
+}
+
+on_skewed_replicas! {
+    replicas_120_s_apart_lose_no_update_under_if_unmodified_since,
 }
 
 on_shared_databases! {

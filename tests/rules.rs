@@ -399,7 +399,9 @@ fn dates_compare_across_1970_to_the_second() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A Last-Modified in the future is sent, and evaluated, as the current time (8.8.2.1)
+// A Last-Modified in the future is sent as the current time (8.8.2.1): If-Modified-Since is
+// evaluated against what was sent; If-Unmodified-Since and If-Range against the stored date,
+// since "now" names every future version at once.
 // ---------------------------------------------------------------------------------------------
 
 /// An hour after `T`: the resource's clock-skewed modification time when the server's clock
@@ -426,22 +428,22 @@ fn check_at(
 }
 
 #[test]
-fn a_future_last_modified_is_evaluated_as_now_for_if_unmodified_since() {
-    // The client was sent `Last-Modified: <T>` and echoes it: the write goes through.
+fn a_future_last_modified_refuses_if_unmodified_since_even_with_the_date_sent() {
+    // The client was sent `Last-Modified: <T>`; so would it have been for any other version
+    // dated after `T`: the echo cannot say which one it holds, so the write is refused.
     let sent = date(FUTURE).header_value_at(date(T));
     let sent = sent.to_str().unwrap();
     assert_eq!(sent, IMF_AT);
     for state in [dated(FUTURE), dated(253_402_300_799)] {
-        let echo = [(IF_UNMODIFIED_SINCE, sent)];
-        check_at("PUT", &echo, &state, T, GO.passed(IfUnmodifiedSince));
-        // A second later the date sent would be `T + 1`: the echo of `T` is stale.
-        check_at(
-            "PUT",
-            &echo,
-            &state,
-            T + 1,
-            Want::PreconditionFailed(IfUnmodifiedSince),
-        );
+        for now in [T, T + 1] {
+            check_at(
+                "PUT",
+                &[(IF_UNMODIFIED_SINCE, sent)],
+                &state,
+                now,
+                Want::PreconditionFailed(IfUnmodifiedSince),
+            );
+        }
         check_at(
             "PUT",
             &[(IF_UNMODIFIED_SINCE, IMF_BEFORE)],
@@ -450,6 +452,35 @@ fn a_future_last_modified_is_evaluated_as_now_for_if_unmodified_since() {
             Want::PreconditionFailed(IfUnmodifiedSince),
         );
     }
+    // A date at or after the stored one passes, whatever the clock says.
+    let stored = date(FUTURE).to_string();
+    let later = date(FUTURE + 1).to_string();
+    for at in [&stored, &later] {
+        check_at(
+            "PUT",
+            &[(IF_UNMODIFIED_SINCE, at)],
+            &dated(FUTURE),
+            T,
+            GO.passed(IfUnmodifiedSince),
+        );
+    }
+}
+
+/// Two versions written "in the future" (a writer's clock ahead of this server's) are both sent
+/// as the current time: a date echoed from the first never lets a write replace the second.
+#[test]
+fn if_unmodified_since_never_passes_on_a_later_version_sent_with_the_same_date() {
+    let first = date(FUTURE).header_value_at(date(T));
+    let second = date(FUTURE + 5).header_value_at(date(T));
+    assert_eq!(first, second, "both sent as now");
+    let echo = [(IF_UNMODIFIED_SINCE, first.to_str().unwrap())];
+    check_at(
+        "PUT",
+        &echo,
+        &dated(FUTURE + 5),
+        T,
+        Want::PreconditionFailed(IfUnmodifiedSince),
+    );
 }
 
 #[test]
@@ -470,14 +501,15 @@ fn a_future_last_modified_is_evaluated_as_now_for_if_modified_since() {
 }
 
 #[test]
-fn a_future_last_modified_is_evaluated_as_now_for_if_range() {
+fn a_future_last_modified_matches_if_range_only_as_stored() {
     let state = strong_dated(FUTURE);
     let range = |date| [(RANGE, "bytes=0-1"), (IF_RANGE, date)];
-    check_at("GET", &range(IMF_AT), &state, T, GO.range(Honor));
+    // "Now", as sent, names every future version at once: never a range of one of them.
+    check_at("GET", &range(IMF_AT), &state, T, GO.range(Ignore));
     check_at("GET", &range(IMF_AT), &state, T + 1, GO.range(Ignore));
-    // The future date itself was never sent: it does not match.
+    // The stored date itself names exactly one version (it is strong).
     let future = date(FUTURE).to_string();
-    check_at("GET", &range(&future), &state, T, GO.range(Ignore));
+    check_at("GET", &range(&future), &state, T, GO.range(Honor));
     check_at("GET", &range(IMF_BEFORE), &state, T, GO.range(Ignore));
     // A past Last-Modified is not affected by the clock.
     check_at(
@@ -498,7 +530,7 @@ fn evaluate_clamps_a_far_future_last_modified_to_the_system_clock() {
         "PUT",
         &[(IF_UNMODIFIED_SINCE, year_3000)],
         &state,
-        GO.passed(IfUnmodifiedSince),
+        Want::PreconditionFailed(IfUnmodifiedSince),
     );
     check(
         "GET",
@@ -506,25 +538,34 @@ fn evaluate_clamps_a_far_future_last_modified_to_the_system_clock() {
         &state,
         Want::NotModified(IfModifiedSince),
     );
+    // If-Range compares the stored date: the strong 9999 itself names one version.
     let range = |date| [(RANGE, "bytes=0-1"), (IF_RANGE, date)];
     check(
         "GET",
         &range("Fri, 31 Dec 9999 23:59:59 GMT"),
         &state,
-        GO.range(Ignore),
+        GO.range(Honor),
     );
-    // The date the client was sent, echoed within the same second, passes.
+    check("GET", &range(year_3000), &state, GO.range(Ignore));
+    // The date the client was sent, echoed within the same second: a 304 for the cache that
+    // holds it, never a write (every future version is sent with that date).
     loop {
         let before = LastModified::now();
         let sent = date(253_402_300_799).to_header_value();
         let sent = sent.to_str().unwrap();
-        let map = headers(&[(IF_UNMODIFIED_SINCE, sent), (IF_MODIFIED_SINCE, sent)]);
-        let write = evaluate(&Method::PUT, &map, &state);
-        let read = evaluate(&Method::GET, &map, &state);
+        let write = evaluate(
+            &Method::PUT,
+            &headers(&[(IF_UNMODIFIED_SINCE, sent)]),
+            &state,
+        );
+        let read = evaluate(&Method::GET, &headers(&[(IF_MODIFIED_SINCE, sent)]), &state);
         if LastModified::now() != before {
             continue; // the clock ticked: the echo is stale, as it should be; try again
         }
-        assert_eq!(Want::of(&write), GO.passed(IfUnmodifiedSince));
+        assert_eq!(
+            Want::of(&write),
+            Want::PreconditionFailed(IfUnmodifiedSince)
+        );
         assert_eq!(Want::of(&read), Want::NotModified(IfModifiedSince));
         break;
     }

@@ -727,7 +727,67 @@ async fn put_with_an_invalid_if_unmodified_since_date_gets_428(server: Server) {
     );
 }
 
+/// Seconds since 1970 by this machine's clock (the clock of every backend in these tests).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// Two writes within one second, then a write naming the first version's date: HTTP dates
+/// have one-second resolution, yet the date must not let the write replace the second version.
+/// Once the clock has passed the second version's date, that date is sent and works.
+async fn two_writes_in_one_second_then_if_unmodified_since_naming_the_first_does_not_write(
+    server: Server,
+) {
+    for attempt in 0..5 {
+        let path = format!("/items/doc-{attempt}");
+        let start = unix_now();
+        let v1 = server.create(&path, "v1").await;
+        let first_date = server
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
+        let second = server.put(&path, &[(IF_MATCH, &v1)], "v2").await;
+        assert_status(&second, StatusCode::NO_CONTENT);
+        if unix_now() != start {
+            continue; // the writes straddled a second: not the case under test, try again
+        }
+        let late = server
+            .put(&path, &[(IF_UNMODIFIED_SINCE, &first_date)], "lost v2")
+            .await;
+        assert_status(&late, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(
+            late.etag(),
+            second.etag(),
+            "the 412 names the second version"
+        );
+        assert_eq!(current(&server, &path).await.0, "v2");
+
+        // The second version is dated a second later; once that second has come, its date is
+        // sent as it is stored, and a write naming it goes through.
+        while unix_now() <= start + 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let second_date = server
+            .get(&path, &[])
+            .await
+            .header(LAST_MODIFIED)
+            .to_owned();
+        assert_ne!(second_date, first_date, "each version has its own date");
+        let next = server
+            .put(&path, &[(IF_UNMODIFIED_SINCE, &second_date)], "v3")
+            .await;
+        assert_status(&next, StatusCode::NO_CONTENT);
+        return;
+    }
+    panic!("five attempts, each across a second boundary");
+}
+
 on_every_backend! {
+    two_writes_in_one_second_then_if_unmodified_since_naming_the_first_does_not_write,
     racing_deletes_and_replaces_with_one_tag_exactly_one_wins,
     create_only_put_creates_a_missing_item_with_201_and_its_validators,
     unconditional_put_creates_a_missing_item,

@@ -86,10 +86,10 @@ impl<S: Storage> Storage for Switched<S> {
         key: &str,
         expected: Expected<'_>,
         content: Bytes,
-        new: Version,
+        etag: ETag,
     ) -> Result<CasOutcome<Version>, StorageError> {
         self.check(false)?;
-        self.inner.put_if(key, expected, content, new).await
+        self.inner.put_if(key, expected, content, etag).await
     }
 
     async fn delete_if(&self, key: &str, expected: &ETag) -> Result<CasOutcome<()>, StorageError> {

@@ -42,7 +42,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower_conditional::{Checked, ConditionalLayer, Lookup, ResourceState, Validators};
+use tower_conditional::{
+    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators,
+};
 
 use memory::Memory;
 use storage::{CasOutcome, Expected, Storage, StorageError, Version};
@@ -59,6 +61,38 @@ pub fn router() -> Router {
     router_with(Memory::new())
 }
 
+/// This replica's clock, as the application reads it: only to send no `Last-Modified` later
+/// than its own current time (RFC 9110 §8.8.2.1). Versions are dated by the storage's clock, so
+/// no precondition depends on this one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    /// Seconds added to the system clock: 0, except in tests of replicas whose clocks disagree.
+    offset: i64,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock::default()
+    }
+
+    /// The system clock, `seconds` ahead (or behind, when negative): a replica whose clock is
+    /// off, for tests.
+    #[allow(
+        dead_code,
+        reason = "used by the tests of replicas whose clocks disagree"
+    )]
+    pub fn offset_by(seconds: i64) -> Self {
+        Clock { offset: seconds }
+    }
+
+    fn now(self) -> LastModified {
+        let now = LastModified::now();
+        let seconds = now.unix_seconds().saturating_add_signed(self.offset);
+        LastModified::from_unix_seconds(seconds).unwrap_or(now)
+    }
+}
+
 /// The application over `storage`.
 ///
 /// Layers run outside in: the router matches `/items/{key}`, then [`check_key`] rejects bad
@@ -66,6 +100,11 @@ pub fn router() -> Router {
 /// only on otherwise well-formed requests), then the [`ConditionalLayer`] answers 304, 412, 428,
 /// 400 or 503 itself or calls the handler.
 pub fn router_with<S: Storage>(storage: S) -> Router {
+    router_with_clock(storage, Clock::system())
+}
+
+/// The application over `storage`, on a replica whose clock is `clock`.
+pub fn router_with_clock<S: Storage>(storage: S, clock: Clock) -> Router {
     // The layer's validator source: the stored validators of the item the request targets. A
     // storage error becomes the layer's source error (reads served unevaluated, writes 503).
     let source = {
@@ -102,6 +141,7 @@ pub fn router_with<S: Storage>(storage: S) -> Router {
         // wrong method a 405 without consulting the store. The last layer added runs first.
         .route_layer(conditional)
         .route_layer(middleware::from_fn(check_key))
+        .layer(Extension(clock))
         .with_state(storage)
 }
 
@@ -114,10 +154,15 @@ fn validators(version: &Version) -> Validators {
         .with_vary(ACCEPT_ENCODING)
 }
 
-/// `ETag` and `Last-Modified`, as sent with every successful response about an item.
-fn insert_validators(version: &Version, headers: &mut HeaderMap) {
+/// `ETag` and `Last-Modified`, as sent with every successful response about an item: a date
+/// ahead of this replica's clock (a version dated one second after the one it replaced, or a
+/// database clock ahead of this one) is sent as the clock's current second (RFC 9110 §8.8.2.1).
+/// Such a date names no single version: `If-Unmodified-Since` with it is refused until the
+/// clock has passed the stored date, and a refetch then sends the stored one.
+fn insert_validators(version: &Version, clock: Clock, headers: &mut HeaderMap) {
     headers.insert(ETAG, version.etag.to_header_value());
-    headers.insert(LAST_MODIFIED, version.last_modified.to_header_value());
+    let date = version.last_modified.header_value_at(clock.now());
+    headers.insert(LAST_MODIFIED, date);
 }
 
 /// The state the conditional layer evaluates against (and a 412 reports).
@@ -159,9 +204,22 @@ fn is_valid_key(key: &str) -> bool {
 }
 
 /// `GET` (and `HEAD`: axum runs this handler and drops the body).
+///
+/// # Ranges of exactly the version `If-Range` named
+///
+/// When the layer let a `Range` through because `If-Range` was true, it evaluated `If-Range`
+/// against the version it looked up, and hands that version over as [`Checked`]. A write may
+/// have committed since: the item read here is then the next version, and a range of it would
+/// splice two versions in the client's copy. So the range is served only while the item read is
+/// still the checked version; otherwise the whole item goes out with a 200, which is what
+/// `If-Range` asks for when it is false (RFC 9110 §13.1.5). (The layer would not let a 206 of
+/// another version through anyway: it compares the 206's `ETag` with `If-Range` and answers
+/// 503 with `Retry-After: 0` instead. Checking here gives the client its 200 at once.)
 async fn get_item<S: Storage>(
     State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
+    Extension(clock): Extension<Clock>,
+    checked: Option<Checked>,
     method: Method,
     request_headers: HeaderMap,
 ) -> Response {
@@ -173,15 +231,19 @@ async fn get_item<S: Storage>(
 
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, OCTET_STREAM);
-    insert_validators(&item.version, &mut headers);
+    insert_validators(&item.version, clock, &mut headers);
     headers.insert(CACHE_CONTROL, NO_CACHE);
     headers.insert(VARY, ACCEPT_ENCODING);
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     // Range is defined for GET only (RFC 9110 §14.2). When If-Range was false the layer has
-    // already removed Range, so whatever is left here is to be honoured.
+    // already removed Range; when it was true, the range is of the checked version only.
+    let same_version =
+        checked.is_none_or(|checked| checked.is_current(&state_of(Some(&item.version))));
     let range = match request_headers.get(RANGE) {
-        Some(value) if method == Method::GET => parse_range(value.as_bytes(), item.content.len()),
+        Some(value) if method == Method::GET && same_version => {
+            parse_range(value.as_bytes(), item.content.len())
+        }
         _ => RangeRequest::Full,
     };
     match range {
@@ -224,17 +286,28 @@ async fn get_item<S: Storage>(
 /// $key AND etag = $checked` in SQL, the map's lock in memory. Of two writers that passed the
 /// layer's check with the same tag, the storage orders them: the first finds its checked tag
 /// current and writes; the second finds a different tag and gets 412, carrying the current `ETag`
-/// so it can refetch and retry. No update is ever lost, however many replicas share the database.
+/// so it can refetch and retry, however many replicas share the database.
 ///
 /// Comparing against the *checked* state rather than the client's header is what makes this work
-/// for every precondition: after `If-Match` the checked tag is the one the client sent; after
-/// `If-Unmodified-Since` it is the tag current when the date was checked (a date has one-second
-/// resolution, so `If-Match` is the precise way to say "the version I read"); after
-/// `If-None-Match: *` the checked state is "missing", and a create that finds the key taken
-/// fails rather than overwriting.
+/// for every precondition. What each one guarantees:
+///
+/// - `If-Match: "tag"`: the write replaces exactly the version with that tag (the tags are
+///   hashes of the content, so "the version" means "these bytes"), or is refused. No exception.
+/// - `If-None-Match: *`: the write creates the item only if no item exists; a create that finds
+///   the key taken fails rather than overwriting. No exception.
+/// - `If-Unmodified-Since: date`: the layer passes it when the stored date is not after `date`;
+///   the checked tag is then the one current at that look-up, so a write landing after the
+///   look-up is caught by the compare-and-set. That the date names the version the client read
+///   comes from the storage: every version of an item is dated later than the one it replaced,
+///   by the database's clock (see `storage.rs`), so a date the store sent as `Last-Modified`
+///   names one version, whatever the replicas' clocks say. The one exception: an item deleted
+///   and created again no later than the deleted version's date. A date taken from elsewhere
+///   (a `Date` header, the client's clock) names a second, not a version: a write within that
+///   second is not seen. `If-Match` is the precise way to say "the version I read".
 async fn put_item<S: Storage>(
     State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
+    Extension(clock): Extension<Clock>,
     checked: Checked,
     content: Bytes,
 ) -> Response {
@@ -249,12 +322,12 @@ async fn put_item<S: Storage>(
             );
         }
     };
-    // Hash the new content before the round trip: the storage only compares and stores.
-    let new = Version::of(&content);
-    match storage.put_if(&key, expected, content, new).await {
+    // Hash the new content before the round trip: the storage compares, dates and stores.
+    let etag = ETag::from_content(&content);
+    match storage.put_if(&key, expected, content, etag).await {
         Ok(CasOutcome::Done(version)) => {
             let mut headers = HeaderMap::new();
-            insert_validators(&version, &mut headers);
+            insert_validators(&version, clock, &mut headers);
             let status = match expected {
                 Expected::Missing => StatusCode::CREATED,
                 Expected::Current(_) => StatusCode::NO_CONTENT,

@@ -54,9 +54,15 @@ impl Database {
 
     /// Opens the database (creating its table if needed) and builds the application over it.
     pub async fn router(&self) -> Result<Router, StorageError> {
+        self.router_with_clock(app::Clock::system()).await
+    }
+
+    /// [`Database::router`] on a replica whose clock is `clock` (tests of replicas whose clocks
+    /// disagree: versions are dated by the database's clock all the same).
+    pub async fn router_with_clock(&self, clock: app::Clock) -> Result<Router, StorageError> {
         Ok(match self {
-            Database::Sqlite(path) => app::router_with(Sqlite::open(path)?),
-            Database::Postgres(url) => app::router_with(Postgres::connect(url).await?),
+            Database::Sqlite(path) => app::router_with_clock(Sqlite::open(path)?, clock),
+            Database::Postgres(url) => app::router_with_clock(Postgres::connect(url).await?, clock),
         })
     }
 }

@@ -1,12 +1,13 @@
 //! The in-memory backend: key -> item in one process, behind one mutex. The default, and the
-//! only backend that cannot be shared by several replicas.
+//! only backend that cannot be shared by several replicas (so its clock, the process's, is the
+//! one clock that dates its versions).
 
 use std::collections::HashMap;
 use std::future::{Future, ready};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
-use tower_conditional::ETag;
+use tower_conditional::{ETag, LastModified};
 
 use super::storage::{CasOutcome, Expected, Item, Storage, StorageError, Version};
 
@@ -30,6 +31,20 @@ impl Memory {
     /// consistent map.
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Item>> {
         self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The date of a version that replaces one dated `replaced` (none for a create): this process's
+/// clock (the one clock of a store that lives in one process), and later than `replaced`.
+fn next_date(replaced: Option<LastModified>) -> LastModified {
+    let now = LastModified::now();
+    match replaced {
+        Some(replaced) if now <= replaced => {
+            // The year 9999 is far; should it come, the date stays (and stays refused by
+            // If-Unmodified-Since dates before it).
+            LastModified::from_unix_seconds(replaced.unix_seconds() + 1).unwrap_or(replaced)
+        }
+        _ => now,
     }
 }
 
@@ -60,7 +75,7 @@ impl Storage for Memory {
         key: &str,
         expected: Expected<'_>,
         content: Bytes,
-        new: Version,
+        etag: ETag,
     ) -> impl Future<Output = Result<CasOutcome<Version>, StorageError>> + Send {
         let mut items = self.lock();
         let current = items.get(key);
@@ -69,6 +84,10 @@ impl Storage for Memory {
                 current.map(|item| item.version.clone()),
             )));
         }
+        let new = Version {
+            etag,
+            last_modified: next_date(current.map(|item| item.version.last_modified)),
+        };
         let item = Item {
             content,
             version: new.clone(),

@@ -5,10 +5,12 @@
 //! after an outage the first request that finds the server back is served normally. Statements
 //! are prepared once per connection.
 //!
-//! The compare-and-set is one statement, `UPDATE items SET ... WHERE key = $1 AND etag = $5`:
+//! The compare-and-set is one statement, `UPDATE items SET ... WHERE key = $1 AND etag = $4`:
 //! under PostgreSQL's default READ COMMITTED isolation, a second writer's `UPDATE` waits for the
 //! first one's row lock and then re-evaluates its `WHERE` against the row the first one
-//! committed, finds a different tag and changes nothing. The 412 then reads the row afresh, in a
+//! committed, finds a different tag and changes nothing. The same statement dates the new
+//! version by the server's clock, `GREATEST(now, updated_at + 1)` against the row it replaces,
+//! so no replica's clock ever dates a version. The 412 then reads the row afresh, in a
 //! second statement with a new snapshot, to report the current validators.
 
 use std::time::Duration;
@@ -144,24 +146,20 @@ impl Postgres {
         .await
     }
 
-    /// Runs one compare-and-set statement; on no change, reads the state that refused it.
+    /// Runs one compare-and-set statement, which returns the changed row's `updated_at`; on no
+    /// change, reads the state that refused it.
     async fn compare_and_set(
         &self,
         doing: &str,
         key: &str,
         statement: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<CasOutcome<()>, StorageError> {
-        let changed = within_timeout(async {
-            let (client, statement) = self.prepare(doing, statement).await?;
-            client
-                .execute(&statement, params)
-                .await
-                .map_err(|error| failed(doing, error))
-        })
-        .await?;
-        if changed == 1 {
-            return Ok(CasOutcome::Done(()));
+    ) -> Result<CasOutcome<i64>, StorageError> {
+        if let Some(row) = self.query_opt(doing, statement, params).await? {
+            let updated_at = row
+                .try_get(0)
+                .map_err(|error| failed("reading updated_at", error))?;
+            return Ok(CasOutcome::Done(updated_at));
         }
         Ok(CasOutcome::Conflict(self.version(key).await?))
     }
@@ -216,20 +214,23 @@ impl Storage for Postgres {
         key: &str,
         expected: Expected<'_>,
         content: Bytes,
-        new: Version,
+        etag: ETag,
     ) -> Result<CasOutcome<Version>, StorageError> {
-        let etag = sql::etag_column(&new.etag);
-        let updated_at = sql::updated_at_column(&new);
+        let tag = sql::etag_column(&etag);
         let content: &[u8] = &content;
+        // `updated_at` by the server's clock (`clock_timestamp()`, in whole seconds: one clock
+        // for every replica), later than the replaced row's.
         let outcome = match expected {
             // Create-only: the primary key refuses a second row.
             Expected::Missing => {
                 self.compare_and_set(
                     "creating an item",
                     key,
-                    "INSERT INTO items (key, content, etag, updated_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[&key, &content, &etag, &updated_at],
+                    "INSERT INTO items (key, content, etag, updated_at)
+                     VALUES ($1, $2, $3, floor(extract(epoch FROM clock_timestamp()))::bigint)
+                     ON CONFLICT (key) DO NOTHING
+                     RETURNING updated_at",
+                    &[&key, &content, &tag],
                 )
                 .await?
             }
@@ -239,23 +240,29 @@ impl Storage for Postgres {
                 self.compare_and_set(
                     "replacing an item",
                     key,
-                    "UPDATE items SET content = $2, etag = $3, updated_at = $4
-                     WHERE key = $1 AND etag = $5",
-                    &[&key, &content, &etag, &updated_at, &checked],
+                    "UPDATE items SET content = $2, etag = $3, updated_at = GREATEST(
+                         floor(extract(epoch FROM clock_timestamp()))::bigint,
+                         updated_at + 1
+                     )
+                     WHERE key = $1 AND etag = $4
+                     RETURNING updated_at",
+                    &[&key, &content, &tag, &checked],
                 )
                 .await?
             }
         };
-        Ok(sql::done_with(outcome, new))
+        sql::written(outcome, etag)
     }
 
     async fn delete_if(&self, key: &str, expected: &ETag) -> Result<CasOutcome<()>, StorageError> {
-        self.compare_and_set(
-            "deleting an item",
-            key,
-            "DELETE FROM items WHERE key = $1 AND etag = $2",
-            &[&key, &sql::etag_column(expected)],
-        )
-        .await
+        let outcome = self
+            .compare_and_set(
+                "deleting an item",
+                key,
+                "DELETE FROM items WHERE key = $1 AND etag = $2 RETURNING updated_at",
+                &[&key, &sql::etag_column(expected)],
+            )
+            .await?;
+        Ok(sql::done(outcome))
     }
 }

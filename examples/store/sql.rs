@@ -6,12 +6,15 @@
 //!     key        TEXT PRIMARY KEY,
 //!     content    BLOB / BYTEA NOT NULL,
 //!     etag       TEXT NOT NULL,     -- the strong tag's opaque text: the content's hash
-//!     updated_at INTEGER NOT NULL   -- Last-Modified, Unix seconds, set by the writer
+//!     updated_at INTEGER NOT NULL   -- Last-Modified, Unix seconds, by the database's clock
 //! )
 //! ```
 //!
 //! Both validators are columns of the row, written in the same statement as the content, so any
-//! process reading the row sends the same `ETag` and `Last-Modified`.
+//! process reading the row sends the same `ETag` and `Last-Modified`. `updated_at` is computed
+//! by that statement, from the database's clock (one clock for every replica, whatever theirs
+//! say) and the replaced row's own `updated_at`: `max(now, updated_at + 1)`, so the dates of one
+//! item strictly increase (see "Dates that name one version" in `storage.rs`).
 
 use std::fmt::Display;
 use std::future::Future;
@@ -50,12 +53,6 @@ pub fn etag_column(etag: &ETag) -> &str {
     std::str::from_utf8(etag.opaque()).unwrap_or_default()
 }
 
-/// The `updated_at` column of a version.
-pub fn updated_at_column(version: &Version) -> i64 {
-    // Seconds since 1970 fit an i64 until the year 292 billion.
-    version.last_modified.unix_seconds() as i64
-}
-
 /// A version rebuilt from its `etag` and `updated_at` columns.
 pub fn version_from_columns(etag: &str, updated_at: i64) -> Result<Version, StorageError> {
     let etag = ETag::strong(etag)
@@ -70,10 +67,21 @@ pub fn version_from_columns(etag: &str, updated_at: i64) -> Result<Version, Stor
     })
 }
 
-/// A write's outcome carrying `value` when it was done.
-pub fn done_with<T>(outcome: CasOutcome<()>, value: T) -> CasOutcome<T> {
+/// A write's outcome (carrying the new row's `updated_at` when it was done) as the new
+/// version tagged `etag`.
+pub fn written(outcome: CasOutcome<i64>, etag: ETag) -> Result<CasOutcome<Version>, StorageError> {
+    Ok(match outcome {
+        CasOutcome::Done(updated_at) => {
+            CasOutcome::Done(version_from_columns(etag_column(&etag), updated_at)?)
+        }
+        CasOutcome::Conflict(current) => CasOutcome::Conflict(current),
+    })
+}
+
+/// A write's outcome without its value.
+pub fn done<T>(outcome: CasOutcome<T>) -> CasOutcome<()> {
     match outcome {
-        CasOutcome::Done(()) => CasOutcome::Done(value),
+        CasOutcome::Done(_) => CasOutcome::Done(()),
         CasOutcome::Conflict(current) => CasOutcome::Conflict(current),
     }
 }

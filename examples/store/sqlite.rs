@@ -5,7 +5,9 @@
 //! and every write is one `BEGIN IMMEDIATE` transaction: it takes SQLite's single write lock
 //! first, then runs the compare-and-set statement, then (only on a conflict) reads the state that
 //! refused it. Writers in different processes therefore queue on the file lock, and the
-//! `UPDATE ... WHERE key = ?1 AND etag = ?5` is what decides, exactly as on PostgreSQL.
+//! `UPDATE ... WHERE key = ?1 AND etag = ?4` is what decides, exactly as on PostgreSQL. The
+//! statement also dates the new version, `max(unixepoch(), updated_at + 1)`: by SQLite's clock,
+//! never the writer's idea of the time.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -84,33 +86,37 @@ impl Sqlite {
         .await
     }
 
-    /// A compare-and-set write: `statement` (which changes one row, or none when the stored
-    /// state is not the expected one) in a `BEGIN IMMEDIATE` transaction, and on no change the
-    /// state that refused it, read in the same transaction.
+    /// A compare-and-set write: `statement` (which changes one row and returns its
+    /// `updated_at`, or changes none when the stored state is not the expected one) in a
+    /// `BEGIN IMMEDIATE` transaction, and on no change the state that refused it, read in the
+    /// same transaction.
     async fn compare_and_set<P: Params + Send + 'static>(
         &self,
         doing: &'static str,
         key: &str,
         statement: &'static str,
         params: P,
-    ) -> Result<CasOutcome<()>, StorageError> {
+    ) -> Result<CasOutcome<i64>, StorageError> {
         let key = key.to_owned();
-        let conflict = self
+        let outcome = self
             .run(doing, move |connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let changed = transaction.prepare_cached(statement)?.execute(params)?;
-                let conflict = match changed {
-                    1 => None,
-                    _ => Some(read_columns(&transaction, &key)?),
+                let written = transaction
+                    .prepare_cached(statement)?
+                    .query_row(params, |row| row.get::<_, i64>(0))
+                    .optional()?;
+                let outcome = match written {
+                    Some(updated_at) => Ok(updated_at),
+                    None => Err(read_columns(&transaction, &key)?),
                 };
                 transaction.commit()?;
-                Ok(conflict)
+                Ok(outcome)
             })
             .await?;
-        match conflict {
-            None => Ok(CasOutcome::Done(())),
-            Some(columns) => Ok(CasOutcome::Conflict(to_version(columns)?)),
+        match outcome {
+            Ok(updated_at) => Ok(CasOutcome::Done(updated_at)),
+            Err(columns) => Ok(CasOutcome::Conflict(to_version(columns)?)),
         }
     }
 }
@@ -209,19 +215,23 @@ impl Storage for Sqlite {
         key: &str,
         expected: Expected<'_>,
         content: Bytes,
-        new: Version,
+        etag: ETag,
     ) -> Result<CasOutcome<Version>, StorageError> {
-        let etag = sql::etag_column(&new.etag).to_owned();
-        let updated_at = sql::updated_at_column(&new);
+        let tag = sql::etag_column(&etag).to_owned();
+        // `updated_at` by the database's clock (`unixepoch()`: whole seconds, in the process
+        // that runs the statement; every process sharing the file reads one machine's clock),
+        // later than the replaced row's.
         let outcome = match expected {
             // Create-only: the primary key refuses a second row.
             Expected::Missing => {
-                let params = (key.to_owned(), Vec::from(content), etag, updated_at);
+                let params = (key.to_owned(), Vec::from(content), tag);
                 self.compare_and_set(
                     "creating an item",
                     key,
-                    "INSERT INTO items (key, content, etag, updated_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (key) DO NOTHING",
+                    "INSERT INTO items (key, content, etag, updated_at)
+                     VALUES (?1, ?2, ?3, unixepoch())
+                     ON CONFLICT (key) DO NOTHING
+                     RETURNING updated_at",
                     params,
                 )
                 .await?
@@ -229,34 +239,32 @@ impl Storage for Sqlite {
             // Replace: only the row still carrying the checked tag.
             Expected::Current(checked) => {
                 let checked = sql::etag_column(checked).to_owned();
-                let params = (
-                    key.to_owned(),
-                    Vec::from(content),
-                    etag,
-                    updated_at,
-                    checked,
-                );
+                let params = (key.to_owned(), Vec::from(content), tag, checked);
                 self.compare_and_set(
                     "replacing an item",
                     key,
-                    "UPDATE items SET content = ?2, etag = ?3, updated_at = ?4
-                     WHERE key = ?1 AND etag = ?5",
+                    "UPDATE items
+                     SET content = ?2, etag = ?3, updated_at = max(unixepoch(), updated_at + 1)
+                     WHERE key = ?1 AND etag = ?4
+                     RETURNING updated_at",
                     params,
                 )
                 .await?
             }
         };
-        Ok(sql::done_with(outcome, new))
+        sql::written(outcome, etag)
     }
 
     async fn delete_if(&self, key: &str, expected: &ETag) -> Result<CasOutcome<()>, StorageError> {
         let params = (key.to_owned(), sql::etag_column(expected).to_owned());
-        self.compare_and_set(
-            "deleting an item",
-            key,
-            "DELETE FROM items WHERE key = ?1 AND etag = ?2",
-            params,
-        )
-        .await
+        let outcome = self
+            .compare_and_set(
+                "deleting an item",
+                key,
+                "DELETE FROM items WHERE key = ?1 AND etag = ?2 RETURNING updated_at",
+                params,
+            )
+            .await?;
+        Ok(sql::done(outcome))
     }
 }

@@ -102,6 +102,19 @@ impl State {
             _ => None,
         }
     }
+
+    /// Last-Modified at one-second resolution as stored, whatever the clock says, and whether
+    /// it is strong: what If-Unmodified-Since and If-Range compare with (a future date is sent
+    /// as now, and so is every other future date, so "now" names no single version).
+    pub fn stored(&self) -> Option<(i64, bool)> {
+        match self {
+            State::Present {
+                modified: Some((seconds, _millis, strong)),
+                ..
+            } => Some((*seconds as i64, *strong)),
+            _ => None,
+        }
+    }
 }
 
 /// One request: a method and the lines of each field (no lines: absent).
@@ -323,7 +336,7 @@ pub fn if_range_holds(lines: &[Vec<u8>], state: &State) -> bool {
     if let Some((tag, rest)) = entity_tag(value) {
         return rest.is_empty() && state.etag().is_some_and(|current| strong_eq(current, &tag));
     }
-    match (http_date(value), state.modified()) {
+    match (http_date(value), state.stored()) {
         (Some(date), Some((modified, strong))) => strong && modified == date,
         _ => false,
     }
@@ -395,8 +408,8 @@ pub fn model(request: &Request, state: &State) -> Outcome {
         }
         // Step 2: only without If-Match, only with a valid date and a Last-Modified.
         ListField::Absent => {
-            if let (Some(Some(date)), Some(modified)) =
-                (date_field(&request.if_unmodified_since), modified)
+            if let (Some(Some(date)), Some((modified, _))) =
+                (date_field(&request.if_unmodified_since), state.stored())
             {
                 if modified > date {
                     return Outcome::PreconditionFailed(IfUnmodifiedSince);

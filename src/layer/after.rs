@@ -1,4 +1,5 @@
-//! The response side, after the inner service ran: filling validators, tagging per encoding,
+//! The response side, after the inner service ran: keeping a 206 of another version than
+//! `If-Range` named from the client (see `ranges`), filling validators, tagging per encoding,
 //! and evaluating GET and HEAD against the validators the response itself carries (for sources
 //! that answered [`Lookup::Unknown`](crate::source::Lookup::Unknown)).
 
@@ -6,16 +7,20 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{Method, Response, StatusCode, response};
 use http_body::Body;
 
-use super::answers::{finish_412, finish_answer, not_modified_from};
-use super::plan::{Post, ResponseCheck};
+use super::answers::{finish_412, finish_answer, not_modified_from, range_of_another_version};
+use super::plan::{Post, RangeCheck, ResponseCheck};
+use super::ranges::{self, RangeOf};
 use super::settings::Settings;
+use super::trace;
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
+use crate::decision::Condition;
 use crate::encoding::{tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
 use crate::representation::fill;
 use crate::response::AnswerBody;
+use crate::source::{BoxError, Lookup};
 use crate::state::{ResourceState, Validators};
 
 /// Decides a GET or HEAD on a response now carrying its final `ETag` / `Last-Modified` (either
@@ -56,6 +61,9 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
 pub(super) enum After<B: Body> {
     /// Send this.
     Done(Response<ResponseBody<B>>),
+    /// A 206 after a true `If-Range` that does not say which version it is: ask the source
+    /// again, then [`after_recheck`] (with `post`, whose range check has been taken).
+    Recheck(Response<B>, Box<RangeCheck>, Post),
     /// Read the whole body (its size hint is within the limit), tag it with its hash, then
     /// decide. The limit is enforced on the bytes actually read.
     Hash(response::Parts, B, Box<ResponseCheck>, u64),
@@ -64,7 +72,58 @@ pub(super) enum After<B: Body> {
 /// Applies `post` to the inner service's response. Only a 2xx other than 206 is evaluated:
 /// preconditions are ignored when the unconditional answer would not be a 2xx (RFC 9110
 /// §13.2.1).
-pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
+pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> {
+    // First, on the handler's own headers: a 206 of another version than If-Range named never
+    // leaves (see `ranges`).
+    if let Some(range) = post.range.take() {
+        if response.status() == StatusCode::PARTIAL_CONTENT {
+            match ranges::judge(&range, response.headers(), post.encoding_tags) {
+                RangeOf::Named => {}
+                RangeOf::Other => {
+                    let status = Some(SERVICE_UNAVAILABLE);
+                    trace::decided(&range.head, Some(Condition::IfRange), status);
+                    return After::Done(another_version(false, &range));
+                }
+                RangeOf::Unknown => return After::Recheck(response, range, post),
+            }
+        }
+    }
+    finish(response, post)
+}
+
+/// A 206 that [`after`] could not judge, judged by the source's second `answer`.
+pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
+    response: Response<B>,
+    range: &RangeCheck,
+    answer: Result<Lookup, E>,
+    post: Post,
+) -> After<B> {
+    match ranges::judge_again(range, answer, post.encoding_tags) {
+        Ok(RangeOf::Named) => finish(response, post),
+        Ok(_) => {
+            trace::decided(
+                &range.head,
+                Some(Condition::IfRange),
+                Some(SERVICE_UNAVAILABLE),
+            );
+            After::Done(another_version(false, range))
+        }
+        Err(error) => {
+            trace::source_error(&range.head, &*error, Some(SERVICE_UNAVAILABLE));
+            After::Done(another_version(true, range))
+        }
+    }
+}
+
+const SERVICE_UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
+
+/// The 503 in place of a 206 that is not (or cannot be shown to be) of the named version.
+fn another_version<B: Body>(failed: bool, range: &RangeCheck) -> Response<ResponseBody<B>> {
+    ResponseBody::answer(range_of_another_version(failed, range.retry_after), false)
+}
+
+/// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
+fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }

@@ -1,5 +1,6 @@
-//! The finishing of the layer's own answers (304, 412, 503) and of a handler's 412: the parts
-//! that depend on the configuration, applied the same way whichever side made the answer.
+//! The finishing of the layer's own answers (304, 412, 503, and the 503 in place of a 206 of
+//! another version) and of a handler's 412: the parts that depend on the configuration,
+//! applied the same way whichever side made the answer.
 //! The answers themselves (bodies, statuses) are made by [`crate::response`] and
 //! [`Decision::response`](crate::decision::Decision::response).
 
@@ -61,6 +62,27 @@ pub(super) fn finish_412(
 pub(super) fn source_unavailable(settings: &Settings) -> Response<AnswerBody> {
     let mut response = response::service_unavailable();
     if let Some(delay) = settings.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, retry_after_value(delay));
+    }
+    response
+}
+
+/// The 503 in place of a 206 of another version than `If-Range` named: `Retry-After: 0`, since
+/// the retry gets the whole current representation at once. `failed`: the source failed when
+/// asked again, and the configured `retry_after` applies instead.
+pub(super) fn range_of_another_version(
+    failed: bool,
+    retry_after: Option<Duration>,
+) -> Response<AnswerBody> {
+    let mut response = response::range_of_another_version();
+    let delay = if failed {
+        retry_after
+    } else {
+        Some(Duration::ZERO)
+    };
+    if let Some(delay) = delay {
         response
             .headers_mut()
             .insert(RETRY_AFTER, retry_after_value(delay));

@@ -8,7 +8,7 @@ use http::request::Parts;
 use http::{Method, Response, StatusCode};
 
 use super::answers::{finish_answer, source_unavailable};
-use super::plan::{Plan, Post, ResponseCheck};
+use super::plan::{Plan, Post, RangeCheck, ResponseCheck};
 use super::settings::{Config, OnSourceError};
 use super::trace;
 use crate::checked::Checked;
@@ -120,12 +120,38 @@ pub(super) fn decide<E: Into<BoxError>>(
         Decision::Proceed(proceed) => proceed,
         decision => return answer_early(decision, &conditions, &state, parts, plan),
     };
+    let if_range = conditions.has_if_range();
     if let Some(refusal) = precondition_missing(&proceed, &state, parts, plan) {
         return refusal;
     }
     trace::decided(parts, proceed.passed(), None);
+    let range = range_check(proceed.range(), if_range, &state, parts, plan);
     apply_range(proceed.range(), parts);
-    hand_over(state, &proceed, parts, plan)
+    hand_over(state, &proceed, parts, plan, range)
+}
+
+/// A `Range` honoured because `If-Range` was true (§13.1.5): what the response side needs to
+/// make sure the 206 is of the version `If-Range` named. Taken before `If-Range` is removed.
+fn range_check(
+    range: RangeHandling,
+    if_range: bool,
+    state: &ResourceState,
+    parts: &Parts,
+    plan: &Plan,
+) -> Option<Box<RangeCheck>> {
+    if range != RangeHandling::Honor || !if_range {
+        return None;
+    }
+    // If-Range is true only as exactly one line.
+    let value = parts.headers.get(IF_RANGE)?.clone();
+    Some(Box::new(RangeCheck {
+        if_range: value,
+        strong_date: state
+            .validators()
+            .is_some_and(Validators::is_last_modified_strong),
+        head: parts.clone(),
+        retry_after: plan.settings.retry_after,
+    }))
 }
 
 /// The source refused the request itself (an extractor's rejection): its answer, whatever the
@@ -199,12 +225,23 @@ fn apply_range(range: RangeHandling, parts: &mut Parts) {
 }
 
 /// Step 4: what goes with the request to the inner service. A write gets [`Checked`] for its
-/// compare-and-set; a read, the validators to fill in, when asked to.
-fn hand_over(state: ResourceState, proceed: &Proceed, parts: &mut Parts, plan: &Plan) -> Verdict {
+/// compare-and-set; a read, the validators to fill in, when asked to, and a ranged read after a
+/// true `If-Range` gets [`Checked`] too, to serve the range of exactly that version.
+fn hand_over(
+    state: ResourceState,
+    proceed: &Proceed,
+    parts: &mut Parts,
+    plan: &Plan,
+    range: Option<Box<RangeCheck>>,
+) -> Verdict {
+    let checked =
+        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
     if !is_read(&parts.method) {
-        let checked = Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
-        parts.extensions.insert(checked);
+        parts.extensions.insert(checked(state));
         return Verdict::Call(plan.post());
+    }
+    if range.is_some() {
+        parts.extensions.insert(checked(state.clone()));
     }
     let fill = match state {
         ResourceState::Present(validators) if plan.settings.fill_response_validators => {
@@ -214,6 +251,7 @@ fn hand_over(state: ResourceState, proceed: &Proceed, parts: &mut Parts, plan: &
     };
     Verdict::Call(Post {
         fill,
+        range,
         ..plan.post()
     })
 }

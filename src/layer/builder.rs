@@ -9,8 +9,8 @@ use http::Method;
 use tower::Layer;
 
 use super::running::Drains;
-use super::service::{Conditional, Shared};
-use super::settings::{Config, OnSourceError};
+use super::service::Conditional;
+use super::settings::{Config, OnSourceError, Shared};
 use crate::source::FromResponse;
 use crate::timer::Timer;
 

@@ -1,10 +1,11 @@
 //! The response future of [`Conditional`](super::Conditional): the state machine that drives
 //! the look-up, the decision before the call, the drain or the inner call, and the response
-//! side after it.
+//! side after it (with a second look-up for a 206 that does not say which version it is).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::request::Parts;
@@ -13,11 +14,12 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use super::after::{After, after};
+use super::after::{After, after, after_recheck};
 use super::before::{Verdict, decide};
 use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
-use super::plan::{Plan, Post};
+use super::plan::{Plan, Post, RangeCheck};
+use super::settings::Shared;
 use crate::body::ResponseBody;
 use crate::response::AnswerBody;
 use crate::source::ValidatorSource;
@@ -86,6 +88,13 @@ pin_project! {
             #[pin]
             future: S::Future,
             post: Option<Post>,
+            // The source, to ask it again about a 206 (see `ranges`); kept on the look-up
+            // path only, where a range check can arise.
+            shared: Option<Arc<Shared<V>>>,
+        },
+        // A 206 that does not say which version it is, waiting for the second look-up.
+        Rechecking {
+            waiting: Pin<Box<Recheck<V, ResB>>>,
         },
         Hashing {
             read: Option<Box<Read<ResB>>>,
@@ -101,12 +110,25 @@ pin_project! {
     {
         #[pin]
         lookup: V::Future,
-        pending: Option<Pending<S, B>>,
+        pending: Option<Pending<S, V, B>>,
+    }
+}
+
+pin_project! {
+    /// The source's second look-up, and the 206 waiting for it.
+    struct Recheck<V, ResB>
+    where
+        V: ValidatorSource,
+    {
+        #[pin]
+        lookup: V::Future,
+        pending: Option<(Response<ResB>, Box<RangeCheck>, Post)>,
     }
 }
 
 /// What waits while the source looks the validators up.
-struct Pending<S, B> {
+struct Pending<S, V, B> {
+    shared: Arc<Shared<V>>,
     inner: S,
     parts: Parts,
     body: B,
@@ -124,6 +146,7 @@ where
     /// Waits for `lookup`, then decides.
     pub(super) fn lookup(
         lookup: V::Future,
+        shared: Arc<Shared<V>>,
         inner: S,
         request: Request<B>,
         plan: Plan,
@@ -133,6 +156,7 @@ where
         let waiting = Waiting {
             lookup,
             pending: Some(Pending {
+                shared,
                 inner,
                 parts,
                 body,
@@ -153,6 +177,7 @@ where
             state: State::Inner {
                 future,
                 post: Some(post),
+                shared: None,
             },
         }
     }
@@ -202,6 +227,7 @@ where
                     let (lookup, pending) = (waiting.lookup, waiting.pending);
                     let answer = ready!(lookup.poll(cx));
                     let Pending {
+                        shared,
                         mut inner,
                         mut parts,
                         body,
@@ -221,10 +247,12 @@ where
                             }
                         }
                         Verdict::Call(post) => {
+                            let shared = post.range.is_some().then_some(shared);
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
                                 future,
                                 post: Some(post),
+                                shared,
                             });
                         }
                     }
@@ -234,13 +262,42 @@ where
                     let response = ready!(drain.poll(body, cx));
                     return Poll::Ready(Ok(ResponseBody::answer(response, *head)));
                 }
-                StateProj::Inner { future, post } => {
+                StateProj::Inner {
+                    future,
+                    post,
+                    shared,
+                } => {
                     let response = ready!(future.poll(cx))?;
                     match after(response, post.take().expect(DONE)) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
                         After::Hash(head, body, check, limit) => state.set(State::Hashing {
                             read: Some(Box::new(Read::new(head, body, check, limit))),
                         }),
+                        After::Recheck(response, range, post) => {
+                            const KEPT: &str =
+                                "a range check comes from a look-up, which keeps the source";
+                            let shared = shared.take().expect(KEPT);
+                            let lookup = shared.source.lookup(&range.head);
+                            let waiting = Recheck {
+                                lookup,
+                                pending: Some((response, range, post)),
+                            };
+                            state.set(State::Rechecking {
+                                waiting: Box::pin(waiting),
+                            });
+                        }
+                    }
+                }
+                StateProj::Rechecking { waiting } => {
+                    let waiting = waiting.as_mut().project();
+                    let answer = ready!(waiting.lookup.poll(cx));
+                    let (response, range, post) = waiting.pending.take().expect(DONE);
+                    match after_recheck(response, &range, answer, post) {
+                        After::Done(response) => return Poll::Ready(Ok(response)),
+                        After::Hash(head, body, check, limit) => state.set(State::Hashing {
+                            read: Some(Box::new(Read::new(head, body, check, limit))),
+                        }),
+                        After::Recheck(..) => unreachable!("a 206 is judged again only once"),
                     }
                 }
                 StateProj::Hashing { read } => {
@@ -265,6 +322,7 @@ where
             State::Lookup { .. } => "Lookup",
             State::Draining { .. } => "Draining",
             State::Inner { .. } => "Inner",
+            State::Rechecking { .. } => "Rechecking",
             State::Hashing { .. } => "Hashing",
         };
         f.debug_struct("ResponseFuture")

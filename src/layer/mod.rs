@@ -45,16 +45,18 @@
 //! 5. `hashing.rs`: reading a response body whole to tag it with its hash.
 //! 6. `after.rs`: the response side, after the call: filling validators, tags per coding,
 //!    evaluating against the response's own validators.
-//! 7. `drain.rs`: reading the unread request body before an early answer.
-//! 8. `plan.rs`: what travels with one request (`Plan`, `Post`, `ResponseCheck`): plain data
-//!    the request side makes and the response side reads.
-//! 9. `answers.rs`: the finishing of the layer's own answers (304, 412, 503) and of a handler's
-//!    412, the same from either side.
-//! 10. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
-//!     defaults), used by both sides and using neither.
-//! 11. `running.rs`: the drains running at once (their count and timer), shared by every
+//! 7. `ranges.rs`: whether a 206 after a true `If-Range` is of the version it named.
+//! 8. `drain.rs`: reading the unread request body before an early answer.
+//! 9. `plan.rs`: what travels with one request (`Plan`, `Post`, `ResponseCheck`, `RangeCheck`):
+//!    plain data the request side makes and the response side reads.
+//! 10. `answers.rs`: the finishing of the layer's own answers (304, 412, 503) and of a
+//!     handler's 412, the same from either side.
+//! 11. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
+//!     defaults, and `Shared`, the configuration with the source), used by both sides and
+//!     using neither.
+//! 12. `running.rs`: the drains running at once (their count and timer), shared by every
 //!     service of one layer.
-//! 12. `trace.rs`: one `tracing` event per decision.
+//! 13. `trace.rs`: one `tracing` event per decision.
 
 mod after;
 mod answers;
@@ -64,6 +66,7 @@ mod drain;
 mod future;
 mod hashing;
 mod plan;
+mod ranges;
 mod running;
 mod service;
 mod settings;

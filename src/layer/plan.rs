@@ -1,10 +1,12 @@
 //! What travels with one request through the middleware: the [`Plan`] made when it arrives,
-//! and the [`Post`] (with its [`ResponseCheck`]) that the response side applies to the inner
-//! service's response. Plain data, made by the request side and read by the response side.
+//! and the [`Post`] (with its [`ResponseCheck`] and [`RangeCheck`]) that the response side
+//! applies to the inner service's response. Plain data, made by the request side and read by the response side.
+
+use std::time::Duration;
 
 use http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
 use http::request::Parts;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 
 use super::settings::{Config, Settings};
 use crate::state::Validators;
@@ -44,6 +46,9 @@ pub(super) struct Post {
     pub(super) validators_in_412: bool,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
+    /// The range was honoured because `If-Range` was true: a 206 must be of the version it
+    /// named.
+    pub(super) range: Option<Box<RangeCheck>>,
 }
 
 impl Post {
@@ -54,6 +59,7 @@ impl Post {
             encoding_tags: settings.encoding_aware_etags,
             validators_in_412: settings.validators_in_412,
             check: None,
+            range: None,
         }
     }
 }
@@ -87,4 +93,20 @@ impl ResponseCheck {
             plan: *plan,
         }
     }
+}
+
+/// A GET whose `Range` the layer let through because its `If-Range` was true against the
+/// look-up: what the response side needs to make sure a 206 is of that version (RFC 9110
+/// §13.1.5), even when a write committed between the look-up and the handler's read.
+#[derive(Debug)]
+pub(super) struct RangeCheck {
+    /// The request's one `If-Range` line, as evaluated.
+    pub(super) if_range: HeaderValue,
+    /// The look-up's `Last-Modified` was declared strong (a date names one version).
+    pub(super) strong_date: bool,
+    /// The request head as the source saw it, to ask the source again when the 206 carries
+    /// no validator of the kind `If-Range` names.
+    pub(super) head: Parts,
+    /// The `Retry-After` of a 503 when that second look-up fails.
+    pub(super) retry_after: Option<Duration>,
 }

@@ -13,7 +13,7 @@ use super::before::{Need, need, post_from_response};
 use super::drain::Limits;
 use super::future::ResponseFuture;
 use super::plan::{Plan, Post};
-use super::settings::Config;
+use super::settings::{Config, Shared};
 use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
@@ -35,6 +35,15 @@ use crate::source::ValidatorSource;
 /// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
 ///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
 ///   are removed: a full 200 is the only answer that cannot splice two versions.
+/// - For a GET whose `Range` is honoured because its `If-Range` was true, a
+///   [`Checked`](crate::Checked) extension with the version `If-Range` was true for. A write may
+///   commit before the handler reads: serve the range only if the version read
+///   [`is_current`](crate::Checked::is_current) for it, else the whole representation (200),
+///   and put the `ETag` of the version read on the 206. Whatever the handler does, a 206 that is
+///   not of that version never reaches the client: the layer compares the 206's own `ETag` (or
+///   `Last-Modified`, for a date) with `If-Range`, asks the source again when the 206 carries
+///   neither, and otherwise answers 503 with `Retry-After: 0` (the retry gets the whole new
+///   version).
 ///
 /// # Placement
 ///
@@ -79,12 +88,6 @@ pub struct Conditional<S, V> {
     pub(super) inner: S,
     /// Shared by every clone (services are cloned per request): one reference count to bump.
     pub(super) shared: Arc<Shared<V>>,
-}
-
-/// The source and the configuration, as one allocation per [`Layer::layer`](tower::Layer).
-pub(super) struct Shared<V> {
-    pub(super) source: V,
-    pub(super) config: Config,
 }
 
 impl<S: Clone, V> Clone for Conditional<S, V> {
@@ -235,7 +238,8 @@ where
                 let (parts, body) = request.into_parts();
                 let lookup = self.shared.source.lookup(&parts);
                 let request = Request::from_parts(parts, body);
-                ResponseFuture::lookup(lookup, inner, request, plan, self.drain_limits())
+                let shared = Arc::clone(&self.shared);
+                ResponseFuture::lookup(lookup, shared, inner, request, plan, self.drain_limits())
             }
         }
     }

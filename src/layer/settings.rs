@@ -1,5 +1,6 @@
 //! The layer's plain configuration: the values [`ConditionalLayer`](super::ConditionalLayer)'s
-//! setters write, shared by the request side and the response side, depending on neither.
+//! setters write, shared by the request side and the response side, depending on neither (and
+//! `Shared`, the configuration with the source).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +105,13 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// assert_eq!(DEFAULT_MAX_CONCURRENT_DRAINS, 64);
 /// ```
 pub const DEFAULT_MAX_CONCURRENT_DRAINS: usize = 64;
+
+/// The source and the configuration, as one allocation per [`Layer::layer`](tower::Layer),
+/// shared by the service's clones and by the futures that ask the source again.
+pub(super) struct Shared<V> {
+    pub(super) source: V,
+    pub(super) config: Config,
+}
 
 /// The layer's configuration: the methods that must be conditional, and the plain settings
 /// every request's [`Plan`](super::plan::Plan) copies.
