@@ -229,7 +229,10 @@ pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 mod readme {}
 
 #[cfg(feature = "client")]
-pub use client::{Change, ConditionalUpdate, Current, Outcome, Representation, UpdateError};
+pub use client::{
+    Change, ConditionalUpdate, Current, DEFAULT_RESPONSE_LIMIT, InvalidWrite, Outcome,
+    Representation, UpdateError, WriteRequest,
+};
 
 #[cfg(test)]
 mod tests {
