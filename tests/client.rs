@@ -1108,7 +1108,17 @@ async fn after_a_lost_response_a_412_is_unknown_and_the_change_not_re_applied() 
 
 #[tokio::test]
 async fn after_a_lost_response_the_last_attempt_or_an_abort_is_unknown() {
-    let script = |received: &Inbox| scripted(received.clone(), |_| tagged("v0", "x"), |_| lost());
+    // Only the first write is lost: one more would be accepted.
+    let script = |received: &Inbox| {
+        scripted(
+            received.clone(),
+            |_| tagged("v0", "x"),
+            |n| match n {
+                0 => lost(),
+                _ => status(StatusCode::NO_CONTENT),
+            },
+        )
+    };
     // One attempt: lost, shown not applied, but no attempt left to settle it.
     let received = Inbox::default();
     let config = no_wait().etags_never_repeat(true).max_attempts(1);
@@ -1117,6 +1127,7 @@ async fn after_a_lost_response_the_last_attempt_or_an_abort_is_unknown() {
         matches!(outcome, Outcome::Unknown { attempts: 1, .. }),
         "{outcome:?}"
     );
+    assert_eq!(writes(&received).len(), 1);
 
     // The change aborts on the retry: the lost write stays unsettled.
     let received = Inbox::default();
