@@ -1196,16 +1196,57 @@ async fn a_failed_refetch_after_a_lost_response_is_unconfirmed() {
     }
 }
 
+/// `inner`, except that its readiness fails once it has taken `calls` requests.
+#[derive(Clone)]
+struct NotReadyAfter<S> {
+    inner: S,
+    calls: usize,
+}
+
+impl<S> Service<Request<Full<Bytes>>> for NotReadyAfter<S>
+where
+    S: Service<Request<Full<Bytes>>, Error = std::io::Error>,
+{
+    type Response = S::Response;
+    type Error = std::io::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), std::io::Error>> {
+        if self.calls == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("pool closed")));
+        }
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Full<Bytes>>) -> S::Future {
+        self.calls -= 1;
+        self.inner.call(request)
+    }
+}
+
+/// A client that fails before it takes the write never sent it: a plain service error, which
+/// says no write is in doubt.
 #[tokio::test]
-async fn a_failure_before_any_write_is_sent_is_a_plain_service_error() {
-    let mut client = scripted(
-        Inbox::default(),
-        |_| Err(std::io::Error::other("connection refused")),
+async fn a_client_not_ready_for_the_write_is_a_plain_service_error() {
+    let received = Inbox::default();
+    let inner = scripted(
+        received.clone(),
+        |_| tagged("v0", "x"),
         |_| status(StatusCode::NO_CONTENT),
     );
-    let error = write_mine_io(no_wait(), &mut client).await.unwrap_err();
-    assert!(matches!(error, UpdateError::Service(_)), "{error:?}");
-    assert!(!error.may_have_written());
+    let mut client = NotReadyAfter { inner, calls: 1 };
+    let error = write_mine_io(no_wait().etags_never_repeat(true), &mut client)
+        .await
+        .unwrap_err();
+    let UpdateError::Service(error) = error else {
+        panic!("not a service error: {error:?}");
+    };
+    assert_eq!(error.to_string(), "pool closed");
+    assert!(writes(&received).is_empty());
+    assert_eq!(gets(&received), 1, "no refetch: nothing to settle");
 }
 
 #[tokio::test]
