@@ -776,8 +776,14 @@ fn gets(received: &Inbox) -> usize {
 
 #[tokio::test]
 async fn writes_carry_the_changes_method_content_type_headers_and_the_precondition() {
-    // (the change, its method, body and headers as they must arrive, the precondition aside)
-    let changes: [(Change, Method, &str, &[(&str, &str)]); 3] = [
+    /// A change, and its method, body and headers as they must arrive (the precondition aside).
+    type Case = (
+        Change,
+        Method,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let changes: [Case; 3] = [
         (
             Change::patch(r#"{"title":"new"}"#)
                 .content_type("application/merge-patch+json")
