@@ -19,6 +19,10 @@
 //! creates it with `If-None-Match: *`), retrying on 412 with jittered backoff. It prints each
 //! writer's writes and conflicts, then checks that the counter grew by exactly the number of
 //! increments, and exits with status 1 if it did not.
+//!
+//! A write whose response is lost (stop the store mid-run) ends that writer with an "unknown"
+//! outcome: the store's ETags are content hashes, which repeat, so a refetch cannot prove the
+//! write was not applied, and the example does not turn `etags_never_repeat` on.
 
 #[path = "store/app.rs"]
 mod app;
@@ -82,7 +86,8 @@ async fn run() -> Result<(), String> {
         options.writers, options.increments
     );
 
-    // Generous bound: with many writers on one counter most attempts lose a race.
+    // Generous bound: with many writers on one counter most attempts lose a race. The store's
+    // tags are content hashes, so `etags_never_repeat` stays off.
     let retry = ConditionalUpdate::new(tokio::time::sleep)
         .max_attempts(100)
         .backoff(Duration::from_millis(1), Duration::from_millis(50));
@@ -97,12 +102,29 @@ async fn run() -> Result<(), String> {
                 let outcome = retry
                     .update(&mut client, target.clone(), increment)
                     .await
-                    .map_err(|e| format!("writer {writer}: {e}"))?;
+                    .map_err(|e| {
+                        let unsure = if e.may_have_written() {
+                            "; the count cannot be checked"
+                        } else {
+                            ""
+                        };
+                        format!("writer {writer}: {e}{unsure}")
+                    })?;
                 tally.writes += u64::from(outcome.attempts());
                 match outcome {
                     Outcome::Written { attempts, .. } => {
                         tally.increments += 1;
                         tally.conflicts += u64::from(attempts - 1);
+                    }
+                    Outcome::Unknown { current, .. } => {
+                        let now = current
+                            .content()
+                            .map(|c| String::from_utf8_lossy(c).into_owned());
+                        return Err(format!(
+                            "writer {writer}: a write's response was lost and the counter is now \
+                             {now:?}: whether that write counted is unknown, so the count cannot \
+                             be checked"
+                        ));
                     }
                     other => return Err(format!("writer {writer}: {other:?}")),
                 }
@@ -155,7 +177,7 @@ fn increment(current: &Current) -> Change {
             _ => return Change::Abort, // not a counter: leave it alone
         },
     };
-    Change::write((value + 1).to_string())
+    Change::put((value + 1).to_string()).content_type("text/plain")
 }
 
 /// The counter's value now, 0 when it does not exist.

@@ -153,10 +153,12 @@
 //! # The client's half
 //!
 //! A 412 tells a client to refetch and retry. With the `client` feature, [`ConditionalUpdate`]
-//! runs that loop over any tower HTTP client: `GET`, apply a change function, `PUT` with
-//! `If-Match` (or `If-None-Match: *` to create), and on 412 refetch and re-apply the change,
-//! with a bound and jittered backoff. It never writes without a precondition and never retries
-//! a 400 or 428; the typed [`Outcome`] says whether the write happened.
+//! runs that loop over any tower HTTP client: `GET`, apply a change function, send the write it
+//! asks for (`PUT`, `PATCH`, `DELETE`, ... with its content type) with `If-Match` (or
+//! `If-None-Match: *` to create), and on 412 refetch and re-apply the change, with a bound and
+//! jittered backoff. It never writes without a precondition, never retries a 400 or 428, reads
+//! every response within a limit, and never takes a lost response for a write that did or did
+//! not happen; the typed [`Outcome`] says whether the write happened.
 //!
 //! ```
 //! # #[cfg(feature = "client")]
@@ -261,7 +263,10 @@ pub use version::NotAVersion;
 mod readme {}
 
 #[cfg(feature = "client")]
-pub use client::{Change, ConditionalUpdate, Current, Outcome, Representation, UpdateError};
+pub use client::{
+    Change, ConditionalUpdate, Current, DEFAULT_RESPONSE_LIMIT, InvalidWrite, Outcome,
+    Representation, UpdateError, WriteRequest,
+};
 
 #[cfg(test)]
 mod tests {

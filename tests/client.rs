@@ -1,6 +1,8 @@
 //! The client's half, `ConditionalUpdate`: against the real store example over TCP (driven by
 //! hyper-util's client as a tower service), and against `service_fn` stubs for the answers the
-//! store never gives (always 412, 428 and 400 to a write, no validators).
+//! store never gives (always 412, 428 and 400 to a write, no validators, 410, 409, lost
+//! responses, long bodies). `tests/client_json.rs` has the JSON API, the proxy that loses
+//! responses over TCP and the endless body.
 #![cfg(feature = "client")]
 
 #[path = "../examples/store/app.rs"]
@@ -691,4 +693,622 @@ fn public_client_types_are_send_and_sync() {
     assert_send_sync::<Change>();
     assert_send_sync::<Outcome>();
     assert_send_sync::<UpdateError<std::io::Error>>();
+    assert_send_sync::<tower_conditional::WriteRequest>();
+    assert_send_sync::<tower_conditional::InvalidWrite>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against scripted stubs: writes of any method, 410, opt-in 409, lost responses, limits.
+
+/// One request as a scripted stub received it, body included.
+#[derive(Debug, Clone)]
+struct Received {
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Every request a [`scripted`] stub received, in order.
+type Inbox = Arc<Mutex<Vec<Received>>>;
+
+/// An answer of a scripted stub: a response, or the client failing ("connection reset").
+type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+
+/// A stub whose `n`-th `GET` (0-based) is answered `read(n)` and `n`-th write `write(n)`.
+fn scripted(
+    received: Inbox,
+    read: impl Fn(usize) -> Answer + Clone + Send + 'static,
+    write: impl Fn(usize) -> Answer + Clone + Send + 'static,
+) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = std::io::Error> + Clone
+{
+    let counts = Arc::new(Mutex::new((0_usize, 0_usize)));
+    service_fn(move |request: Request<Full<Bytes>>| {
+        let (received, counts) = (received.clone(), counts.clone());
+        let (read, write) = (read.clone(), write.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let Ok(body) = http_body_util::BodyExt::collect(body).await;
+            received.lock().unwrap().push(Received {
+                method: parts.method.clone(),
+                headers: parts.headers,
+                body: body.to_bytes(),
+            });
+            let mut counts = counts.lock().unwrap();
+            if parts.method == Method::GET {
+                counts.0 += 1;
+                read(counts.0 - 1)
+            } else {
+                counts.1 += 1;
+                write(counts.1 - 1)
+            }
+        }
+    })
+}
+
+/// A 200 with a strong tag and content.
+fn tagged(tag: &str, content: &str) -> Answer {
+    let response = Response::builder().header(ETAG, format!("\"{tag}\""));
+    Ok(response.body(Full::from(content.to_owned())).unwrap())
+}
+
+fn status(status: StatusCode) -> Answer {
+    let response = Response::builder().status(status);
+    Ok(response
+        .body(Full::from(format!("{{\"status\":{}}}", status.as_u16())))
+        .unwrap())
+}
+
+/// The response to a write lost: the client service fails after taking the request.
+fn lost() -> Answer {
+    Err(std::io::Error::other("connection reset"))
+}
+
+fn writes(received: &Inbox) -> Vec<Received> {
+    let received = received.lock().unwrap();
+    let writes = received.iter().filter(|r| r.method != Method::GET);
+    writes.cloned().collect()
+}
+
+fn gets(received: &Inbox) -> usize {
+    let received = received.lock().unwrap();
+    received.iter().filter(|r| r.method == Method::GET).count()
+}
+
+#[tokio::test]
+async fn writes_carry_the_changes_method_content_type_headers_and_the_precondition() {
+    /// A change, and its method, body and headers as they must arrive (the precondition aside).
+    type Case = (
+        Change,
+        Method,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let changes: [Case; 3] = [
+        (
+            Change::patch(r#"{"title":"new"}"#)
+                .content_type("application/merge-patch+json")
+                .header("prefer", "return=minimal"),
+            Method::PATCH,
+            r#"{"title":"new"}"#,
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("prefer", "return=minimal"),
+            ],
+        ),
+        (
+            Change::delete().header("x-reason", "cleanup"),
+            Method::DELETE,
+            "",
+            &[("x-reason", "cleanup")],
+        ),
+        (
+            Change::send(Method::POST, "event").content_type("text/plain"),
+            Method::POST,
+            "event",
+            &[("content-type", "text/plain")],
+        ),
+    ];
+    for (change, method, body, headers) in changes {
+        let received = Inbox::default();
+        let mut client = scripted(
+            received.clone(),
+            |_| tagged("v0", "{}"),
+            |_| status(StatusCode::NO_CONTENT),
+        );
+        let outcome = no_wait()
+            .update(&mut client, Uri::from_static(STUB), |_: &Current| {
+                change.clone()
+            })
+            .await
+            .unwrap();
+        assert!(outcome.is_written(), "{method}: {outcome:?}");
+
+        let writes = writes(&received);
+        assert_eq!(writes.len(), 1, "{method}");
+        let write = &writes[0];
+        assert_eq!(write.method, method);
+        assert_eq!(write.body, body, "{method}");
+        assert_eq!(
+            write.headers[IF_MATCH], "\"v0\"",
+            "{method}: the precondition"
+        );
+        for (name, value) in headers {
+            assert_eq!(write.headers[*name], *value, "{method}: {name}");
+        }
+        assert_eq!(
+            write.headers.len(),
+            headers.len() + 1,
+            "{method}: nothing else"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_write_ends_the_update_before_anything_is_sent() {
+    for change in [
+        Change::put("x").header("if-match", "*"),
+        Change::put("x").header("if-none-match", "*"),
+        Change::put("x").content_type("a\nb"),
+        Change::send(Method::GET, ""),
+    ] {
+        let received = Inbox::default();
+        let mut client = scripted(
+            received.clone(),
+            |_| tagged("v0", "x"),
+            |_| status(StatusCode::NO_CONTENT),
+        );
+        let result = no_wait()
+            .update(&mut client, Uri::from_static(STUB), |_: &Current| {
+                change.clone()
+            })
+            .await;
+        let Err(UpdateError::InvalidWrite(invalid)) = result else {
+            panic!("{change:?}: not invalid: {result:?}");
+        };
+        let Change::Write(write) = &change else {
+            unreachable!()
+        };
+        assert_eq!(Err(invalid), write.check());
+        assert!(writes(&received).is_empty(), "{change:?}: nothing sent");
+    }
+}
+
+#[tokio::test]
+async fn a_410_on_a_refetch_or_to_a_write_is_gone() {
+    // 412, then the refetch finds the resource gone.
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |n| match n {
+            0 => tagged("v0", "x"),
+            _ => status(StatusCode::GONE),
+        },
+        |_| status(StatusCode::PRECONDITION_FAILED),
+    );
+    let outcome = write_mine_io(no_wait(), &mut client).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Gone { attempts: 1 }),
+        "{outcome:?}"
+    );
+    assert_eq!((gets(&received), writes(&received).len()), (2, 1));
+
+    // The write itself answered 410.
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |_| tagged("v0", "x"),
+        |_| status(StatusCode::GONE),
+    );
+    let outcome = write_mine_io(no_wait(), &mut client).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Gone { attempts: 1 }),
+        "{outcome:?}"
+    );
+    assert_eq!(gets(&received), 1, "no refetch");
+}
+
+#[tokio::test]
+async fn a_410_on_the_first_read_is_missing_and_may_be_created() {
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |_| status(StatusCode::GONE),
+        |_| status(StatusCode::CREATED),
+    );
+    let mut shown = Vec::new();
+    let outcome = no_wait()
+        .update(&mut client, Uri::from_static(STUB), |current: &Current| {
+            shown.push(current.is_present());
+            Change::put("new")
+        })
+        .await
+        .unwrap();
+    assert!(outcome.is_written(), "{outcome:?}");
+    assert_eq!(shown, [false]);
+    assert_eq!(writes(&received)[0].headers[IF_NONE_MATCH], "*");
+}
+
+#[tokio::test]
+async fn a_409_is_refused_unless_retry_409_makes_it_a_lost_race() {
+    let script = |received: &Inbox| {
+        scripted(
+            received.clone(),
+            |n| tagged(&format!("v{n}"), "x"),
+            |n| match n {
+                0 => status(StatusCode::CONFLICT),
+                _ => status(StatusCode::NO_CONTENT),
+            },
+        )
+    };
+    let received = Inbox::default();
+    let outcome = write_mine_io(no_wait(), &mut script(&received))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, Outcome::Refused { ref response, attempts: 1 } if response.status() == StatusCode::CONFLICT),
+        "{outcome:?}"
+    );
+
+    let received = Inbox::default();
+    let outcome = write_mine_io(no_wait().retry_409(true), &mut script(&received))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, Outcome::Written { attempts: 2, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(gets(&received), 2, "refetched after the 409");
+    let if_match: Vec<_> = writes(&received)
+        .iter()
+        .map(|w| w.headers[IF_MATCH].clone())
+        .collect();
+    assert_eq!(if_match, ["\"v0\"", "\"v1\""]);
+}
+
+#[tokio::test]
+async fn with_every_opt_in_a_400_or_428_is_still_refused_once() {
+    for refusal in [StatusCode::BAD_REQUEST, StatusCode::PRECONDITION_REQUIRED] {
+        let received = Inbox::default();
+        let mut client = scripted(
+            received.clone(),
+            |n| tagged(&format!("v{n}"), "x"),
+            move |_| status(refusal),
+        );
+        let config = no_wait().retry_409(true).etags_never_repeat(true);
+        let outcome = write_mine_io(config, &mut client).await.unwrap();
+        let Outcome::Refused { response, attempts } = outcome else {
+            panic!("{refusal}: not refused: {outcome:?}");
+        };
+        assert_eq!((response.status(), attempts), (refusal, 1));
+        assert_eq!((gets(&received), writes(&received).len()), (1, 1));
+    }
+}
+
+/// Writes "mine" to the stub's resource with `config`, over a client that can fail.
+async fn write_mine_io<Z, Fut, S>(
+    config: ConditionalUpdate<Z>,
+    client: &mut S,
+) -> Result<Outcome, UpdateError<std::io::Error>>
+where
+    Z: Fn(Duration) -> Fut,
+    Fut: Future<Output = ()>,
+    S: Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = std::io::Error>,
+{
+    let change = |_: &Current| Change::put("mine");
+    config.update(client, Uri::from_static(STUB), change).await
+}
+
+#[tokio::test]
+async fn a_lost_response_is_unknown_unless_etags_never_repeat() {
+    // The stub never applies the lost write: the tag stays v0.
+    let script = |received: &Inbox| {
+        scripted(
+            received.clone(),
+            |_| tagged("v0", "x"),
+            |n| match n {
+                0 => lost(),
+                _ => status(StatusCode::NO_CONTENT),
+            },
+        )
+    };
+    let received = Inbox::default();
+    let outcome = write_mine_io(no_wait(), &mut script(&received))
+        .await
+        .unwrap();
+    let Outcome::Unknown { current, attempts } = outcome else {
+        panic!("not unknown: {outcome:?}");
+    };
+    assert_eq!((text(&current).as_deref(), attempts), (Some("x"), 1));
+    assert_eq!(writes(&received).len(), 1, "not retried on its own");
+    assert_eq!(gets(&received), 2, "refetched");
+
+    let received = Inbox::default();
+    let config = no_wait().etags_never_repeat(true);
+    let outcome = write_mine_io(config, &mut script(&received)).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Written { attempts: 2, .. }),
+        "{outcome:?}"
+    );
+    let writes = writes(&received);
+    assert_eq!(writes.len(), 2);
+    assert_eq!(
+        writes[1].headers[IF_MATCH], "\"v0\"",
+        "the same precondition"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_create_or_date_conditioned_write_is_unknown_even_with_unique_tags() {
+    const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let config = || no_wait().etags_never_repeat(true);
+    // A create: the refetch still finds nothing, which proves nothing.
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |_| status(StatusCode::NOT_FOUND),
+        |_| lost(),
+    );
+    let outcome = write_mine_io(config(), &mut client).await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Unknown {
+                current: Current::Missing,
+                attempts: 1
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(writes(&received).len(), 1);
+
+    // Conditional on a date: an unchanged date proves nothing either.
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |_| {
+            let response = Response::builder().header(LAST_MODIFIED, DATE);
+            Ok(response.body(Full::from("x")).unwrap())
+        },
+        |_| lost(),
+    );
+    let outcome = write_mine_io(config(), &mut client).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Unknown { attempts: 1, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(writes(&received)[0].headers[IF_UNMODIFIED_SINCE], DATE);
+    assert_eq!(writes(&received).len(), 1);
+}
+
+#[tokio::test]
+async fn after_a_lost_response_a_412_is_unknown_and_the_change_not_re_applied() {
+    // Lost, refetch shows v0 (not applied yet), the retry gets 412: someone else's write, or the
+    // lost one landing late.
+    let received = Inbox::default();
+    let mut client = scripted(
+        received.clone(),
+        |n| match n {
+            0 | 1 => tagged("v0", "x"),
+            _ => tagged("v1", "mine"),
+        },
+        |n| match n {
+            0 => lost(),
+            _ => status(StatusCode::PRECONDITION_FAILED),
+        },
+    );
+    let mut calls = 0;
+    let outcome = no_wait()
+        .etags_never_repeat(true)
+        .max_attempts(10)
+        .update(&mut client, Uri::from_static(STUB), |_: &Current| {
+            calls += 1;
+            Change::put("mine")
+        })
+        .await
+        .unwrap();
+    let Outcome::Unknown { current, attempts } = outcome else {
+        panic!("not unknown: {outcome:?}");
+    };
+    assert_eq!((text(&current).as_deref(), attempts), (Some("mine"), 2));
+    assert_eq!(calls, 2, "not called for a third write");
+    assert_eq!(writes(&received).len(), 2);
+    assert_eq!(
+        gets(&received),
+        3,
+        "the read, the refetch after the loss, the one after the 412"
+    );
+}
+
+#[tokio::test]
+async fn after_a_lost_response_the_last_attempt_or_an_abort_is_unknown() {
+    // Only the first write is lost: one more would be accepted.
+    let script = |received: &Inbox| {
+        scripted(
+            received.clone(),
+            |_| tagged("v0", "x"),
+            |n| match n {
+                0 => lost(),
+                _ => status(StatusCode::NO_CONTENT),
+            },
+        )
+    };
+    // One attempt: lost, shown not applied, but no attempt left to settle it.
+    let received = Inbox::default();
+    let config = no_wait().etags_never_repeat(true).max_attempts(1);
+    let outcome = write_mine_io(config, &mut script(&received)).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Unknown { attempts: 1, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(writes(&received).len(), 1);
+
+    // The change aborts on the retry: the lost write stays unsettled.
+    let received = Inbox::default();
+    let mut calls = 0;
+    let outcome = no_wait()
+        .etags_never_repeat(true)
+        .update(
+            &mut script(&received),
+            Uri::from_static(STUB),
+            |_: &Current| {
+                calls += 1;
+                if calls == 1 {
+                    Change::put("mine")
+                } else {
+                    Change::Abort
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, Outcome::Unknown { attempts: 1, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(writes(&received).len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_refetch_after_a_lost_response_is_unconfirmed() {
+    let refetches: [fn() -> Answer; 2] = [
+        || Err(std::io::Error::other("connection refused")),
+        || status(StatusCode::SERVICE_UNAVAILABLE),
+    ];
+    for refetch in refetches {
+        let received = Inbox::default();
+        let mut client = scripted(
+            received.clone(),
+            move |n| match n {
+                0 => tagged("v0", "x"),
+                _ => refetch(),
+            },
+            |_| lost(),
+        );
+        let config = no_wait().etags_never_repeat(true);
+        let error = write_mine_io(config, &mut client).await.unwrap_err();
+        assert!(error.may_have_written(), "{error:?}");
+        let UpdateError::Unconfirmed { lost, error } = error else {
+            panic!("not unconfirmed: {error:?}");
+        };
+        assert_eq!(lost.to_string(), "connection reset");
+        match *error {
+            UpdateError::Service(error) => assert_eq!(error.to_string(), "connection refused"),
+            UpdateError::Status(response) => {
+                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(writes(&received).len(), 1, "never retried");
+    }
+}
+
+/// `inner`, except that its readiness fails once it has taken `calls` requests.
+#[derive(Clone)]
+struct NotReadyAfter<S> {
+    inner: S,
+    calls: usize,
+}
+
+impl<S> Service<Request<Full<Bytes>>> for NotReadyAfter<S>
+where
+    S: Service<Request<Full<Bytes>>, Error = std::io::Error>,
+{
+    type Response = S::Response;
+    type Error = std::io::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), std::io::Error>> {
+        if self.calls == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("pool closed")));
+        }
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Full<Bytes>>) -> S::Future {
+        self.calls -= 1;
+        self.inner.call(request)
+    }
+}
+
+/// A client that fails before it takes the write never sent it: a plain service error, which
+/// says no write is in doubt.
+#[tokio::test]
+async fn a_client_not_ready_for_the_write_is_a_plain_service_error() {
+    let received = Inbox::default();
+    let inner = scripted(
+        received.clone(),
+        |_| tagged("v0", "x"),
+        |_| status(StatusCode::NO_CONTENT),
+    );
+    let mut client = NotReadyAfter { inner, calls: 1 };
+    let error = write_mine_io(no_wait().etags_never_repeat(true), &mut client)
+        .await
+        .unwrap_err();
+    let UpdateError::Service(error) = error else {
+        panic!("not a service error: {error:?}");
+    };
+    assert_eq!(error.to_string(), "pool closed");
+    assert!(writes(&received).is_empty());
+    assert_eq!(gets(&received), 1, "no refetch: nothing to settle");
+}
+
+#[tokio::test]
+async fn bodies_are_read_within_the_limit() {
+    let long = "y".repeat(2048);
+    let config = || no_wait().response_limit(1024);
+
+    // A representation over the limit: nothing is written.
+    let received = Inbox::default();
+    let content = long.clone();
+    let mut client = scripted(
+        received.clone(),
+        move |_| tagged("v0", &content),
+        |_| status(StatusCode::NO_CONTENT),
+    );
+    let error = write_mine_io(config(), &mut client).await.unwrap_err();
+    assert!(
+        matches!(error, UpdateError::ResponseTooLarge { ref method, status: StatusCode::OK, limit: 1024 } if method == Method::GET),
+        "{error:?}"
+    );
+    assert!(writes(&received).is_empty());
+
+    // A body at the limit is read whole.
+    let at_limit = "y".repeat(1024);
+    let mut client = scripted(
+        Inbox::default(),
+        move |_| tagged("v0", &at_limit),
+        |_| status(StatusCode::NO_CONTENT),
+    );
+    let mut length = 0;
+    let outcome = config()
+        .update(&mut client, Uri::from_static(STUB), |current: &Current| {
+            length = current.content().map_or(0, Bytes::len);
+            Change::put("mine")
+        })
+        .await
+        .unwrap();
+    assert!(outcome.is_written(), "{outcome:?}");
+    assert_eq!(length, 1024);
+
+    // A 412's long body is not needed: dropped, and the loop goes on.
+    let content = long.clone();
+    let mut client = scripted(
+        Inbox::default(),
+        |n| tagged(&format!("v{n}"), "x"),
+        move |n| match n {
+            0 => Ok(Response::builder()
+                .status(StatusCode::PRECONDITION_FAILED)
+                .body(Full::from(content.clone()))
+                .unwrap()),
+            _ => status(StatusCode::NO_CONTENT),
+        },
+    );
+    let outcome = write_mine_io(config(), &mut client).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Written { attempts: 2, .. }),
+        "{outcome:?}"
+    );
 }

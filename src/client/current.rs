@@ -1,5 +1,4 @@
-//! What the change function sees ([`Current`], [`Representation`]) and what it answers
-//! ([`Change`]).
+//! What the change function sees: [`Current`], [`Representation`].
 
 use bytes::Bytes;
 use http::header::{ETAG, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
@@ -9,7 +8,7 @@ use crate::date::LastModified;
 use crate::etag::ETag;
 use crate::state::Validators;
 
-/// The target resource as the last `GET` found it: missing (404), or a representation.
+/// The target resource as the last `GET` found it: missing (404 or 410), or a representation.
 ///
 /// Handed to the change function of [`ConditionalUpdate::update`](super::ConditionalUpdate::update)
 /// before every write attempt, freshly read each time.
@@ -29,7 +28,7 @@ use crate::state::Validators;
 ///     Change::write((value + 1).to_string())
 /// }
 ///
-/// assert!(matches!(increment(&Current::Missing), Change::Write(bytes) if bytes == "1"));
+/// assert_eq!(increment(&Current::Missing), Change::write("1"));
 /// ```
 #[derive(Debug, Clone)]
 #[allow(
@@ -37,8 +36,8 @@ use crate::state::Validators;
     reason = "one value per network round trip, moved a few times: boxing would cost an allocation and an awkward public pattern for nothing measurable"
 )]
 pub enum Current {
-    /// The `GET` answered 404: no current representation. A write creates the resource with
-    /// `If-None-Match: *`, so it cannot overwrite one created in the meantime.
+    /// The `GET` answered 404 Not Found or 410 Gone: no current representation. A write creates
+    /// the resource with `If-None-Match: *`, so it cannot overwrite one created in the meantime.
     Missing,
     /// The `GET` answered 2xx with this representation.
     Present(Representation),
@@ -188,44 +187,6 @@ pub(super) fn validators_of(headers: &HeaderMap) -> Validators {
         validators = validators.with_last_modified(date);
     }
     validators
-}
-
-/// What the change function answers: the new representation, or stop.
-///
-/// Whether the write creates or replaces follows from what the function was shown: a write
-/// based on [`Current::Missing`] is sent with `If-None-Match: *`, one based on a representation
-/// with `If-Match` (or `If-Unmodified-Since`).
-///
-/// ```
-/// use tower_conditional::{Change, Current};
-///
-/// // Set a default, but never overwrite a value someone else has set.
-/// let set_default = |current: &Current| match current {
-///     Current::Missing => Change::write("default"),
-///     Current::Present(_) => Change::Abort,
-/// };
-/// assert!(matches!(set_default(&Current::Missing), Change::Write(_)));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Change {
-    /// Write these bytes as the new representation (with `PUT`).
-    Write(Bytes),
-    /// Write nothing: the update ends with [`Outcome::Aborted`](super::Outcome::Aborted).
-    Abort,
-}
-
-impl Change {
-    /// [`Change::Write`] of anything that converts into [`Bytes`].
-    ///
-    /// ```
-    /// use tower_conditional::Change;
-    ///
-    /// assert_eq!(Change::write("42"), Change::Write(bytes::Bytes::from_static(b"42")));
-    /// ```
-    pub fn write(content: impl Into<Bytes>) -> Self {
-        Change::Write(content.into())
-    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! How an update ended: [`Outcome`], or an [`UpdateError`] when no answer could be read.
+//! How an update ended: [`Outcome`], or an [`UpdateError`] when it got no answer it could use.
 
 use std::error::Error as StdError;
 use std::fmt;
 
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::{Method, Response, StatusCode};
 
+use super::change::InvalidWrite;
 use super::current::Current;
 use crate::source::BoxError;
 use crate::state::Validators;
@@ -26,6 +27,7 @@ use crate::state::Validators;
 ///         Outcome::Refused { response, .. } => format!("refused: {}", response.status()),
 ///         Outcome::Aborted { .. } => "nothing to change".to_owned(),
 ///         Outcome::NoValidator { .. } => "the server gives no validator to write against".to_owned(),
+///         Outcome::Unknown { .. } => "the response was lost: check before trying again".to_owned(),
 ///         _ => "something new".to_owned(),
 ///     }
 /// }
@@ -53,17 +55,24 @@ pub enum Outcome {
         /// Writes sent.
         attempts: u32,
     },
-    /// The resource was deleted while the update ran: a `GET` after the first, or a replacing
-    /// write, answered 404. Recreating it would undo that delete, so the update stops.
+    /// The resource was deleted while the update ran: a refetch after a lost race, or a write
+    /// based on a representation, answered 404 Not Found or 410 Gone. Recreating it would undo
+    /// that delete, so the update stops.
     Gone {
         /// Writes sent.
         attempts: u32,
     },
     /// An answer that retrying cannot change: 400 or 428 to a write (a bug on this side: the
-    /// request was malformed or lacked a precondition), 401, 403, 5xx, a 404 to a create, a
-    /// first `GET` answered other than 2xx or 404, ... Never retried.
+    /// request was malformed or lacked a precondition), 401, 403, 409 (unless
+    /// [`retry_409`](super::ConditionalUpdate::retry_409) is on), 5xx, a 404 to a create, a
+    /// first `GET` answered other than 2xx, 404 or 410, ... Never retried.
+    ///
+    /// A 5xx to a write says the server failed, not that it did nothing: a gateway's 502 or 504
+    /// can come after the origin applied the write.
     Refused {
-        /// The response, read whole: usually an RFC 9457 `application/problem+json` body.
+        /// The response, read up to the
+        /// [`response_limit`](super::ConditionalUpdate::response_limit): usually an RFC 9457
+        /// `application/problem+json` body.
         response: Response<Bytes>,
         /// Writes sent.
         attempts: u32,
@@ -84,6 +93,27 @@ pub enum Outcome {
         /// Writes sent before.
         attempts: u32,
     },
+    /// A write was sent and its response lost (the client service failed after sending it: a
+    /// timeout, a reset connection), and what the update saw afterwards cannot tell whether it
+    /// was applied. It may have been, or may still be (a write in flight in a proxy or a
+    /// handler can commit late). The update never retries it on its own: the caller decides,
+    /// knowing what the change was, from `current`.
+    ///
+    /// The refetch after a lost response ends here when the resource has changed since the
+    /// version the write was conditional on (the change may be ours, or someone else's made
+    /// after it), when the write was a create or conditional on a date, and always unless
+    /// [`etags_never_repeat`](super::ConditionalUpdate::etags_never_repeat) is on. With it on,
+    /// an unchanged strong tag shows the write was not applied and the loop goes on; if that
+    /// retry then loses a race (412), aborts, or runs out of attempts, the lost write is still
+    /// unsettled and the update ends here too. Only a later 2xx, conditional on the same tag,
+    /// settles it (as [`Written`](Outcome::Written)): the lost write and the retry cannot both
+    /// apply.
+    Unknown {
+        /// The resource as the update last read it after the lost response.
+        current: Current,
+        /// Writes sent, the lost ones included.
+        attempts: u32,
+    },
 }
 
 impl Outcome {
@@ -101,7 +131,8 @@ impl Outcome {
             | Outcome::Gone { attempts }
             | Outcome::Refused { attempts, .. }
             | Outcome::Aborted { attempts, .. }
-            | Outcome::NoValidator { attempts, .. } => *attempts,
+            | Outcome::NoValidator { attempts, .. }
+            | Outcome::Unknown { attempts, .. } => *attempts,
         }
     }
 
@@ -117,8 +148,14 @@ impl Outcome {
     }
 }
 
-/// An exchange that got no answer: the client service failed (connection refused, timeout, ...)
-/// or a response body could not be read.
+/// An update that ended without an answer it could use: the client service failed, a response
+/// body could not be read or was larger than the limit, or the change asked for a write that
+/// cannot be sent.
+///
+/// Every variant but [`Unconfirmed`](UpdateError::Unconfirmed) means that no write of this
+/// update was accepted and none is in doubt: they end the update before its first write, or
+/// after writes that were answered with an error status. `Unconfirmed` is the one that says
+/// "a write may have been applied".
 ///
 /// It is an [`Error`](StdError) when the service's error is one. A service whose error is a
 /// [`BoxError`](crate::BoxError) (tower's middleware) gives an `UpdateError` that is not: match
@@ -136,10 +173,63 @@ impl Outcome {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum UpdateError<E> {
-    /// The client service's own error.
+    /// The client service's own error, where no write was in doubt: on a `GET`, or before a
+    /// write was handed to the service (its `poll_ready`).
     Service(E),
     /// Reading a response body failed.
     Body(BoxError),
+    /// A response body was longer than the
+    /// [`response_limit`](super::ConditionalUpdate::response_limit); the update stopped reading
+    /// it there. Only responses whose body the update needs count: a `GET`'s representation, a
+    /// refused write's problem document. The body of an accepted write or of a 412 is read up
+    /// to the limit and dropped, without failing the update.
+    ResponseTooLarge {
+        /// The method of the request answered.
+        method: Method,
+        /// The response's status.
+        status: StatusCode,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The change function asked for a write that cannot be sent (see [`InvalidWrite`]).
+    /// Nothing of it was sent.
+    InvalidWrite(InvalidWrite),
+    /// A write's response was lost (`lost`: the client service failed after the request was
+    /// handed to it), and the update then failed (`error`) before it could tell whether the
+    /// write was applied: the refetch failed or answered neither 2xx, 404 nor 410, or a retry
+    /// of a write shown not applied (see
+    /// [`etags_never_repeat`](super::ConditionalUpdate::etags_never_repeat)) failed in its
+    /// turn. The write may have been applied, or may still be. Never retried on its own.
+    Unconfirmed {
+        /// Why the write's response was lost.
+        lost: E,
+        /// What ended the update before it could tell.
+        error: Box<UpdateError<E>>,
+    },
+    /// A response that shows neither the resource's state nor what became of a write, where the
+    /// update needed one to settle a lost response: a 5xx or 401 to the refetch, a 400 to the
+    /// retry. Found as the `error` of [`Unconfirmed`](UpdateError::Unconfirmed).
+    Status(Response<Bytes>),
+}
+
+impl<E> UpdateError<E> {
+    /// Whether a write of the update may have been applied: true only for
+    /// [`Unconfirmed`](UpdateError::Unconfirmed).
+    ///
+    /// ```
+    /// use tower_conditional::UpdateError;
+    ///
+    /// let error = UpdateError::Service(std::io::Error::other("connection refused"));
+    /// assert!(!error.may_have_written());
+    /// let lost = UpdateError::Unconfirmed {
+    ///     lost: std::io::Error::other("reset"),
+    ///     error: Box::new(error),
+    /// };
+    /// assert!(lost.may_have_written());
+    /// ```
+    pub fn may_have_written(&self) -> bool {
+        matches!(self, UpdateError::Unconfirmed { .. })
+    }
 }
 
 impl<E> fmt::Display for UpdateError<E> {
@@ -147,6 +237,29 @@ impl<E> fmt::Display for UpdateError<E> {
         match self {
             UpdateError::Service(_) => f.write_str("the HTTP client failed"),
             UpdateError::Body(_) => f.write_str("reading a response body failed"),
+            UpdateError::ResponseTooLarge {
+                method,
+                status,
+                limit,
+            } => write!(
+                f,
+                "the body of the response to {method} ({status}) is longer than the response \
+                 limit of {limit} bytes (ConditionalUpdate::response_limit)"
+            ),
+            UpdateError::InvalidWrite(invalid) => {
+                write!(
+                    f,
+                    "the change asked for a write that cannot be sent: {invalid}"
+                )
+            }
+            UpdateError::Unconfirmed { error, .. } => write!(
+                f,
+                "a write's response was lost and whether it was applied is unknown, because \
+                 then {error}"
+            ),
+            UpdateError::Status(response) => {
+                write!(f, "the server answered {}", response.status())
+            }
         }
     }
 }
@@ -156,6 +269,42 @@ impl<E: StdError + 'static> StdError for UpdateError<E> {
         match self {
             UpdateError::Service(error) => Some(error),
             UpdateError::Body(error) => Some(&**error),
+            UpdateError::InvalidWrite(invalid) => Some(invalid),
+            UpdateError::Unconfirmed { lost, .. } => Some(lost),
+            UpdateError::ResponseTooLarge { .. } | UpdateError::Status(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_went_wrong() {
+        let too_large = UpdateError::<std::io::Error>::ResponseTooLarge {
+            method: Method::GET,
+            status: StatusCode::OK,
+            limit: 1024,
+        };
+        assert_eq!(
+            too_large.to_string(),
+            "the body of the response to GET (200 OK) is longer than the response limit of \
+             1024 bytes (ConditionalUpdate::response_limit)"
+        );
+        let unconfirmed = UpdateError::Unconfirmed {
+            lost: std::io::Error::other("connection reset"),
+            error: Box::new(UpdateError::Status(
+                Response::builder().status(503).body(Bytes::new()).unwrap(),
+            )),
+        };
+        assert_eq!(
+            unconfirmed.to_string(),
+            "a write's response was lost and whether it was applied is unknown, because then \
+             the server answered 503 Service Unavailable"
+        );
+        let source = unconfirmed.source().map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("connection reset"));
+        assert!(unconfirmed.may_have_written() && !too_large.may_have_written());
     }
 }
