@@ -191,6 +191,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+mod accept_encoding;
 mod body;
 mod checked;
 #[cfg(feature = "client")]
@@ -217,8 +218,8 @@ pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
+    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT,
+    DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER, OnSourceError, ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 

@@ -361,7 +361,9 @@ impl<V> ConditionalLayer<V> {
     /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) (1 MiB).
     ///
     /// Applies only where the source answered [`Lookup::Unknown`](crate::Lookup::Unknown), to a 2xx GET response without
-    /// an `ETag` whose size is known; see [`ConditionalLayer::from_responses`].
+    /// an `ETag` whose size is known, or that is compressed (a compressor inside the layer
+    /// does not know its output's size: the bytes that leave are hashed, within this limit
+    /// and [`body_hash_timeout`](Self::body_hash_timeout)); see [`ConditionalLayer::from_responses`].
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -382,6 +384,25 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn body_hash_limit(mut self, limit: Option<u64>) -> Self {
         self.config.settings.body_hash_limit = limit;
+        self
+    }
+
+    /// How long the response side waits for a body it reads to tag with its hash (see
+    /// [`body_hash_limit`](Self::body_hash_limit)). Default:
+    /// [`DEFAULT_BODY_HASH_TIMEOUT`](crate::DEFAULT_BODY_HASH_TIMEOUT) (1 second). A body not
+    /// whole by then is sent on as it comes, untagged, rather than held: what was read, then the
+    /// rest. The bound holds while the body sends nothing too (the layer wakes itself, on any
+    /// runtime, from one shared timer thread started the first time a body is hashed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// let layer = ConditionalLayer::from_responses().body_hash_timeout(Duration::from_millis(200));
+    /// # let _ = layer;
+    /// ```
+    pub fn body_hash_timeout(mut self, timeout: Duration) -> Self {
+        self.config.settings.body_hash_timeout = timeout;
         self
     }
 

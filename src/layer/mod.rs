@@ -42,7 +42,10 @@
 //! 3. `future.rs`: its [`ResponseFuture`], the state machine that drives everything below.
 //! 4. `before.rs`: the request side, before the call: whether to ask the source, and what its
 //!    answer means (an early answer, or the adjusted request and its `Post`).
-//! 5. `hashing.rs`: reading a response body whole to tag it with its hash.
+//!    `revalidation.rs` beside it: with encoding-aware tags, which revalidations it decides
+//!    and which the response's coding must (uses only the crate's core modules).
+//! 5. `hashing.rs`: reading a response body whole to tag it with its hash, within a size and
+//!    a time bound.
 //! 6. `after.rs`: the response side, after the call: filling validators, tags per coding,
 //!    evaluating against the response's own validators.
 //! 7. `drain.rs`: reading the unread request body before an early answer.
@@ -53,6 +56,7 @@
 //! 10. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
 //!     defaults), used by both sides and using neither.
 //! 11. `trace.rs`: one `tracing` event per decision.
+//! 12. `timer.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
 
 mod after;
 mod answers;
@@ -62,14 +66,16 @@ mod drain;
 mod future;
 mod hashing;
 mod plan;
+mod revalidation;
 mod service;
 mod settings;
+mod timer;
 mod trace;
 
 pub use self::builder::ConditionalLayer;
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
 pub use self::settings::{
-    DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_RETRY_AFTER,
-    OnSourceError,
+    DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_RETRY_AFTER, OnSourceError,
 };
