@@ -229,6 +229,9 @@ pub use source::{BoxError, BoxLookup, FromResponse, Lookup, ValidatorSource};
 #[doc = include_str!("../README.md")]
 mod readme {}
 
+#[cfg(feature = "compression")]
+pub use layer::ConditionalCompressionLayer;
+
 #[cfg(feature = "client")]
 pub use client::{Change, ConditionalUpdate, Current, Outcome, Representation, UpdateError};
 

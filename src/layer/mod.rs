@@ -36,6 +36,8 @@
 //!
 //! Top to bottom; each file uses only files below it (and the crate's core modules):
 //!
+//! 0. `compressed.rs` (feature `compression`): `ConditionalCompressionLayer`, this layer
+//!    outside tower-http's `CompressionLayer`.
 //! 1. `builder.rs`: the public [`ConditionalLayer`], its setters and `impl Layer`.
 //! 2. `service.rs`: the [`Conditional`] service; sends each request down the fast path, to the
 //!    response side, or to the source.
@@ -62,6 +64,8 @@ mod after;
 mod answers;
 mod before;
 mod builder;
+#[cfg(feature = "compression")]
+mod compressed;
 mod drain;
 mod future;
 mod hashing;
@@ -73,6 +77,8 @@ mod timer;
 mod trace;
 
 pub use self::builder::ConditionalLayer;
+#[cfg(feature = "compression")]
+pub use self::compressed::ConditionalCompressionLayer;
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
 pub use self::settings::{
