@@ -3,14 +3,8 @@
 //!
 //! A strong tag promises byte-identical content, but the gzip and identity bodies of one version
 //! differ, so they need distinct strong tags (RFC 9110 §8.8.3.3). With encoding-aware tags on,
-//! the layer issues, for a representation whose source tag is `"B"`, one strong tag per coding:
-//!
-//! | response coding | tag issued |
-//! |---|---|
-//! | gzip, br, deflate, zstd, compress | `"B-gzip"`, `"B-br"`, ... |
-//! | identity, when `B` does not itself look coded | `"B"` |
-//! | identity, when it does (`"doc-pt-br"`, `"doc-pt-br-identity"`) | `"B-identity"` (`"doc-pt-br-identity"`) |
-//! | any other coding, or several | `W/"B"` |
+//! the layer issues, for a representation whose source tag is `"B"`, one strong tag per coding
+//! (the table is in the crate docs' "Compression" section).
 //!
 //! `B` looks coded when it ends in `-<known coding>`, or in `-identity` after a tag that looks
 //! coded. The mapping is one-to-one: every strong tag the layer issues names exactly one base
@@ -22,9 +16,10 @@
 //! On the way in, a strong `If-Match` member passes when its base is the current tag (the
 //! server issued it for the current representation, in some coding); a strong `If-None-Match`
 //! member counts as the current tag only when its coding is one the request's
-//! `Accept-Encoding` allows, since a 304 tells the cache its stored body is what the server
-//! would send. `If-Range` is never decoded: a byte range of the gzip body is not a byte range of
-//! the identity body.
+//! `Accept-Encoding` allows ([`crate::accept_encoding`], read once per request), since a 304
+//! tells the cache its stored body is what the server would send (which revalidations wait
+//! for the response's coding: `layer/revalidation.rs`). `If-Range` is never decoded: a byte
+//! range of the gzip body is not a byte range of the identity body.
 //!
 //! Tags issued while encoding-aware tags were off are not in this scheme: a source tag ending in
 //! `-gzip` that a client holds from then would be read as the gzip form of a shorter tag. Tags

@@ -139,7 +139,9 @@ const IF_MODIFIED_SINCE_VALUES: &[Option<&str>] = &[None, Some(MODIFIED), Some(O
 
 /// `"v1-gzip"` → (`"v1"`, gzip); the inverse of the issued mapping for this table's tags.
 fn coding_of(opaque: &str) -> Option<&str> {
-    opaque.strip_prefix("v1").and_then(|rest| rest.strip_prefix('-'))
+    opaque
+        .strip_prefix("v1")
+        .and_then(|rest| rest.strip_prefix('-'))
 }
 
 fn vary_set(headers: &HeaderMap) -> BTreeSet<String> {
@@ -237,7 +239,11 @@ async fn every_revalidation_a_browser_sends_behind_compression_as_a_table() {
         }
     }
     assert_eq!(cases, 2 * 3 * ACCEPT.len() * IF_NONE_MATCH_VALUES.len() * 3);
-    assert_eq!(statuses, BTreeSet::from([200, 304, 406]), "each outcome occurs");
+    assert_eq!(
+        statuses,
+        BTreeSet::from([200, 304, 406]),
+        "each outcome occurs"
+    );
 }
 
 /// The mapping table of the crate docs' "Compression" section, row by row: (source tag, the
@@ -274,13 +280,19 @@ async fn the_documented_tag_mapping_as_a_table() {
         if let (Some(coding), true) = (coding, compiled) {
             request = request.header(ACCEPT_ENCODING, coding);
         }
-        let service = ConditionalLayer::from_responses().compressed().layer(handler);
+        let service = ConditionalLayer::from_responses()
+            .compressed()
+            .layer(handler);
         let response = service
             .oneshot(request.body(String::new()).unwrap())
             .await
             .unwrap();
         let sent = response.headers().get(CONTENT_ENCODING);
-        assert_eq!(sent.map(|v| v.to_str().unwrap()), coding, "{tag} {coding:?}");
+        assert_eq!(
+            sent.map(|v| v.to_str().unwrap()),
+            coding,
+            "{tag} {coding:?}"
+        );
         assert_eq!(response.headers()[ETAG], issued, "{tag} {coding:?}");
     }
 }
@@ -296,7 +308,9 @@ impl Body for Channel {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
     }
 }
 
@@ -313,17 +327,33 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn a_gzip_list_gets_a_hash_etag_and_revalidates_with_it() {
     let app = axum::Router::new()
-        .route("/fruit", axum::routing::get(|| async { axum::Json(serde_json::json!([
-            "apples", "pears", "plums", "quinces", "sloes", "apples", "pears", "plums"
-        ])) }))
+        .route(
+            "/fruit",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!([
+                    "apples", "pears", "plums", "quinces", "sloes", "apples", "pears", "plums"
+                ]))
+            }),
+        )
         .layer(ConditionalLayer::from_responses().compressed());
     let gzip = || Request::get("/fruit").header(ACCEPT_ENCODING, "gzip, deflate, br, zstd");
-    let first = app.clone().oneshot(gzip().body(String::new()).unwrap()).await.unwrap();
-    assert_eq!(first.headers()[CONTENT_ENCODING], "br", "tower-http prefers br");
+    let first = app
+        .clone()
+        .oneshot(gzip().body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.headers()[CONTENT_ENCODING],
+        "br",
+        "tower-http prefers br"
+    );
     let etag = first.headers()[ETAG].clone();
     assert!(etag.to_str().unwrap().ends_with("-br\""), "{etag:?}");
 
-    let again = gzip().header(IF_NONE_MATCH, etag.clone()).body(String::new()).unwrap();
+    let again = gzip()
+        .header(IF_NONE_MATCH, etag.clone())
+        .body(String::new())
+        .unwrap();
     let answer = app.oneshot(again).await.unwrap();
     assert_eq!(answer.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(answer.headers()[ETAG], etag);
@@ -340,7 +370,10 @@ async fn a_compressed_body_over_the_size_bound_goes_out_whole_and_untagged() {
         .compressed()
         .layer(handler);
     let request = Request::get("/").header(ACCEPT_ENCODING, "gzip");
-    let response = service.oneshot(request.body(String::new()).unwrap()).await.unwrap();
+    let response = service
+        .oneshot(request.body(String::new()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
     assert!(!response.headers().contains_key(ETAG));
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -398,9 +431,14 @@ async fn a_compressed_stream_that_ends_in_time_is_tagged() {
             Ok::<_, Infallible>(response.body(body).unwrap())
         }
     });
-    let service = ConditionalLayer::from_responses().compressed().layer(handler);
+    let service = ConditionalLayer::from_responses()
+        .compressed()
+        .layer(handler);
     let request = Request::get("/").header(ACCEPT_ENCODING, "gzip");
-    let response = service.oneshot(request.body(String::new()).unwrap()).await.unwrap();
+    let response = service
+        .oneshot(request.body(String::new()).unwrap())
+        .await
+        .unwrap();
     let etag = response.headers()[ETAG].to_str().unwrap().to_owned();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let hash = ETag::from_content(&body).to_string();

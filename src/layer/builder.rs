@@ -418,12 +418,17 @@ impl<V> ConditionalLayer<V> {
     ///
     /// - an `If-Match` member passes only when it is a tag issued for the *current* version, in
     ///   any coding: a write is never accepted on a tag the server did not issue for it;
-    /// - an `If-None-Match` member counts only in a coding the request's `Accept-Encoding`
-    ///   allows (a 304 tells the cache that the bytes it holds are what it would get), and the
-    ///   304 names the form the client holds;
+    /// - a strong `If-None-Match` member counts only in a coding (identity included) the
+    ///   request's `Accept-Encoding` allows (a 304 tells the cache that the bytes it holds are
+    ///   what it would get), and the 304 names the form the client holds;
+    /// - where no member fixes the coding (a weak member, `*`, `If-Modified-Since`), or the
+    ///   request refuses identity (compression may answer 406), the handler runs and the
+    ///   layer decides on the response, against the tag it leaves with;
     /// - `If-Range` is never mapped: a byte range of gzip bytes is not one of identity bytes.
     ///
-    /// The module docs of the crate's compression section give the whole mapping.
+    /// The crate docs' "Compression" section gives the whole mapping. With the `compression`
+    /// feature, [`compressed`](Self::compressed) turns this on and puts tower-http's
+    /// `CompressionLayer` inside, in the one order that works.
     ///
     /// ```
     /// use std::convert::Infallible;
