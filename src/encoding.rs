@@ -124,9 +124,10 @@ impl Aliasing<'_> {
         match self {
             Aliasing::Off => member == current,
             Aliasing::AnyCoding => decode(member).0 == current,
-            Aliasing::AcceptedBy(accept) => match decode(member) {
-                (base, coding) => base == current && accept.allows(coding),
-            },
+            Aliasing::AcceptedBy(accept) => {
+                let (base, coding) = decode(member);
+                base == current && accept.allows(coding)
+            }
         }
     }
 }

@@ -76,7 +76,10 @@ mod tests {
 
     const MODIFIED: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 
-    fn timing_of(tag: &'static str, fields: &[(http::HeaderName, &'static str)]) -> Timing {
+    /// Request header fields.
+    type Fields = &'static [(http::HeaderName, &'static str)];
+
+    fn timing_of(tag: &'static str, fields: Fields) -> Timing {
         let mut headers = HeaderMap::new();
         for (name, value) in fields {
             headers.append(name, HeaderValue::from_static(value));
@@ -100,7 +103,7 @@ mod tests {
     #[test]
     fn only_a_strong_acceptable_member_decides_before_the_handler() {
         use http::header::{ACCEPT_ENCODING as AE, IF_MODIFIED_SINCE as IMS, IF_NONE_MATCH as INM};
-        let table: &[(&'static str, &[(http::HeaderName, &'static str)], Timing)] = &[
+        let table: &[(&'static str, Fields, Timing)] = &[
             (
                 "\"v1\"",
                 &[(AE, "gzip"), (INM, "\"v1-gzip\"")],
