@@ -20,8 +20,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::date::LastModified;
-use crate::date::{parse_http_date, trim_ows};
+use crate::accept_encoding::AcceptEncoding;
+use crate::date::{LastModified, parse_http_date, trim_ows};
 use crate::decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 use crate::encoding::{Aliasing, is_identity_form};
 use crate::etag::{ETag, scan as scan_etag, strong_match};
@@ -257,7 +257,7 @@ impl<'a> Conditions<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn evaluate(&self, method: &Method, state: &ResourceState) -> Decision {
-        self.evaluate_with(method, state, false)
+        self.evaluate_with(method, state, None)
     }
 
     /// [`Conditions::evaluate`] with `now` as the current time instead of the system clock, for
@@ -302,28 +302,42 @@ impl<'a> Conditions<'a> {
         state: &ResourceState,
         now: LastModified,
     ) -> Decision {
-        self.evaluate_at_with(method, state, false, || now)
+        self.evaluate_at_with(method, state, None, || now)
     }
 
-    /// The first `If-None-Match` member that names `current` with coding aliases on (see
-    /// [`crate::encoding`]): the form of the tag the client holds, for a 304 to echo.
-    pub(crate) fn if_none_match_member(&self, current: &ETag) -> Option<ETag> {
+    /// The first strong `If-None-Match` member that names `current` in a coding `accept`
+    /// allows (see [`crate::encoding`]): the form of the tag the client holds, for a 304 to
+    /// echo. A weak member names no coding, so it is never one.
+    pub(crate) fn if_none_match_member(
+        &self,
+        current: &ETag,
+        accept: &AcceptEncoding,
+    ) -> Option<ETag> {
         crate::tag_list::matching_member(
             self.if_none_match.as_ref()?,
             current,
-            Aliasing::AcceptedBy(self.headers),
+            Aliasing::AcceptedBy(accept),
         )
     }
 
-    /// [`Conditions::evaluate`], optionally counting `"X-gzip"`-style members of `If-Match` and
-    /// `If-None-Match` as `"X"` (never for `If-Range`).
+    /// Whether a weak `If-None-Match` member names a form issued for the strong `current` tag
+    /// (see [`crate::encoding`]): whether it matches depends on the response's coding.
+    pub(crate) fn if_none_match_names_weakly(&self, current: &ETag) -> bool {
+        self.if_none_match
+            .as_ref()
+            .is_some_and(|lines| crate::tag_list::weak_member_names(lines, current))
+    }
+
+    /// [`Conditions::evaluate`], optionally (with the request's `Accept-Encoding`, `accept`)
+    /// counting `"X-gzip"`-style members of `If-Match` and `If-None-Match` as `"X"` (never for
+    /// `If-Range`).
     pub(crate) fn evaluate_with(
         &self,
         method: &Method,
         state: &ResourceState,
-        coding_aliases: bool,
+        accept: Option<&AcceptEncoding>,
     ) -> Decision {
-        self.evaluate_at_with(method, state, coding_aliases, LastModified::now)
+        self.evaluate_at_with(method, state, accept, LastModified::now)
     }
 
     /// [`Conditions::evaluate_with`] with `now` read from `clock`, at most once and only when a
@@ -332,9 +346,10 @@ impl<'a> Conditions<'a> {
         &self,
         method: &Method,
         state: &ResourceState,
-        coding_aliases: bool,
+        accept: Option<&AcceptEncoding>,
         clock: impl FnOnce() -> LastModified,
     ) -> Decision {
+        let coding_aliases = accept.is_some();
         let mut now = Now::new(clock);
         let get_or_head = method == Method::GET || method == Method::HEAD;
         let range_requested = method == Method::GET && self.has_range();
@@ -367,16 +382,15 @@ impl<'a> Conditions<'a> {
         // tag; If-None-Match only the forms this request's Accept-Encoding could be sent.
         // On a write, If-None-Match asks whether the target has any of these versions, whatever
         // coding the response would have: any issued form counts (a false If-None-Match is the
-        // safe outcome there).
-        let (if_match_aliasing, if_none_match_aliasing) = if coding_aliases {
-            let none_match = if get_or_head {
-                Aliasing::AcceptedBy(self.headers)
-            } else {
-                Aliasing::AnyCoding
-            };
-            (Aliasing::AnyCoding, none_match)
-        } else {
-            (Aliasing::Off, Aliasing::Off)
+        // safe outcome there). A weak current tag is sent as it is in every coding: nothing to
+        // decode.
+        let (if_match_aliasing, if_none_match_aliasing) = match accept {
+            Some(_) if current.is_some_and(|tag| tag.is_weak()) => {
+                (Aliasing::AnyCoding, Aliasing::Off)
+            }
+            Some(accept) if get_or_head => (Aliasing::AnyCoding, Aliasing::AcceptedBy(accept)),
+            Some(_) => (Aliasing::AnyCoding, Aliasing::AnyCoding),
+            None => (Aliasing::Off, Aliasing::Off),
         };
         let last_modified = validators.and_then(|v| v.last_modified());
 
@@ -695,7 +709,7 @@ mod tests {
             reads.set(reads.get() + 1);
             LastModified::from_unix_seconds(T).unwrap()
         };
-        Conditions::from_headers(&headers).evaluate_at_with(&method, &state, false, clock);
+        Conditions::from_headers(&headers).evaluate_at_with(&method, &state, None, clock);
         reads.get()
     }
 

@@ -3,14 +3,8 @@
 //!
 //! A strong tag promises byte-identical content, but the gzip and identity bodies of one version
 //! differ, so they need distinct strong tags (RFC 9110 §8.8.3.3). With encoding-aware tags on,
-//! the layer issues, for a representation whose source tag is `"B"`, one strong tag per coding:
-//!
-//! | response coding | tag issued |
-//! |---|---|
-//! | gzip, br, deflate, zstd, compress | `"B-gzip"`, `"B-br"`, ... |
-//! | identity, when `B` does not itself look coded | `"B"` |
-//! | identity, when it does (`"doc-pt-br"`, `"doc-pt-br-identity"`) | `"B-identity"` (`"doc-pt-br-identity"`) |
-//! | any other coding, or several | `W/"B"` |
+//! the layer issues, for a representation whose source tag is `"B"`, one strong tag per coding
+//! (the table is in the crate docs' "Compression" section).
 //!
 //! `B` looks coded when it ends in `-<known coding>`, or in `-identity` after a tag that looks
 //! coded. The mapping is one-to-one: every strong tag the layer issues names exactly one base
@@ -22,17 +16,19 @@
 //! On the way in, a strong `If-Match` member passes when its base is the current tag (the
 //! server issued it for the current representation, in some coding); a strong `If-None-Match`
 //! member counts as the current tag only when its coding is one the request's
-//! `Accept-Encoding` allows, since a 304 tells the cache its stored body is what the server
-//! would send. `If-Range` is never decoded: a byte range of the gzip body is not a byte range of
-//! the identity body.
+//! `Accept-Encoding` allows ([`crate::accept_encoding`], read once per request), since a 304
+//! tells the cache its stored body is what the server would send (which revalidations wait
+//! for the response's coding: `layer/revalidation.rs`). `If-Range` is never decoded: a byte
+//! range of the gzip body is not a byte range of the identity body.
 //!
 //! Tags issued while encoding-aware tags were off are not in this scheme: a source tag ending in
 //! `-gzip` that a client holds from then would be read as the gzip form of a shorter tag. Tags
 //! made from version numbers or content hashes never end that way.
 
-use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG};
+use http::header::{CONTENT_ENCODING, ETAG};
 use http::{HeaderMap, HeaderValue};
 
+use crate::accept_encoding::AcceptEncoding;
 use crate::etag::ETag;
 
 /// Content codings whose name becomes a tag suffix.
@@ -118,8 +114,8 @@ pub(crate) enum Aliasing<'a> {
     Off,
     /// Any coding the layer issues (`If-Match`: the server issued the tag).
     AnyCoding,
-    /// Identity, or a coding these request headers' `Accept-Encoding` allows (`If-None-Match`).
-    AcceptedBy(&'a HeaderMap),
+    /// A coding (identity included) the request's `Accept-Encoding` allows (`If-None-Match`).
+    AcceptedBy(&'a AcceptEncoding),
 }
 
 impl Aliasing<'_> {
@@ -128,45 +124,11 @@ impl Aliasing<'_> {
         match self {
             Aliasing::Off => member == current,
             Aliasing::AnyCoding => decode(member).0 == current,
-            Aliasing::AcceptedBy(headers) => match decode(member) {
-                (base, _) if base != current => false,
-                (_, None) => true,
-                (_, Some(coding)) => accepts(headers, coding),
-            },
-        }
-    }
-}
-
-/// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3): listed with a non-zero
-/// weight, or covered by `*` with a non-zero weight and not listed with weight zero.
-pub(crate) fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    let mut star = false;
-    for line in headers.get_all(ACCEPT_ENCODING) {
-        for member in line.as_bytes().split(|&b| b == b',') {
-            let mut parts = member.split(|&b| b == b';');
-            let name = parts.next().unwrap_or_default().trim_ascii();
-            let allowed = parts.all(|param| !is_zero_weight(param.trim_ascii()));
-            if name.eq_ignore_ascii_case(coding.as_bytes()) {
-                return allowed;
+            Aliasing::AcceptedBy(accept) => {
+                let (base, coding) = decode(member);
+                base == current && accept.allows(coding)
             }
-            star |= name == b"*" && allowed;
         }
-    }
-    star
-}
-
-/// `q=0`, `q=0.`, `q=0.0`, ... (the weight grammar of RFC 9110 §12.4.2).
-fn is_zero_weight(param: &[u8]) -> bool {
-    let Some(value) = param
-        .strip_prefix(b"q=")
-        .or_else(|| param.strip_prefix(b"Q="))
-    else {
-        return false;
-    };
-    match value {
-        [b'0'] => true,
-        [b'0', b'.', rest @ ..] => rest.len() <= 3 && rest.iter().all(|&b| b == b'0'),
-        _ => false,
     }
 }
 
@@ -176,8 +138,16 @@ pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
     let Some(tag) = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok()) else {
         return;
     };
+    let issued = issued_for(&tag, headers);
+    if issued != tag {
+        headers.insert(ETAG, issued.into());
+    }
+}
+
+/// The form of `tag` issued for a response with these `headers` (their `Content-Encoding`).
+pub(crate) fn issued_for(tag: &ETag, headers: &HeaderMap) -> ETag {
     if tag.is_weak() {
-        return; // a weak tag already allows different bytes
+        return tag.clone(); // a weak tag already allows different bytes
     }
     // Several `Content-Encoding` lines are stacked codings, like a comma-separated list: they
     // fall to the weak tag below, as an unknown coding does.
@@ -195,19 +165,13 @@ pub(crate) fn tag_for_encoding(headers: &mut HeaderMap) {
             .find(|known| coding.eq_ignore_ascii_case(known.as_bytes()))
         {
             Some(known) => encode(tag.opaque(), Some(known)),
-            None => {
-                if let Ok(weak) = ETag::weak(tag.opaque()) {
-                    headers.insert(ETAG, weak.into());
-                }
-                return;
-            }
+            None => return ETag::weak(tag.opaque()).unwrap_or_else(|_| tag.clone()),
         },
     };
-    if issued != tag.opaque() {
-        if let Ok(issued) = ETag::strong(issued) {
-            headers.insert(ETAG, issued.into());
-        }
+    if issued == tag.opaque() {
+        return tag.clone();
     }
+    ETag::strong(issued).unwrap_or_else(|_| tag.clone())
 }
 
 /// Adds `Accept-Encoding` to `Vary` unless it is there already (or `Vary: *`).
@@ -270,10 +234,13 @@ mod tests {
         headers
     }
 
-    fn accept(value: &'static str) -> HeaderMap {
+    fn accept(value: &'static str) -> AcceptEncoding {
         let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(value));
-        headers
+        headers.insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static(value),
+        );
+        AcceptEncoding::parse(&headers)
     }
 
     #[test]
@@ -382,20 +349,22 @@ mod tests {
         assert!(Aliasing::AcceptedBy(&br).names(b"doc-pt-br", b"doc-pt"));
         assert!(!Aliasing::AcceptedBy(&gzip_only).names(b"doc-pt-br", b"doc-pt"));
         assert!(Aliasing::AcceptedBy(&gzip_only).names(b"doc-pt", b"doc-pt"));
-        assert!(!Aliasing::AcceptedBy(&HeaderMap::new()).names(b"v1-gzip", b"v1"));
+        let none = AcceptEncoding::parse(&HeaderMap::new());
+        assert!(!Aliasing::AcceptedBy(&none).names(b"v1-gzip", b"v1"));
+        // Identity too must be acceptable: `identity;q=0` refuses the identity tag.
+        let no_identity = accept("identity;q=0, gzip");
+        assert!(!Aliasing::AcceptedBy(&no_identity).names(b"v1", b"v1"));
+        assert!(Aliasing::AcceptedBy(&no_identity).names(b"v1-gzip", b"v1"));
     }
 
     #[test]
-    fn accept_encoding_weights_and_wildcards() {
-        assert!(accepts(&accept("gzip;q=0.5, br"), "gzip"));
-        assert!(!accepts(&accept("gzip;q=0, br"), "gzip"));
-        assert!(!accepts(&accept("gzip; q=0.000"), "gzip"));
-        assert!(accepts(&accept("gzip;q=0.001"), "gzip"));
-        assert!(accepts(&accept("*"), "zstd"));
-        assert!(!accepts(&accept("*, zstd;q=0"), "zstd"));
-        assert!(!accepts(&accept("*;q=0"), "br"));
-        assert!(accepts(&accept("GZIP"), "gzip"));
-        assert!(!accepts(&HeaderMap::new(), "gzip"));
+    fn accept_encoding_weighs_every_coding_that_names_a_tag() {
+        let star = accept("*");
+        let refused = accept("gzip;q=0, br;q=0, deflate;q=0, zstd;q=0, compress;q=0, *");
+        for coding in KNOWN_CODINGS {
+            assert!(star.allows(Some(coding)), "{coding}");
+            assert!(!refused.allows(Some(coding)), "{coding}");
+        }
     }
 
     #[test]

@@ -136,11 +136,46 @@
 //! # Compression
 //!
 //! A strong ETag promises byte-identical content; the gzip and identity bodies of one version
-//! differ. With tower-http's `CompressionLayer` inside [`ConditionalLayer`], turn on
-//! [`encoding_aware_etags`](ConditionalLayer::encoding_aware_etags): strong tags then name
-//! their coding (`"v7"` leaves a gzip response as `"v7-gzip"`), in a one-to-one mapping, so an
-//! `If-Match` passes only on a tag issued for the current version and an `If-None-Match` only
-//! in a coding the request accepts. It is off by default: nothing rewrites tags unless asked.
+//! differ. Put [`ConditionalLayer`] outside tower-http's `CompressionLayer` (with the
+//! `compression` feature, [`ConditionalLayer::compressed`] is both in that order, as one
+//! layer) and turn on [`encoding_aware_etags`](ConditionalLayer::encoding_aware_etags) (the
+//! combined layer does): strong tags then name their coding. It is off by default: nothing
+//! rewrites tags unless asked.
+//!
+//! The mapping, for a source (or handler) tag with opaque part `B` (tested row by row in
+//! `tests/compression.rs`):
+//!
+//! | source tag | response's `Content-Encoding` | `ETag` sent |
+//! |---|---|---|
+//! | strong `"B"` | none, or `identity` | `"B"` |
+//! | strong `"B"`, `B` itself ending in `-<coding>` (`"doc-br"`) | none, or `identity` | `"B-identity"` (`"doc-br-identity"`) |
+//! | strong `"B"` | `gzip`, `br`, `deflate`, `zstd`, `compress` | `"B-gzip"`, `"B-br"`, ... |
+//! | strong `"B"` | any other coding, or several | `W/"B"` |
+//! | weak `W/"B"` | any | `W/"B"` |
+//!
+//! Every strong tag sent names exactly one version and one coding, so a received member is
+//! decoded without guessing. On the way in:
+//!
+//! - `If-Match` passes only on a tag issued for the current version, in any coding.
+//! - An `If-None-Match` member matches only a representation this request may get: a strong
+//!   member `"B-c"` (or `"B"`) counts when coding `c` (identity) is acceptable by the
+//!   request's `Accept-Encoding` (weights, `q=0`, `identity;q=0`, `*;q=0`, `x-gzip` as gzip,
+//!   read as tower-http reads them); the 304 then names that member, the copy the client holds.
+//! - Where no member the client sent fixes the coding (a weak member such as `W/"B-gzip"`,
+//!   `If-None-Match: *`, `If-Modified-Since` alone), the layer cannot know before the handler
+//!   which coding the 200 gets (tower-http compresses only bodies of at least 32 bytes, never
+//!   images, and picks among equal weights itself). It lets the handler run and decides on the
+//!   response: weak comparison with the tag the response leaves with, and a 304 naming that
+//!   tag, with the response's `Vary`.
+//! - A request that does not accept identity is always decided on the response: only the
+//!   compressor knows whether it answers 406, and a 406 never becomes a 304.
+//! - `If-Range` is never mapped: a byte range of gzip bytes is not one of identity bytes.
+//!
+//! With [`ConditionalLayer::from_responses`], a compressed 2xx GET body (whose size a
+//! compressor does not know) is tagged with the hash of the bytes that leave, within
+//! [`body_hash_limit`](ConditionalLayer::body_hash_limit) and
+//! [`body_hash_timeout`](ConditionalLayer::body_hash_timeout): past either it goes out whole
+//! and untagged.
 //!
 //! # Security: authenticate outside the layer
 //!
@@ -200,6 +235,11 @@
 //!   them axum responses as they are.)
 //! - `client`: [`ConditionalUpdate`] and its [`Outcome`], the client's refetch-and-retry loop
 //!   (adds `http-body-util` and `fastrand`).
+//! - `compression`: [`ConditionalCompressionLayer`] ([`ConditionalLayer::compressed`]), this
+//!   layer outside tower-http's `CompressionLayer` (adds `tower-http` with gzip; turn on its
+//!   `compression-br`, `-zstd` or `-deflate` features in your own `Cargo.toml` for more
+//!   codings). tower-http's types are part of that API: the feature follows tower-http's
+//!   releases.
 //!
 //! # Lost updates
 //!
@@ -216,6 +256,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+mod accept_encoding;
 mod body;
 mod checked;
 #[cfg(feature = "client")]
@@ -249,9 +290,9 @@ pub use checked::MissingChecked;
 #[cfg(feature = "axum")]
 pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT,
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
-    ResponseFuture,
+    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT,
+    DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER,
+    OnSourceError, ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
 pub use version::NotAVersion;
@@ -261,6 +302,9 @@ pub use version::NotAVersion;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
+
+#[cfg(feature = "compression")]
+pub use layer::ConditionalCompressionLayer;
 
 #[cfg(feature = "client")]
 pub use client::{

@@ -89,8 +89,9 @@ pub(crate) fn match_list(
     }
 }
 
-/// The first member that names `current` by weak comparison under `aliasing`: the form of the
-/// tag the client holds, for a 304 to echo.
+/// The first strong member that names `current` under `aliasing`: the form of the tag the
+/// client holds, for a 304 to echo. Weak members are skipped: the layer never issues a weak
+/// form of a strong tag, so a weak member names no coding.
 pub(crate) fn matching_member(
     lines: &GetAll<'_, HeaderValue>,
     current: &ETag,
@@ -98,25 +99,31 @@ pub(crate) fn matching_member(
 ) -> Option<ETag> {
     for line in lines.iter() {
         for member in Members::new(line.as_bytes()) {
-            let Ok(Member::Tag { weak, opaque }) = member else {
+            let Ok(Member::Tag {
+                weak: false,
+                opaque,
+            }) = member
+            else {
                 continue;
             };
-            let named = if weak {
-                opaque == current.opaque()
-            } else {
-                aliasing.names(opaque, current.opaque())
-            };
-            if named {
-                let tag = if weak {
-                    ETag::weak(opaque)
-                } else {
-                    ETag::strong(opaque)
-                };
-                return tag.ok();
+            if aliasing.names(opaque, current.opaque()) {
+                return ETag::strong(opaque).ok();
             }
         }
     }
     None
+}
+
+/// Whether some weak member names `current` in a form the layer issues for it (decoded with
+/// [`Aliasing::AnyCoding`]): `W/"X-gzip"` for `"X"`. Which of those forms matches depends on
+/// the coding of the response.
+pub(crate) fn weak_member_names(lines: &GetAll<'_, HeaderValue>, current: &ETag) -> bool {
+    lines.iter().any(|line| {
+        Members::new(line.as_bytes()).any(|member| {
+            matches!(member, Ok(Member::Tag { weak: true, opaque })
+                if Aliasing::AnyCoding.names(opaque, current.opaque()))
+        })
+    })
 }
 
 /// Whether every byte is `etagc` (RFC 9110 §8.8.3) given that none is `"`: that leaves only

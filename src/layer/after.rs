@@ -3,8 +3,10 @@
 //! and evaluating GET and HEAD against the validators the response itself carries (for sources
 //! that answered [`Lookup::Unknown`](crate::source::Lookup::Unknown)).
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
-use http::{Method, Response, StatusCode, response};
+use http::header::{
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED,
+};
+use http::{HeaderMap, Method, Response, StatusCode, response};
 use http_body::Body;
 
 use super::answers::{finish_412, finish_answer, not_modified_from, range_of_another_version};
@@ -16,7 +18,7 @@ use crate::body::ResponseBody;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::Condition;
-use crate::encoding::{tag_for_encoding, vary_on_accept_encoding};
+use crate::encoding::{issued_for, merge_vary, tag_for_encoding, vary_on_accept_encoding};
 use crate::etag::ETag;
 use crate::representation::fill;
 use crate::response::AnswerBody;
@@ -27,11 +29,19 @@ use crate::state::{ResourceState, Validators};
 /// may be missing: the resource exists all the same, as the source path would have it): the
 /// layer's own answer (304, 412, 400), or `None` to send the response as it is.
 fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<AnswerBody>> {
-    let etag = head.headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
+    let source = check.source.as_ref();
+    // The source's tag, where the response has none of its own, in the form issued for the
+    // response's coding: the form its 200 would carry.
+    let etag = head
+        .headers
+        .get(ETAG)
+        .and_then(|v| ETag::try_from(v).ok())
+        .or_else(|| Some(issued_for(source?.etag()?, &head.headers)));
     let last_modified = head
         .headers
         .get(LAST_MODIFIED)
-        .and_then(|v| LastModified::parse_http_date(v.as_bytes()));
+        .and_then(|v| LastModified::parse_http_date(v.as_bytes()))
+        .or_else(|| source?.last_modified());
     let mut validators = Validators::new();
     if let Some(etag) = etag {
         validators = validators.with_etag(etag);
@@ -45,8 +55,15 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
     // with it as they are, and a 304 or 412 repeats it as it is.
     let decision = conditions.evaluate(&check.method, &state);
     let mut response = match decision.status()? {
-        // The 304 repeats the response's own metadata (RFC 9110 §15.4.5).
-        StatusCode::NOT_MODIFIED => not_modified_from(&head.headers),
+        // The 304 repeats the response's own metadata (RFC 9110 §15.4.5), and what the source
+        // gave that the response lacks, as an early 304 would.
+        StatusCode::NOT_MODIFIED => {
+            let mut response = not_modified_from(&head.headers);
+            if let Some(source) = source {
+                complete_304(response.headers_mut(), source, state.etag());
+            }
+            response
+        }
         _ => decision.response(&state)?,
     };
     let settings = Settings {
@@ -55,6 +72,32 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
     };
     finish_answer(&mut response, &state, &settings);
     Some(response)
+}
+
+/// Adds to a 304 decided on the response what an early 304 would have carried from the
+/// source's validators and the response lacks: the tag (`etag`, already in its issued form),
+/// `Cache-Control`, `Expires`, `Content-Location`, `Vary` (with `Accept-Encoding`: the tag
+/// depends on the coding).
+fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag>) {
+    if let Some(etag) = etag {
+        if !headers.contains_key(ETAG) {
+            headers.insert(ETAG, etag.to_header_value());
+            headers.remove(LAST_MODIFIED); // Last-Modified only without an ETag
+        }
+    }
+    for (name, value) in [
+        (CACHE_CONTROL, source.cache_control()),
+        (EXPIRES, source.expires()),
+        (CONTENT_LOCATION, source.content_location()),
+    ] {
+        if let Some(value) = value {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    if let Some(vary) = source.vary() {
+        merge_vary(headers, vary);
+    }
+    vary_on_accept_encoding(headers);
 }
 
 /// The next step for a response.
@@ -77,7 +120,7 @@ pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> 
     // leaves (see `ranges`).
     if let Some(range) = post.range.take() {
         if response.status() == StatusCode::PARTIAL_CONTENT {
-            match ranges::judge(&range, response.headers(), post.encoding_tags) {
+            match ranges::judge(&range, response.headers()) {
                 RangeOf::Named => {}
                 RangeOf::Other => {
                     let status = Some(SERVICE_UNAVAILABLE);
@@ -98,7 +141,7 @@ pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
     answer: Result<Lookup, E>,
     post: Post,
 ) -> After<B> {
-    match ranges::judge_again(range, answer, post.encoding_tags) {
+    match ranges::judge_again(range, answer) {
         Ok(RangeOf::Named) => finish(response, post),
         Ok(_) => {
             trace::decided(
@@ -186,15 +229,22 @@ pub(super) fn after_hashing<B: Body>(
     }
 }
 
-/// Only a GET's 2xx body without an `ETag`, whose size hint is exact and within the limit, that
-/// is not an event stream and not `no-store`, is read and hashed: the limit to hold it to.
-/// Everything else passes untouched and unbuffered. (HEAD has no body to hash.)
+/// Only a GET's 2xx body without an `ETag` (where the source knew none either), that is not an
+/// event stream and not `no-store`, whose size hint is exact and within the limit, or that is
+/// compressed (a compressor does not know its output's size) and may be within it, is read and
+/// hashed: the limit to hold it to. Everything else passes untouched and unbuffered. (HEAD has
+/// no body to hash: servers and frameworks send HEAD handlers' responses without one.)
 fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> Option<u64> {
     let limit = check.plan.settings.body_hash_limit?;
-    if check.method != Method::GET || head.headers.contains_key(ETAG) {
+    if check.method != Method::GET || head.headers.contains_key(ETAG) || check.source.is_some() {
         return None;
     }
-    if body.size_hint().exact().is_none_or(|size| size > limit) {
+    let hint = body.size_hint();
+    let within = match hint.exact() {
+        Some(size) => size <= limit,
+        None => head.headers.contains_key(CONTENT_ENCODING) && hint.lower() <= limit,
+    };
+    if !within {
         return None;
     }
     let event_stream = head.headers.get(CONTENT_TYPE).is_some_and(|v| {

@@ -9,13 +9,16 @@ use http::{Method, Response, StatusCode};
 
 use super::answers::{finish_answer, source_unavailable};
 use super::plan::{Plan, Post, RangeCheck, ResponseCheck};
+use super::revalidation::{Timing, timing};
 use super::settings::{Config, OnSourceError};
 use super::trace;
+use crate::accept_encoding::AcceptEncoding;
 use crate::checked::Checked;
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
 use crate::encoding::identity_form;
+use crate::etag::ETag;
 use crate::response::{self, AnswerBody};
 use crate::source::{BoxError, Lookup, Rejection};
 use crate::state::{ResourceState, Validators};
@@ -115,10 +118,26 @@ pub(super) fn decide<E: Into<BoxError>>(
         Err(error) => return source_failed(parts, plan, &*error.into()),
     };
     let conditions = Conditions::from_headers(&parts.headers);
-    let aliases = plan.settings.encoding_aware_etags;
-    let proceed = match conditions.evaluate_with(&parts.method, &state, aliases) {
+    // Encoding-aware tags: Accept-Encoding read once, for every member compared.
+    let accept = plan
+        .settings
+        .encoding_aware_etags
+        .then(|| AcceptEncoding::parse(&parts.headers));
+    let decision = conditions.evaluate_with(&parts.method, &state, accept.as_ref());
+    let timing = match &accept {
+        Some(accept) if is_read(&parts.method) => timing(&decision, &conditions, &state, accept),
+        _ => Timing::Now(None),
+    };
+    let held = match timing {
+        Timing::Now(held) => held,
+        Timing::OnResponse => {
+            trace::unevaluated(parts, "the response's coding decides: evaluated on it");
+            return Verdict::Call(on_the_response(state, parts, plan));
+        }
+    };
+    let proceed = match decision {
         Decision::Proceed(proceed) => proceed,
-        decision => return answer_early(decision, &conditions, &state, parts, plan),
+        decision => return answer_early(decision, held, &state, parts, plan),
     };
     let if_range = conditions.has_if_range();
     if let Some(refusal) = precondition_missing(&proceed, &state, parts, plan) {
@@ -162,10 +181,12 @@ fn rejected(rejection: Rejection, parts: &Parts) -> Verdict {
     Verdict::Answer(response)
 }
 
-/// Step 1 ended the request: 304, 412 or 400, from the state checked.
+/// Step 1 ended the request: 304, 412 or 400, from the state checked. With encoding-aware
+/// tags, a 304 names `held`, the form of the tag the client holds (see `revalidation.rs`; without
+/// one the current tag is weak, the same in every coding, or absent).
 fn answer_early(
     decision: Decision,
-    conditions: &Conditions<'_>,
+    held: Option<ETag>,
     state: &ResourceState,
     parts: &Parts,
     plan: &Plan,
@@ -176,11 +197,7 @@ fn answer_early(
         .expect("every decision but Proceed has a response");
     if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
         if plan.settings.encoding_aware_etags {
-            // The 304 names the form of the tag the client holds; without a member that named
-            // it (If-None-Match: *, If-Modified-Since), the identity form, as a 412 does.
-            let issued = conditions
-                .if_none_match_member(current)
-                .unwrap_or_else(|| identity_form(current));
+            let issued = held.unwrap_or_else(|| identity_form(current));
             response.headers_mut().insert(ETAG, issued.into());
         }
     }
@@ -254,6 +271,29 @@ fn hand_over(
         range,
         ..plan.post()
     })
+}
+
+/// A GET or HEAD whose answer the response's coding decides (see `revalidation.rs`): the
+/// preconditions that passed stay passed, and `If-None-Match` / `If-Modified-Since` are
+/// evaluated on the response, against the source's validators in the form issued for its
+/// coding. Range goes: the preconditions come first (§13.2.2), and a 206 cannot become a 304.
+fn on_the_response(state: ResourceState, parts: &mut Parts, plan: &Plan) -> Post {
+    drop_range(parts);
+    let validators = match state {
+        ResourceState::Present(validators) => validators,
+        ResourceState::Missing => Validators::new(),
+    };
+    let fill = plan
+        .settings
+        .fill_response_validators
+        .then(|| Box::new(validators.clone()));
+    Post {
+        fill,
+        check: Some(Box::new(ResponseCheck::revalidation(
+            parts, plan, validators,
+        ))),
+        ..plan.post()
+    }
 }
 
 /// A write the source cannot check before the handler ([`Lookup::Unknown`]): see the docs of

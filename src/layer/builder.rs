@@ -415,7 +415,9 @@ impl<V> ConditionalLayer<V> {
     /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) (1 MiB).
     ///
     /// Applies only where the source answered [`Lookup::Unknown`](crate::Lookup::Unknown), to a 2xx GET response without
-    /// an `ETag` whose size is known; see [`ConditionalLayer::from_responses`].
+    /// an `ETag` whose size is known, or that is compressed (a compressor inside the layer
+    /// does not know its output's size: the bytes that leave are hashed, within this limit
+    /// and [`body_hash_timeout`](Self::body_hash_timeout)); see [`ConditionalLayer::from_responses`].
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -439,6 +441,25 @@ impl<V> ConditionalLayer<V> {
         self
     }
 
+    /// How long the response side waits for a body it reads to tag with its hash (see
+    /// [`body_hash_limit`](Self::body_hash_limit)). Default:
+    /// [`DEFAULT_BODY_HASH_TIMEOUT`](crate::DEFAULT_BODY_HASH_TIMEOUT) (1 second). A body not
+    /// whole by then is sent on as it comes, untagged, rather than held: what was read, then the
+    /// rest. The bound holds while the body sends nothing too (the layer wakes itself, on any
+    /// runtime, from one shared timer thread started the first time a body is hashed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_conditional::ConditionalLayer;
+    ///
+    /// let layer = ConditionalLayer::from_responses().body_hash_timeout(Duration::from_millis(200));
+    /// # let _ = layer;
+    /// ```
+    pub fn body_hash_timeout(mut self, timeout: Duration) -> Self {
+        self.config.settings.body_hash_timeout = timeout;
+        self
+    }
+
     /// Whether entity tags are made specific to the response's content coding. **Off by
     /// default**; turn it on when tower-http's `CompressionLayer` (or another compressor) runs
     /// inside this layer, so that the gzip and identity bodies of one version do not share one
@@ -451,12 +472,17 @@ impl<V> ConditionalLayer<V> {
     ///
     /// - an `If-Match` member passes only when it is a tag issued for the *current* version, in
     ///   any coding: a write is never accepted on a tag the server did not issue for it;
-    /// - an `If-None-Match` member counts only in a coding the request's `Accept-Encoding`
-    ///   allows (a 304 tells the cache that the bytes it holds are what it would get), and the
-    ///   304 names the form the client holds;
+    /// - a strong `If-None-Match` member counts only in a coding (identity included) the
+    ///   request's `Accept-Encoding` allows (a 304 tells the cache that the bytes it holds are
+    ///   what it would get), and the 304 names the form the client holds;
+    /// - where no member fixes the coding (a weak member, `*`, `If-Modified-Since`), or the
+    ///   request refuses identity (compression may answer 406), the handler runs and the
+    ///   layer decides on the response, against the tag it leaves with;
     /// - `If-Range` is never mapped: a byte range of gzip bytes is not one of identity bytes.
     ///
-    /// The module docs of the crate's compression section give the whole mapping.
+    /// The crate docs' "Compression" section gives the whole mapping. With the `compression`
+    /// feature, [`compressed`](Self::compressed) turns this on and puts tower-http's
+    /// `CompressionLayer` inside, in the one order that works.
     ///
     /// ```
     /// use std::convert::Infallible;

@@ -1,6 +1,7 @@
 //! Reading a response body whole to tag it with its hash (the response side of
 //! [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses)), within the
-//! size limit; past it, what was read is handed on, then the rest unread.
+//! size limit and the time bound; past either, what was read is handed on, then the rest
+//! unread.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::after::after_hashing;
 use super::plan::ResponseCheck;
+use super::timer::Deadline;
 use crate::body::ResponseBody;
 use crate::etag::ETag;
 
@@ -28,6 +30,8 @@ pub(super) struct Read<B> {
     /// Bytes read so far, and the most that may be hashed.
     read: u64,
     limit: u64,
+    /// When a body still arriving goes on untagged rather than held longer.
+    deadline: Deadline,
 }
 
 /// How reading a body to hash it ended.
@@ -36,16 +40,21 @@ pub(super) enum Hashed<E> {
     Failed(E),
     /// Larger than the limit, whatever its size hint said.
     TooLarge,
+    /// Not whole by the deadline.
+    TooSlow,
 }
 
 impl<B: Body> Read<B> {
-    /// Starts reading `body` (whose size hint is within `limit`) of the response `head`.
+    /// Starts reading `body` (whose size hint is within `limit`) of the response `head`, for
+    /// the configured [`body_hash_timeout`](crate::ConditionalLayer::body_hash_timeout) at
+    /// most.
     pub(super) fn new(
         head: response::Parts,
         body: B,
         check: Box<ResponseCheck>,
         limit: u64,
     ) -> Self {
+        let deadline = Deadline::after(check.plan.settings.body_hash_timeout);
         Read {
             head,
             body: Box::pin(body),
@@ -55,13 +64,22 @@ impl<B: Body> Read<B> {
             hasher: Sha256::new(),
             read: 0,
             limit,
+            deadline,
         }
     }
 
-    /// Reads until the body ends, fails or passes the limit.
+    /// Reads until the body ends, fails, or passes the limit or the deadline.
     pub(super) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Hashed<B::Error>> {
         loop {
-            match ready!(self.body.as_mut().poll_frame(cx)) {
+            let frame = match self.body.as_mut().poll_frame(cx) {
+                Poll::Ready(frame) => frame,
+                // Waiting for data: until the deadline, which wakes this task when it passes.
+                Poll::Pending => {
+                    ready!(self.deadline.poll(cx));
+                    return Poll::Ready(Hashed::TooSlow);
+                }
+            };
+            match frame {
                 None => return Poll::Ready(Hashed::Whole),
                 Some(Err(error)) => return Poll::Ready(Hashed::Failed(error)),
                 Some(Ok(frame)) => match frame.into_data() {
@@ -76,6 +94,10 @@ impl<B: Body> Read<B> {
                         self.chunks.push_back(chunk);
                         if too_large {
                             return Poll::Ready(Hashed::TooLarge);
+                        }
+                        // A stream that keeps sending is bounded in time too.
+                        if self.deadline.has_passed() {
+                            return Poll::Ready(Hashed::TooSlow);
                         }
                     }
                     Err(frame) => {
@@ -105,7 +127,7 @@ impl<B: Body> Read<B> {
                 after_hashing(head, Some(ETag::from_sha256(hasher)), body, &check)
             }
             // What was read, then the rest unread: no tag for a body not hashed whole.
-            Hashed::TooLarge => {
+            Hashed::TooLarge | Hashed::TooSlow => {
                 let body = ResponseBody::buffered_then(chunks, body);
                 after_hashing(head, None, body, &check)
             }

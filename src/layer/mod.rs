@@ -36,13 +36,18 @@
 //!
 //! Top to bottom; each file uses only files below it (and the crate's core modules):
 //!
+//! 0. `compressed.rs` (feature `compression`): `ConditionalCompressionLayer`, this layer
+//!    outside tower-http's `CompressionLayer`.
 //! 1. `builder.rs`: the public [`ConditionalLayer`], its setters and `impl Layer`.
 //! 2. `service.rs`: the [`Conditional`] service; sends each request down the fast path, to the
 //!    response side, or to the source.
 //! 3. `future.rs`: its [`ResponseFuture`], the state machine that drives everything below.
 //! 4. `before.rs`: the request side, before the call: whether to ask the source, and what its
 //!    answer means (an early answer, or the adjusted request and its `Post`).
-//! 5. `hashing.rs`: reading a response body whole to tag it with its hash.
+//!    `revalidation.rs` beside it: with encoding-aware tags, which revalidations it decides
+//!    and which the response's coding must (uses only the crate's core modules).
+//! 5. `hashing.rs`: reading a response body whole to tag it with its hash, within a size and
+//!    a time bound.
 //! 6. `after.rs`: the response side, after the call: filling validators, tags per coding,
 //!    evaluating against the response's own validators.
 //! 7. `ranges.rs`: whether a 206 after a true `If-Range` is of the version it named.
@@ -57,25 +62,32 @@
 //! 12. `running.rs`: the drains running at once (their count and timer), shared by every
 //!     service of one layer.
 //! 13. `trace.rs`: one `tracing` event per decision.
+//! 14. `timer.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
 
 mod after;
 mod answers;
 mod before;
 mod builder;
+#[cfg(feature = "compression")]
+mod compressed;
 mod drain;
 mod future;
 mod hashing;
 mod plan;
 mod ranges;
+mod revalidation;
 mod running;
 mod service;
 mod settings;
+mod timer;
 mod trace;
 
 pub use self::builder::ConditionalLayer;
+#[cfg(feature = "compression")]
+pub use self::compressed::ConditionalCompressionLayer;
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
 pub use self::settings::{
-    DEFAULT_BODY_HASH_LIMIT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
 };

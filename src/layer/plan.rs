@@ -70,6 +70,10 @@ pub(super) struct ResponseCheck {
     pub(super) method: Method,
     pub(super) conditions: HeaderMap,
     pub(super) plan: Plan,
+    /// The source's validators, where it knew them but the response's coding decides the
+    /// answer: the response is evaluated against them, its tag in the form issued for its
+    /// coding (the response's own `ETag` and `Last-Modified` win).
+    pub(super) source: Option<Validators>,
 }
 
 impl ResponseCheck {
@@ -91,6 +95,24 @@ impl ResponseCheck {
             method: parts.method.clone(),
             conditions,
             plan: *plan,
+            source: None,
+        }
+    }
+
+    /// Copies `If-None-Match` and `If-Modified-Since` only (the other preconditions were
+    /// evaluated against `source` and passed), to evaluate them on the response.
+    pub(super) fn revalidation(parts: &Parts, plan: &Plan, source: Validators) -> Self {
+        let mut conditions = HeaderMap::new();
+        for name in [IF_NONE_MATCH, IF_MODIFIED_SINCE] {
+            for value in parts.headers.get_all(&name) {
+                conditions.append(name.clone(), value.clone());
+            }
+        }
+        ResponseCheck {
+            method: parts.method.clone(),
+            conditions,
+            plan: *plan,
+            source: Some(source),
         }
     }
 }

@@ -41,8 +41,8 @@ pub(super) enum RangeOf {
 }
 
 /// Judges a 206 by its own validators (before any are filled in or rewritten per coding:
-/// those are the layer's, not the handler's). `aliases`: encoding-aware tags are on.
-pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap, aliases: bool) -> RangeOf {
+/// those are the layer's, not the handler's).
+pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap) -> RangeOf {
     let names_tag = names_a_tag(&check.if_range);
     let validators = if names_tag {
         match headers.get(ETAG).map(ETag::try_from) {
@@ -61,7 +61,7 @@ pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap, aliases: bool) -> R
             None => return RangeOf::Unknown,
         }
     };
-    holds(check, &ResourceState::Present(validators), aliases)
+    holds(check, &ResourceState::Present(validators))
 }
 
 /// Judges a 206 that does not say which version it is by a second look-up: `If-Range` true
@@ -70,24 +70,25 @@ pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap, aliases: bool) -> R
 pub(super) fn judge_again<E: Into<BoxError>>(
     check: &RangeCheck,
     answer: Result<Lookup, E>,
-    aliases: bool,
 ) -> Result<RangeOf, BoxError> {
     match answer.map_err(Into::into)?.state() {
-        Some(state) => Ok(holds(check, &state, aliases)),
+        Some(state) => Ok(holds(check, &state)),
         None => Ok(RangeOf::Other),
     }
 }
 
 /// Whether `If-Range` (and only it) is true for a GET against `state`. (A missing resource
 /// has no version to name: the evaluator ignores preconditions then, so it is decided here.)
-fn holds(check: &RangeCheck, state: &ResourceState, aliases: bool) -> RangeOf {
+/// `If-Range` is never compared with coding aliases (a range of gzip bytes is not one of
+/// identity bytes), so the plain evaluation is the one the layer made before the handler.
+fn holds(check: &RangeCheck, state: &ResourceState) -> RangeOf {
     if !state.is_present() {
         return RangeOf::Other;
     }
     let mut headers = HeaderMap::with_capacity(2);
     headers.insert(RANGE, HeaderValue::from_static("bytes=0-"));
     headers.insert(IF_RANGE, check.if_range.clone());
-    let decision = Conditions::from_headers(&headers).evaluate_with(&Method::GET, state, aliases);
+    let decision = Conditions::from_headers(&headers).evaluate(&Method::GET, state);
     match decision {
         Decision::Proceed(proceed) if proceed.range() == RangeHandling::Honor => RangeOf::Named,
         _ => RangeOf::Other,
@@ -133,49 +134,49 @@ mod tests {
     fn a_206_is_judged_by_its_own_validator_of_the_kind_if_range_names() {
         let tag = check("\"v1\"", false);
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), false),
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")])),
             RangeOf::Named
         );
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v2\"")]), false),
+            judge(&tag, &headers(&[(ETAG, "\"v2\"")])),
             RangeOf::Other
         );
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "W/\"v1\"")]), false),
+            judge(&tag, &headers(&[(ETAG, "W/\"v1\"")])),
             RangeOf::Other
         );
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "v1")]), false),
+            judge(&tag, &headers(&[(ETAG, "v1")])),
             RangeOf::Other
         );
         assert_eq!(
-            judge(&tag, &headers(&[(LAST_MODIFIED, DATE)]), false),
+            judge(&tag, &headers(&[(LAST_MODIFIED, DATE)])),
             RangeOf::Unknown
         );
-        assert_eq!(judge(&tag, &HeaderMap::new(), false), RangeOf::Unknown);
+        assert_eq!(judge(&tag, &HeaderMap::new()), RangeOf::Unknown);
 
         let date = check(DATE, true);
         let same = headers(&[(LAST_MODIFIED, DATE)]);
-        assert_eq!(judge(&date, &same, false), RangeOf::Named);
+        assert_eq!(judge(&date, &same), RangeOf::Named);
         let later = headers(&[(LAST_MODIFIED, "Sun, 06 Nov 1994 08:49:38 GMT")]);
-        assert_eq!(judge(&date, &later, false), RangeOf::Other);
+        assert_eq!(judge(&date, &later), RangeOf::Other);
         assert_eq!(
-            judge(&date, &headers(&[(ETAG, "\"v1\"")]), false),
+            judge(&date, &headers(&[(ETAG, "\"v1\"")])),
             RangeOf::Unknown
         );
         // A date the source did not declare strong never names one version.
-        assert_eq!(judge(&check(DATE, false), &same, false), RangeOf::Other);
+        assert_eq!(judge(&check(DATE, false), &same), RangeOf::Other);
     }
 
     #[test]
     fn with_encoding_aware_tags_the_206_is_compared_in_its_identity_form() {
         let tag = check("\"v1\"", false);
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), true),
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")])),
             RangeOf::Named
         );
         assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v0\"")]), true),
+            judge(&tag, &headers(&[(ETAG, "\"v0\"")])),
             RangeOf::Other
         );
     }
@@ -186,18 +187,18 @@ mod tests {
         let at =
             |etag| -> Never { Ok(Validators::new().with_etag(ETag::from_static(etag)).into()) };
         assert_eq!(
-            judge_again(&tag, at("\"v1\""), false).unwrap(),
+            judge_again(&tag, at("\"v1\"")).unwrap(),
             RangeOf::Named
         );
         assert_eq!(
-            judge_again(&tag, at("\"v2\""), false).unwrap(),
+            judge_again(&tag, at("\"v2\"")).unwrap(),
             RangeOf::Other
         );
         let gone: Never = Ok(Lookup::Missing);
-        assert_eq!(judge_again(&tag, gone, false).unwrap(), RangeOf::Other);
+        assert_eq!(judge_again(&tag, gone).unwrap(), RangeOf::Other);
         let unknown: Never = Ok(Lookup::Unknown);
-        assert_eq!(judge_again(&tag, unknown, false).unwrap(), RangeOf::Other);
+        assert_eq!(judge_again(&tag, unknown).unwrap(), RangeOf::Other);
         let failed: Result<Lookup, &str> = Err("down");
-        assert!(judge_again(&tag, failed, false).is_err());
+        assert!(judge_again(&tag, failed).is_err());
     }
 }

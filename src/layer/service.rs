@@ -51,7 +51,9 @@ use crate::source::ValidatorSource;
 ///   §13.2.1 evaluates preconditions after the request's other checks); with `Router::layer` the
 ///   source is also asked about unrouted paths.
 /// - Put `ConditionalLayer` outside tower-http's `CompressionLayer` (see the crate docs on
-///   compression).
+///   compression); with the `compression` feature, `ConditionalLayer::compressed` is both, in
+///   that order, as one layer (a `CompressionLayer` on the router around a `route_layer`
+///   conditional layer is the other order, which the layer cannot detect).
 /// - To bound a slow source, put a timeout outside the layer: tower-http's `TimeoutLayer`
 ///   answers 408 and keeps the error type; `tower::timeout::TimeoutLayer` makes it a boxed error
 ///   (axum then needs `HandleErrorLayer`).

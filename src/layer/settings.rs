@@ -67,6 +67,16 @@ pub enum OnSourceError {
 /// ```
 pub const DEFAULT_BODY_HASH_LIMIT: u64 = 1 << 20;
 
+/// The default for [`ConditionalLayer::body_hash_timeout`](crate::ConditionalLayer::body_hash_timeout): 1 second.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_conditional::DEFAULT_BODY_HASH_TIMEOUT;
+///
+/// assert_eq!(DEFAULT_BODY_HASH_TIMEOUT, Duration::from_secs(1));
+/// ```
+pub const DEFAULT_BODY_HASH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The default for [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit): 64 MiB.
 ///
 /// ```
@@ -130,6 +140,7 @@ pub(super) struct Settings {
     pub(super) retry_after: Option<Duration>,
     pub(super) fill_response_validators: bool,
     pub(super) body_hash_limit: Option<u64>,
+    pub(super) body_hash_timeout: Duration,
     pub(super) encoding_aware_etags: bool,
     pub(super) validators_in_412: bool,
     pub(super) drain_limit: u64,
@@ -144,6 +155,7 @@ impl Default for Settings {
             retry_after: Some(DEFAULT_RETRY_AFTER),
             fill_response_validators: false,
             body_hash_limit: Some(DEFAULT_BODY_HASH_LIMIT),
+            body_hash_timeout: DEFAULT_BODY_HASH_TIMEOUT,
             encoding_aware_etags: false,
             validators_in_412: true,
             drain_limit: DEFAULT_DRAIN_LIMIT,
