@@ -239,3 +239,122 @@ fn off_any_runtime_the_drain_runs_without_a_timer_and_without_a_panic() {
     }
     panic!("no answer off a runtime");
 }
+
+/// Sends `raw` on a new connection, then reads until the connection ends or `until` holds of
+/// what arrived (bounded by 20 s): what arrived, as text.
+async fn exchange(addr: SocketAddr, raw: &[u8], until: impl Fn(&str) -> bool) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    stream.write_all(raw).await.expect("request");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        while !until(&String::from_utf8_lossy(&seen)) {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    timeout(Duration::from_secs(20), read)
+        .await
+        .expect("an answer within 20 s");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn an_upload_trickling_a_byte_at_a_time_is_answered_at_the_deadline() {
+    let addr =
+        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_millis(500))).await;
+    let mut stream = stalled_upload(addr, 1).await;
+    let (mut reader, mut writer) = stream.split();
+    // A byte every 100 ms: data keeps arriving, and 1 MiB of it would take a day.
+    let trickle = async {
+        for _ in 0..300 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(b"x").await.is_err() {
+                break;
+            }
+        }
+    };
+    let answer = async {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    };
+    let head = tokio::select! {
+        head = answer => head,
+        () = trickle => panic!("no answer while the client trickled for 30 s"),
+    };
+    assert!(head.starts_with("HTTP/1.1 412"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_upload_that_stalls_is_answered_at_the_deadline() {
+    let addr =
+        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_millis(300))).await;
+    let raw = b"PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nxxxxx\r\n";
+    let seen = exchange(addr, raw, |seen| seen.contains("\r\n\r\n")).await;
+    assert!(seen.starts_with("HTTP/1.1 412"), "{seen}");
+    assert!(
+        seen.to_ascii_lowercase().contains("connection: close"),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn a_pipelined_request_after_a_drained_answer_is_answered_on_the_same_connection() {
+    let addr = serve(ConditionalLayer::new(v1 as Source)).await;
+    let one =
+        "PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nContent-Length: 5\r\n\r\nxxxxx";
+    let chunked = "PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let last = "PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nContent-Length: 0\r\n\r\n";
+    let raw = format!("{one}{chunked}{last}");
+    let seen = exchange(addr, raw.as_bytes(), |seen| {
+        seen.matches("HTTP/1.1 412").count() == 3
+    })
+    .await;
+    assert_eq!(seen.matches("HTTP/1.1 412").count(), 3, "{seen}");
+    assert!(
+        !seen.to_ascii_lowercase().contains("connection: close"),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn expect_100_continue_in_any_case_is_answered_at_once_without_reading() {
+    let addr =
+        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_secs(60))).await;
+    for expect in ["100-continue", "100-CONTINUE", "100-Continue"] {
+        // The client waits for 100 (Continue) and sends no body: a drain would wait 60 s.
+        let raw = format!(
+            "PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nExpect: {expect}\r\nContent-Length: 5\r\n\r\n"
+        );
+        let seen = exchange(addr, raw.as_bytes(), |seen| seen.contains("\r\n\r\n")).await;
+        assert!(seen.starts_with("HTTP/1.1 412"), "{expect}: {seen}");
+        assert!(!seen.contains("100 Continue"), "{expect}: {seen}");
+        assert!(
+            seen.to_ascii_lowercase().contains("connection: close"),
+            "{expect}: {seen}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_http_1_0_upload_with_expect_is_drained_and_answered() {
+    let addr =
+        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_secs(60))).await;
+    let raw = b"PUT /item HTTP/1.0\r\nHost: test\r\nIf-Match: \"v0\"\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nxxxxx";
+    let seen = exchange(addr, raw, |seen| seen.contains("\r\n\r\n")).await;
+    assert!(seen.starts_with("HTTP/1.0 412"), "{seen}");
+}
