@@ -358,3 +358,73 @@ async fn an_http_1_0_upload_with_expect_is_drained_and_answered() {
     let seen = exchange(addr, raw, |seen| seen.contains("\r\n\r\n")).await;
     assert!(seen.starts_with("HTTP/1.0 412"), "{seen}");
 }
+
+/// A request body that declares 10 bytes and never sends them (or panics when read).
+struct Silent {
+    panics: bool,
+}
+
+impl http_body::Body for Silent {
+    type Data = bytes::Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Infallible>>> {
+        assert!(!self.panics, "a body that panics when read");
+        std::task::Poll::Pending
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(10)
+    }
+}
+
+#[tokio::test]
+async fn a_drain_dropped_or_panicking_returns_its_permit() {
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    use tower::{Layer, Service, ServiceExt};
+    let layer = ConditionalLayer::new(v1 as Source)
+        .drain_timeout(Duration::from_secs(60))
+        .max_concurrent_drains(1);
+    let mut service = layer.layer(tower::service_fn(|_: http::Request<Silent>| async {
+        panic!("a stale write reached the handler");
+        #[allow(unreachable_code)]
+        Ok::<_, Infallible>(http::Response::new(String::new()))
+    }));
+    let request = |panics| {
+        http::Request::put("/item")
+            .header(http::header::IF_MATCH, "\"v0\"")
+            .body(Silent { panics })
+            .expect("request")
+    };
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    // Whether a new stale upload is drained (pending) rather than answered at once.
+    macro_rules! drained {
+        () => {{
+            let mut future = Box::pin(service.ready().await.expect("ready").call(request(false)));
+            future.as_mut().poll(&mut cx).is_pending()
+        }};
+    }
+    assert!(drained!(), "the first upload is drained");
+    // Dropped mid-drain (client gone, server shut down): the future above already was.
+    assert!(drained!(), "a dropped drain returned its permit");
+    // A drain whose body panics: the unwinding drops it.
+    let mut future = Box::pin(service.ready().await.expect("ready").call(request(true)));
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = future.as_mut().poll(&mut cx);
+    }));
+    assert!(unwound.is_err(), "the body panicked");
+    drop(future);
+    assert!(drained!(), "a panicked drain returned its permit");
+    // Held: the cap applies.
+    let mut held = Box::pin(service.ready().await.expect("ready").call(request(false)));
+    assert!(held.as_mut().poll(&mut cx).is_pending());
+    let mut next = Box::pin(service.ready().await.expect("ready").call(request(false)));
+    match next.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(response)) => assert_eq!(response.status(), 412),
+        other => panic!("past the cap, an answer at once: {other:?}"),
+    }
+}
