@@ -223,3 +223,53 @@ async fn checked_gives_the_version_back_and_a_lost_race_is_a_412_without_validat
         "only the other writer's write happened"
     );
 }
+
+#[tokio::test]
+async fn a_route_the_sources_do_not_know_never_lets_a_write_through() {
+    // Every source here would say `"1"`, so a write with `If-Match: "1"` would pass if it were
+    // asked; when the request's route is not the one it is keyed on, the fallback (Unknown)
+    // refuses conditional writes (412) and required-but-unconditional ones (500), and the
+    // handler never runs.
+    let handled = Arc::new(AtomicUsize::new(0));
+    let one = || source_fn(|| async { Ok::<_, Infallible>(Lookup::from(validators(1))) });
+    let sources = || ByRoute::new().route("/items/{id}", one());
+    let layer = || ConditionalLayer::new(sources()).require_preconditions([Method::PUT]);
+    let items = |handled: Arc<AtomicUsize>| {
+        Router::new().route(
+            "/items/{id}",
+            get(|| async { "item" }).put(move || async move {
+                handled.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NO_CONTENT
+            }),
+        )
+    };
+    let apps = [
+        // Keyed on the nested router's own spelling: the matched path has the prefix.
+        (
+            "nested",
+            Router::new().nest("/api", items(handled.clone()).route_layer(layer())),
+        ),
+        // Outside the router: no route is matched yet when the layer runs.
+        (
+            "outside",
+            Router::new().nest_service(
+                "/api",
+                tower::Layer::layer(&layer(), items(handled.clone())),
+            ),
+        ),
+    ];
+    for (name, app) in apps {
+        let server = Server::start(app).await;
+        let conditional = server
+            .put("/api/items/1", &[(IF_MATCH, "\"1\"")], "x")
+            .await;
+        assert_eq!(
+            conditional.status,
+            StatusCode::PRECONDITION_FAILED,
+            "{name}"
+        );
+        let blind = server.put("/api/items/1", &[], "x").await;
+        assert_eq!(blind.status, StatusCode::INTERNAL_SERVER_ERROR, "{name}");
+    }
+    assert_eq!(handled.load(Ordering::SeqCst), 0, "no write was performed");
+}

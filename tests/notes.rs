@@ -406,3 +406,44 @@ async fn cors_exposes_etag_and_allows_if_match_and_compressed_bodies_revalidate(
     .await;
     assert_eq!(patched.status, StatusCode::OK, "{patched:?}");
 }
+
+#[tokio::test]
+#[ignore = "defect in examples/notes: POST /notes with If-Match on the list passes the layer, \
+            and `create` ignores `Checked`, so a create that lost the race to another write \
+            is performed (201) against a precondition that no longer holds"]
+async fn a_conditional_create_that_loses_the_race_after_the_check_is_not_performed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, _file) = start("conditional-create").await;
+    let list = server.get("/notes", &[]).await;
+    let revision = list.etag();
+    // "Add this note if the list is still the one I read": a POST with If-Match on the list,
+    // held after the layer's check (hyper says 100 Continue once the handler reads the body).
+    let body = r#"{"title": "only if unchanged"}"#;
+    let mut held = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    held.set_nodelay(true).unwrap();
+    let head = format!(
+        "POST /notes HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nIf-Match: {revision}\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    held.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(held.read(&mut byte).await.unwrap(), 1, "closed before 100");
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{interim:?}");
+    // Meanwhile another client adds a note: the list is no longer at `revision`.
+    create(&server, "someone else's").await;
+    held.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    held.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 412"), "{answer}");
+    let titles = json(&server.get("/notes", &[]).await);
+    assert_eq!(
+        titles.as_array().map(Vec::len),
+        Some(1),
+        "only the other note: {titles}"
+    );
+}

@@ -135,7 +135,8 @@ pub(super) struct Draining {
     response: Option<Response<AnswerBody>>,
     read: u64,
     limit: u64,
-    deadline: Instant,
+    /// `None`: too far to be an `Instant` (`Duration::MAX`), so never.
+    deadline: Option<Instant>,
     /// Fires at the deadline even if no data arrives (`None`: no timer here).
     sleep: Option<Sleep>,
     http2: bool,
@@ -166,7 +167,7 @@ impl Draining {
             response: Some(response),
             read: 0,
             limit: limits.bytes,
-            deadline: Instant::now() + limits.time,
+            deadline: Instant::now().checked_add(limits.time),
             sleep: limits.drains.sleep(limits.time),
             http2,
             _permit: permit,
@@ -202,7 +203,9 @@ impl Draining {
                     if body.is_end_stream() {
                         break true;
                     }
-                    if self.read > self.limit || Instant::now() >= self.deadline {
+                    if self.read > self.limit
+                        || self.deadline.is_some_and(|at| Instant::now() >= at)
+                    {
                         break false;
                     }
                 }
