@@ -274,7 +274,6 @@ pub mod response;
 mod source;
 mod state;
 mod tag_list;
-mod timer;
 mod version;
 
 pub use conditions::{Conditions, evaluate};

@@ -1,18 +1,15 @@
 //! The public face of the middleware: [`ConditionalLayer`], its setters, and `impl Layer`.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
 use tower::Layer;
 
-use super::running::Drains;
 use super::service::Conditional;
 use super::settings::{Config, OnSourceError, Shared};
 use crate::source::FromResponse;
-use crate::timer::Timer;
 
 /// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the
 /// inner service runs.
@@ -311,10 +308,9 @@ impl<V> ConditionalLayer<V> {
     /// is reset after the answer), whether or not data is still arriving: a client that sends
     /// one chunk and stops is answered at the deadline.
     ///
-    /// The deadline sleeps on the layer's [`timer`](Self::timer): on a tokio runtime (the
-    /// default `tokio` feature) nothing needs setting up. Without a timer (another runtime and
-    /// no [`timer`](Self::timer) given, or the `tokio` feature off) the deadline is checked
-    /// only as data arrives, and a stalled upload is bounded by the server's own timeouts.
+    /// The deadline needs no runtime and no feature: it is kept by the layer's one timer thread
+    /// (started the first time a deadline is waited on), so it fires on tokio, async-std,
+    /// smol or a hand-written executor alike.
     ///
     /// ```
     /// use std::time::Duration;
@@ -344,30 +340,6 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn max_concurrent_drains(mut self, drains: usize) -> Self {
         self.config.settings.max_drains = drains;
-        self
-    }
-
-    /// The sleep function the layer's deadlines use (the drain deadline, see
-    /// [`drain_timeout`](Self::drain_timeout)): any `Fn(Duration) -> impl Future<Output = ()>`,
-    /// such as `tokio::time::sleep` or `async_io::Timer::after` (mapped to `()`). Only needed
-    /// off tokio, or with the default `tokio` feature turned off: on a tokio runtime the layer
-    /// uses `tokio::time::sleep` by itself. A sleep is started only when a drain starts.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_conditional::ConditionalLayer;
-    ///
-    /// let layer = ConditionalLayer::from_responses()
-    ///     .timer(tokio::time::sleep)
-    ///     .drain_timeout(Duration::from_secs(5));
-    /// # let _ = layer;
-    /// ```
-    pub fn timer<F, Fut>(mut self, sleep: F) -> Self
-    where
-        F: Fn(Duration) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + Sync + 'static,
-    {
-        self.config.drains = Drains::with_timer(Timer::new(sleep));
         self
     }
 

@@ -19,16 +19,16 @@
 //! is that a client that reads while sending (curl) sees the answer once its upload is read
 //! rather than at once: the same as when a handler reads the body.
 //!
-//! The deadline fires whether or not data arrives: a [`Timer`] sleep is started when a drain
-//! starts (and only then, so the fast path allocates nothing). Without a timer (no tokio
-//! runtime and none given) it is checked as data arrives. The number of drains running at once
+//! The deadline fires whether or not data arrives: a [`Deadline`] (the layer's one timer thread,
+//! any runtime, no feature) is started when a drain starts, and only then, so the fast path
+//! never touches it. The number of drains running at once
 //! is capped per layer ([`Drains`]); past the cap an answer goes out at once, as for a body past
 //! the byte limit.
 
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Buf;
 use http::header::{CONNECTION, EXPECT};
@@ -38,8 +38,8 @@ use http_body::Body;
 
 use super::running::{Drains, Permit};
 use super::settings::Settings;
+use super::timer::Deadline;
 use crate::response::AnswerBody;
-use crate::timer::Sleep;
 
 /// The bounds of a drain, from the layer's configuration.
 #[derive(Debug, Clone)]
@@ -135,10 +135,8 @@ pub(super) struct Draining {
     response: Option<Response<AnswerBody>>,
     read: u64,
     limit: u64,
-    /// `None`: too far to be an `Instant` (`Duration::MAX`), so never.
-    deadline: Option<Instant>,
-    /// Fires at the deadline even if no data arrives (`None`: no timer here).
-    sleep: Option<Sleep>,
+    /// Wakes the drain at the deadline even if no data arrives.
+    deadline: Deadline,
     http2: bool,
     _permit: Permit,
 }
@@ -149,7 +147,6 @@ impl fmt::Debug for Draining {
             .field("read", &self.read)
             .field("limit", &self.limit)
             .field("deadline", &self.deadline)
-            .field("timer", &self.sleep.is_some())
             .finish()
     }
 }
@@ -167,8 +164,8 @@ impl Draining {
             response: Some(response),
             read: 0,
             limit: limits.bytes,
-            deadline: Instant::now().checked_add(limits.time),
-            sleep: limits.drains.sleep(limits.time),
+            // Created only now that a drain starts: the fast path never touches the timer.
+            deadline: Deadline::after(limits.time),
             http2,
             _permit: permit,
         }
@@ -185,11 +182,7 @@ impl Draining {
         let complete = loop {
             match body.as_mut().poll_frame(cx) {
                 Poll::Pending => {
-                    let fired = self
-                        .sleep
-                        .as_mut()
-                        .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
-                    if fired {
+                    if self.deadline.poll(cx).is_ready() {
                         break false;
                     }
                     return Poll::Pending;
@@ -203,9 +196,7 @@ impl Draining {
                     if body.is_end_stream() {
                         break true;
                     }
-                    if self.read > self.limit
-                        || self.deadline.is_some_and(|at| Instant::now() >= at)
-                    {
+                    if self.read > self.limit || self.deadline.has_passed() {
                         break false;
                     }
                 }

@@ -133,22 +133,10 @@ mod tests {
     #[test]
     fn a_206_is_judged_by_its_own_validator_of_the_kind_if_range_names() {
         let tag = check("\"v1\"", false);
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v1\"")])),
-            RangeOf::Named
-        );
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v2\"")])),
-            RangeOf::Other
-        );
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "W/\"v1\"")])),
-            RangeOf::Other
-        );
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "v1")])),
-            RangeOf::Other
-        );
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")])), RangeOf::Named);
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v2\"")])), RangeOf::Other);
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "W/\"v1\"")])), RangeOf::Other);
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "v1")])), RangeOf::Other);
         assert_eq!(
             judge(&tag, &headers(&[(LAST_MODIFIED, DATE)])),
             RangeOf::Unknown
@@ -171,14 +159,8 @@ mod tests {
     #[test]
     fn with_encoding_aware_tags_the_206_is_compared_in_its_identity_form() {
         let tag = check("\"v1\"", false);
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v1\"")])),
-            RangeOf::Named
-        );
-        assert_eq!(
-            judge(&tag, &headers(&[(ETAG, "\"v0\"")])),
-            RangeOf::Other
-        );
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")])), RangeOf::Named);
+        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v0\"")])), RangeOf::Other);
     }
 
     #[test]
@@ -186,14 +168,8 @@ mod tests {
         let tag = check("\"v1\"", false);
         let at =
             |etag| -> Never { Ok(Validators::new().with_etag(ETag::from_static(etag)).into()) };
-        assert_eq!(
-            judge_again(&tag, at("\"v1\"")).unwrap(),
-            RangeOf::Named
-        );
-        assert_eq!(
-            judge_again(&tag, at("\"v2\"")).unwrap(),
-            RangeOf::Other
-        );
+        assert_eq!(judge_again(&tag, at("\"v1\"")).unwrap(), RangeOf::Named);
+        assert_eq!(judge_again(&tag, at("\"v2\"")).unwrap(), RangeOf::Other);
         let gone: Never = Ok(Lookup::Missing);
         assert_eq!(judge_again(&tag, gone).unwrap(), RangeOf::Other);
         let unknown: Never = Ok(Lookup::Unknown);

@@ -1,37 +1,21 @@
 //! The drains of one layer running at once: their count, capped by
-//! [`ConditionalLayer::max_concurrent_drains`](crate::ConditionalLayer::max_concurrent_drains),
-//! and the [`Timer`] their deadlines sleep on. Shared by every service the layer builds.
+//! [`ConditionalLayer::max_concurrent_drains`](crate::ConditionalLayer::max_concurrent_drains).
+//! Shared by every service the layer builds.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use crate::timer::{Sleep, Timer};
-
-/// What every drain of one layer shares: the timer, and the count of drains running.
+/// What every drain of one layer shares: the count of drains running.
 #[derive(Clone, Default)]
 pub(super) struct Drains(Arc<Shared>);
 
 #[derive(Default)]
 struct Shared {
-    timer: Timer,
     running: AtomicUsize,
 }
 
 impl Drains {
-    pub(super) fn with_timer(timer: Timer) -> Self {
-        Drains(Arc::new(Shared {
-            timer,
-            running: AtomicUsize::new(0),
-        }))
-    }
-
-    /// A sleep of `duration` from the layer's timer (`None`: no timer here).
-    pub(super) fn sleep(&self, duration: Duration) -> Option<Sleep> {
-        self.0.timer.sleep(duration)
-    }
-
     /// How many drains are running now.
     #[cfg(test)]
     pub(super) fn running(&self) -> usize {
@@ -53,7 +37,6 @@ impl Drains {
 impl fmt::Debug for Drains {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Drains")
-            .field("timer", &self.0.timer)
             .field("running", &self.0.running.load(Ordering::Relaxed))
             .finish()
     }
