@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
+use http::header::{HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -80,30 +80,34 @@ impl ResponseCheck {
     /// Copies the conditional fields of a GET or HEAD request (a cheap reference-counted copy of
     /// each value; nothing is allocated when the request has none).
     pub(super) fn new(parts: &Parts, plan: &Plan) -> Self {
-        let mut conditions = HeaderMap::new();
-        for name in [
+        let fields = [
             IF_MATCH,
             IF_NONE_MATCH,
             IF_MODIFIED_SINCE,
             IF_UNMODIFIED_SINCE,
-        ] {
-            for value in parts.headers.get_all(&name) {
-                conditions.append(name.clone(), value.clone());
-            }
-        }
-        ResponseCheck {
-            method: parts.method.clone(),
-            conditions,
-            plan: *plan,
-            source: None,
-        }
+        ];
+        Self::copying(parts, plan, fields, None)
     }
 
     /// Copies `If-None-Match` and `If-Modified-Since` only (the other preconditions were
     /// evaluated against `source` and passed), to evaluate them on the response.
     pub(super) fn revalidation(parts: &Parts, plan: &Plan, source: Validators) -> Self {
+        Self::copying(
+            parts,
+            plan,
+            [IF_NONE_MATCH, IF_MODIFIED_SINCE],
+            Some(source),
+        )
+    }
+
+    fn copying<const N: usize>(
+        parts: &Parts,
+        plan: &Plan,
+        fields: [HeaderName; N],
+        source: Option<Validators>,
+    ) -> Self {
         let mut conditions = HeaderMap::new();
-        for name in [IF_NONE_MATCH, IF_MODIFIED_SINCE] {
+        for name in fields {
             for value in parts.headers.get_all(&name) {
                 conditions.append(name.clone(), value.clone());
             }
@@ -112,7 +116,7 @@ impl ResponseCheck {
             method: parts.method.clone(),
             conditions,
             plan: *plan,
-            source: Some(source),
+            source,
         }
     }
 }
