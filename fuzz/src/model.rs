@@ -231,12 +231,16 @@ pub fn entity_tag(bytes: &[u8]) -> Option<(Tag, &[u8])> {
 }
 
 /// Several lines form one list, as if joined by commas (RFC 9110 §5.3). Empty elements are
-/// skipped (§5.6.1). `*` must be the only member (empty elements around it do not count).
+/// skipped (§5.6.1). `"*" / #entity-tag`: `*` is the whole field value or the field is
+/// malformed; it is no list element, so empty elements around it (`*,`) make it malformed too.
 pub fn list_field(lines: &[Vec<u8>]) -> ListField {
     if lines.is_empty() {
         return ListField::Absent;
     }
     let joined = lines.join(&b", "[..]);
+    if trim_ows(&joined) == b"*" {
+        return ListField::Star;
+    }
     let mut rest = &joined[..];
     let mut stars = 0;
     let mut tags = Vec::new();
@@ -259,9 +263,8 @@ pub fn list_field(lines: &[Vec<u8>]) -> ListField {
             return ListField::Malformed;
         }
     }
-    match (stars, tags.is_empty()) {
-        (0, _) => ListField::Tags(tags),
-        (1, true) => ListField::Star,
+    match stars {
+        0 => ListField::Tags(tags),
         _ => ListField::Malformed,
     }
 }
