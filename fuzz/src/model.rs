@@ -597,13 +597,11 @@ impl Aliases<'_> {
     /// request accepts (for other methods any coding: the safe answer there is "false").
     pub fn weak_eq(self, member: &Tag, current: &Tag, get_or_head: bool) -> bool {
         match self {
-            Aliases::Codings(accept_encoding) if !member.weak => {
-                match decode(&member.opaque) {
-                    (base, _) if base != &current.opaque[..] => false,
-                    (_, None) => true,
-                    (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
-                }
-            }
+            Aliases::Codings(accept_encoding) if !member.weak => match decode(&member.opaque) {
+                (base, _) if base != &current.opaque[..] => false,
+                (_, None) => true,
+                (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
+            },
             _ => weak_eq(member, current),
         }
     }
@@ -645,11 +643,21 @@ pub fn issued_for(tag: &Tag, content_encoding: &[Vec<u8>]) -> Tag {
                     .find(|known| name.eq_ignore_ascii_case(known.as_bytes()))
                 {
                     Some(known) => Some(*known),
-                    None => return Tag { weak: true, ..tag.clone() },
+                    None => {
+                        return Tag {
+                            weak: true,
+                            ..tag.clone()
+                        };
+                    }
                 }
             }
         }
-        _ => return Tag { weak: true, ..tag.clone() },
+        _ => {
+            return Tag {
+                weak: true,
+                ..tag.clone()
+            };
+        }
     };
     Tag {
         weak: false,
@@ -833,10 +841,13 @@ fn response_side(
     if !(200..300).contains(&inner.status) || inner.status == 206 {
         return inner.status;
     }
-    let mut etag = inner.etag.as_deref().and_then(|line| match entity_tag(line) {
-        Some((tag, rest)) if rest.is_empty() => Some(tag),
-        _ => None,
-    });
+    let mut etag = inner
+        .etag
+        .as_deref()
+        .and_then(|line| match entity_tag(line) {
+            Some((tag, rest)) if rest.is_empty() => Some(tag),
+            _ => None,
+        });
     let hashed = request.method == "GET"
         && inner.etag.is_none()
         && !inner.event_stream
