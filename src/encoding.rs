@@ -67,8 +67,18 @@ fn strip_suffix<'a>(opaque: &'a [u8], coding: &str) -> Option<&'a [u8]> {
 }
 
 /// Whether a base would be read as coded if issued as it is: its identity form needs a suffix.
+///
+/// By the definition (module docs), `base` looks coded when it ends in `-<known coding>`, or
+/// in `-identity` after a part that looks coded: so when, with every trailing `-identity`
+/// taken off, what is left ends in a known coding. A loop, not a recursion: a client's member
+/// may carry a hundred thousand `-identity` suffixes (issue 18), and each costs one step of
+/// constant work, never a stack frame.
 fn looks_coded(base: &[u8]) -> bool {
-    decode(base).0.len() != base.len()
+    let mut rest = base;
+    while let Some(shorter) = strip_suffix(rest, IDENTITY) {
+        rest = shorter;
+    }
+    strip_known(rest).is_some()
 }
 
 /// Whether strong `member` is the tag issued for the identity form of `base`, without
@@ -299,6 +309,57 @@ mod tests {
         assert!(!is_identity_form(b"doc-br", b"doc-br"));
         assert!(is_identity_form(b"v7", b"v7"));
         assert!(!is_identity_form(b"v7-identity", b"v7"));
+    }
+
+    /// The definition of the module docs, read recursively (fine here: short test inputs).
+    fn looks_coded_by_definition(base: &[u8]) -> bool {
+        strip_known(base).is_some()
+            || strip_suffix(base, IDENTITY).is_some_and(looks_coded_by_definition)
+    }
+
+    #[test]
+    fn looks_coded_agrees_with_its_recursive_definition() {
+        let parts: [&[u8]; 6] = [b"v7", b"-gzip", b"-identity", b"-br", b"identity", b"-"];
+        // Every sequence of up to four parts.
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let longer: Vec<Vec<u8>> = inputs
+                .iter()
+                .flat_map(|input| parts.iter().map(move |part| [&input[..], part].concat()))
+                .collect();
+            inputs.extend(longer);
+        }
+        for input in &inputs {
+            assert_eq!(
+                looks_coded(input),
+                looks_coded_by_definition(input),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_suffix_chain_is_decoded_without_recursion() {
+        // 100,000 `-identity` suffixes (900 KB) on a thread with a 64 KiB stack: one frame per
+        // suffix (issue 18: the old mutual recursion of `decode` and `looks_coded`) overflows it.
+        let chain = |base: &[u8]| [base, &b"-identity".repeat(100_000)[..]].concat();
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let coded = chain(b"v7-gzip");
+                let (base, coding) = decode(&coded);
+                assert_eq!((base.len(), coding), (coded.len() - 9, None));
+                assert!(looks_coded(&coded));
+                let plain = chain(b"v7");
+                assert_eq!(decode(&plain), (&plain[..], None));
+                assert!(!looks_coded(&plain));
+                assert_eq!(encode(&plain, None), plain);
+                assert!(is_identity_form(&plain, &plain));
+            })
+            .expect("spawn a thread")
+            .join()
+            .expect("no stack overflow");
     }
 
     #[test]

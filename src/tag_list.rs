@@ -51,17 +51,15 @@ pub(crate) fn match_list(
     comparison: Comparison,
     aliasing: Aliasing<'_>,
 ) -> ListMatch {
-    let mut stars = 0usize;
-    let mut tags = 0usize;
+    let mut star = false;
     let mut matched = false;
     let current = current.map(|tag| (tag.is_weak(), tag.opaque()));
     for line in lines.iter() {
         for member in Members::new(line.as_bytes()) {
             match member {
                 Err(()) => return ListMatch::Malformed,
-                Ok(Member::Star) => stars += 1,
+                Ok(Member::Star) => star = true,
                 Ok(Member::Tag { weak, opaque }) => {
-                    tags += 1;
                     // Every member is still validated after a match; only comparing stops.
                     matched = matched
                         || current.is_some_and(|(current_weak, current_opaque)| {
@@ -81,11 +79,27 @@ pub(crate) fn match_list(
             }
         }
     }
-    match (stars, tags) {
-        (0, _) => ListMatch::Tags { matched },
-        (1, 0) => ListMatch::Any,
-        // `*` is the whole field value or nothing: `*, "a"` and `*, *` are malformed.
-        _ => ListMatch::Malformed,
+    if !star {
+        return ListMatch::Tags { matched };
+    }
+    // `"*" / #entity-tag`: `*` is the whole field value or nothing. It is no list member, so
+    // the list rule's empty members do not extend to it: `*, "a"`, `*, *`, `*,` and `*` with a
+    // second (even empty) line are all malformed (a field over several lines is their values
+    // joined by commas, RFC 9110 §5.3).
+    if is_lone_star(lines) {
+        ListMatch::Any
+    } else {
+        ListMatch::Malformed
+    }
+}
+
+/// Whether the field is one line whose value, optional whitespace aside, is `*`.
+fn is_lone_star(lines: &GetAll<'_, HeaderValue>) -> bool {
+    let mut lines = lines.iter();
+    match (lines.next(), lines.next()) {
+        // A header value holds no CR, LF or other control but HTAB, so this trims just OWS.
+        (Some(line), None) => line.as_bytes().trim_ascii() == b"*",
+        _ => false,
     }
 }
 
@@ -421,6 +435,25 @@ mod tests {
             ListMatch::Malformed,
         );
         check(&[b"*"], "\"a\"", Comparison::Strong, ListMatch::Any);
+    }
+
+    #[test]
+    fn star_with_empty_members_or_lines_is_malformed() {
+        // `"*" / #entity-tag` (RFC 9110 §13.1.1): `*` is not a list member, so empty members
+        // around it make no valid value (issue 18: `*,` was read as `*`).
+        for lines in [
+            &[&b"*,"[..]][..],
+            &[b",*"],
+            &[b" , * ,, "],
+            &[b"*", b""],
+            &[b"", b"*"],
+            &[b"*\t,"],
+        ] {
+            for comparison in [Comparison::Strong, Comparison::Weak] {
+                check(lines, "\"a\"", comparison, ListMatch::Malformed);
+            }
+        }
+        check(&[b" \t* \t"], "\"a\"", Comparison::Weak, ListMatch::Any);
     }
 
     #[test]

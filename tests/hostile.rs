@@ -7,7 +7,10 @@
 //! control bytes, problem bodies valid JSON that echo no request bytes, and the inner service
 //! called exactly when the layer does not answer itself.
 //!
-//! The whole file runs in well under a second in a debug build.
+//! The last section (issue 18) runs the same families through the layer with every option on,
+//! each on a thread with a 256 KiB stack, so that any recursion on input fails.
+//!
+//! The whole file runs in about a second in a debug build.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -668,12 +671,29 @@ fn star_mixed_with_tags_is_malformed() {
         );
     }
 
-    // `*` with only empty members around it is `*`.
-    let star = one(IF_NONE_MATCH, b" , * ,, ");
+    // `*` is the whole value or nothing: empty members around it make the field malformed
+    // (`"*" / #entity-tag`; issue 18), so no 304 and no write from `*,`.
+    for line in [&b" , * ,, "[..], b"*,", b"*\t,", b",*"] {
+        let star = one(IF_NONE_MATCH, line);
+        check(Method::GET, &star, &state, Want::Proceed);
+        check(
+            Method::PUT,
+            &star,
+            &ResourceState::Missing,
+            Want::Bad(IfNoneMatch),
+        );
+        check(Method::PUT, &star, &state, Want::Bad(IfNoneMatch));
+        check(
+            Method::PUT,
+            &one(IF_MATCH, line),
+            &state,
+            Want::Bad(IfMatch),
+        );
+    }
+    let star = one(IF_NONE_MATCH, b" * ");
     check(Method::GET, &star, &state, Want::NotModified(IfNoneMatch));
     check(Method::PUT, &star, &ResourceState::Missing, Want::Proceed);
-    check(Method::PUT, &star, &state, Want::Failed(IfNoneMatch));
-    check(Method::PUT, &one(IF_MATCH, b"*,"), &state, Want::Proceed);
+    check(Method::PUT, &one(IF_MATCH, b"*"), &state, Want::Proceed);
     check(
         Method::PUT,
         &one(IF_MATCH, b"*"),
@@ -1194,4 +1214,227 @@ fn many_distinct_fields_are_looked_up_like_a_few() {
             "{extra} extra fields"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every option on, on a small stack (issue 18)
+// ---------------------------------------------------------------------------------------------
+
+/// The layer with every option on: required preconditions, `RejectAll`, a `Retry-After`,
+/// validators in 412s, a drain limit and timeout, filled validators, body hashing and
+/// encoding-aware tags.
+fn every_option(state: &ResourceState) -> ConditionalLayer<impl ValidatorSource + Clone> {
+    ConditionalLayer::new(source(state))
+        .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
+        .on_source_error(tower_conditional::OnSourceError::RejectAll)
+        .retry_after(Some(std::time::Duration::from_secs(2)))
+        .validators_in_412(true)
+        .drain_limit(1 << 20)
+        .drain_timeout(std::time::Duration::from_secs(1))
+        .fill_response_validators(true)
+        .body_hash_limit(Some(1 << 20))
+        .encoding_aware_etags(true)
+}
+
+/// Stack for each hostile family: any recursion per member, suffix or line overflows it.
+const SMALL_STACK: usize = 256 * 1024;
+
+/// Runs `family` on a thread with a [`SMALL_STACK`]: each case is a method, its headers and the
+/// status the every-option layer must answer (the inner service runs exactly on 200).
+#[track_caller]
+fn on_small_stack(name: &str, family: fn() -> Vec<(Method, HeaderMap, StatusCode)>) {
+    let joined = std::thread::Builder::new()
+        .name(name.to_owned())
+        .stack_size(SMALL_STACK)
+        .spawn(move || {
+            let state = present();
+            let layer = every_option(&state);
+            for (method, headers, want) in family() {
+                let answer = send_through(&layer, method.clone(), &headers);
+                let size: usize = headers.iter().map(|(_, v)| v.len()).sum();
+                assert_eq!(answer.status, want, "{method} with {size} header bytes");
+                assert_eq!(answer.calls, usize::from(want == StatusCode::OK));
+                // The evaluator alone, too.
+                let _ = evaluate(&method, &headers, &state);
+            }
+        })
+        .expect("spawn a thread");
+    joined.join().expect("the family ran to the end");
+}
+
+/// `"v7-identity-identity-…"` of about `bytes` bytes, optionally after a coding.
+fn suffix_chain(coding: &str, bytes: usize) -> Vec<u8> {
+    let mut tag = format!("\"v2{coding}").into_bytes();
+    tag.extend_from_slice(&b"-identity".repeat(bytes / 9));
+    tag.push(b'"');
+    tag
+}
+
+#[test]
+fn every_option_suffix_chains_on_a_small_stack() {
+    on_small_stack("suffix chains", || {
+        let mut cases = Vec::new();
+        for bytes in [300_000, 400_000] {
+            for coding in ["", "-gzip", "-br"] {
+                let chain = suffix_chain(coding, bytes);
+                // Never issued for "v2": refused as a precondition, never a 304.
+                cases.push((
+                    Method::PUT,
+                    one(IF_MATCH, &chain),
+                    StatusCode::PRECONDITION_FAILED,
+                ));
+                cases.push((
+                    Method::GET,
+                    one(IF_MATCH, &chain),
+                    StatusCode::PRECONDITION_FAILED,
+                ));
+                cases.push((Method::GET, one(IF_NONE_MATCH, &chain), StatusCode::OK));
+                let range = headers(&[(RANGE, b"bytes=0-1"), (IF_RANGE, &chain)]);
+                cases.push((Method::GET, range, StatusCode::OK));
+            }
+        }
+        cases
+    });
+}
+
+#[test]
+fn every_option_huge_lists_and_members_on_a_small_stack() {
+    on_small_stack("huge lists", || {
+        let list = tag_list(30_000); // about 240 KB
+        let current_last = with(tag_list(30_000), b", \"v2-gzip\"");
+        let member = format!("\"{}\"", "x".repeat(400_000)).into_bytes();
+        let accept = [(http::header::ACCEPT_ENCODING, &b"gzip"[..])];
+        let with_accept = |name: HeaderName, value: &[u8]| {
+            let mut map = headers(&accept);
+            map.insert(name, HeaderValue::from_bytes(value).unwrap());
+            map
+        };
+        vec![
+            (Method::GET, one(IF_NONE_MATCH, &list), StatusCode::OK),
+            (
+                Method::PUT,
+                one(IF_MATCH, &list),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            (
+                Method::GET,
+                with_accept(IF_NONE_MATCH, &current_last),
+                StatusCode::NOT_MODIFIED,
+            ),
+            (Method::PUT, one(IF_MATCH, &current_last), StatusCode::OK),
+            (Method::GET, one(IF_NONE_MATCH, &member), StatusCode::OK),
+            (
+                Method::PUT,
+                one(IF_MATCH, &member),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            // Malformed only at the very end: 400 for a write, ignored on a read.
+            (
+                Method::PUT,
+                one(IF_MATCH, with(list.clone(), b", x")),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                Method::GET,
+                one(IF_NONE_MATCH, with(list, b", x")),
+                StatusCode::OK,
+            ),
+        ]
+    });
+}
+
+#[test]
+fn every_option_many_lines_on_a_small_stack() {
+    on_small_stack("many lines", || {
+        let lines: Vec<Vec<u8>> = (0..2_000)
+            .map(|i| format!("\"t{i}\"").into_bytes())
+            .collect();
+        let mut last_current = lines.clone();
+        last_current.push(b"\"v2-br\"".to_vec());
+        let mut reads = many(IF_NONE_MATCH, &last_current);
+        for _ in 0..500 {
+            reads.append(
+                http::header::ACCEPT_ENCODING,
+                HeaderValue::from_static("gzip;q=0.5"),
+            );
+        }
+        reads.append(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br"),
+        );
+        vec![
+            (Method::GET, many(IF_NONE_MATCH, &lines), StatusCode::OK),
+            (Method::GET, reads, StatusCode::NOT_MODIFIED),
+            (
+                Method::PATCH,
+                many(IF_MATCH, &lines),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            (Method::PATCH, many(IF_MATCH, &last_current), StatusCode::OK),
+            // A required write with only ignored dates: 428.
+            (
+                Method::DELETE,
+                many(IF_UNMODIFIED_SINCE, &vec![b"garbage".to_vec(); 100]),
+                StatusCode::PRECONDITION_REQUIRED,
+            ),
+        ]
+    });
+}
+
+#[test]
+fn every_option_accept_encoding_against_coded_members_on_a_small_stack() {
+    // Every If-None-Match member has the current base; Accept-Encoding is long and allows none
+    // of their codings. Sizes are small here (the cost per byte is benches/hostile.rs's).
+    on_small_stack("accept-encoding", || {
+        let members = vec![&b"\"v2-zstd\""[..]; 400].join(&b", "[..]);
+        let accept = vec![&b"gz;q=0.5"[..]; 400].join(&b", "[..]);
+        let map = headers(&[
+            (IF_NONE_MATCH, &members),
+            (http::header::ACCEPT_ENCODING, &accept),
+        ]);
+        let mut allowed = map.clone();
+        allowed.append(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("zstd"),
+        );
+        vec![
+            (Method::GET, map, StatusCode::OK),
+            (Method::GET, allowed, StatusCode::NOT_MODIFIED),
+        ]
+    });
+}
+
+#[test]
+fn every_option_odd_bytes_and_near_misses_on_a_small_stack() {
+    on_small_stack("odd bytes", || {
+        let obs = b"\"v2-\xe9\xff-identity\"".to_vec();
+        let mut accept_obs = one(IF_NONE_MATCH, b"\"v2-gzip\"");
+        accept_obs.insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_bytes(b"\xff\xfe, gzip;q=\xe9").unwrap(),
+        );
+        vec![
+            (Method::GET, one(IF_NONE_MATCH, &obs), StatusCode::OK),
+            (
+                Method::PUT,
+                one(IF_MATCH, &obs),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            // `q=\xe9` is no zero weight: gzip is allowed.
+            (Method::GET, accept_obs, StatusCode::NOT_MODIFIED),
+            (Method::PUT, one(IF_MATCH, b"*,"), StatusCode::BAD_REQUEST),
+            (
+                Method::PUT,
+                one(IF_NONE_MATCH, b"*,"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (Method::GET, one(IF_NONE_MATCH, b"*,"), StatusCode::OK),
+            (Method::PUT, one(IF_MATCH, b"*"), StatusCode::OK),
+            (
+                Method::GET,
+                one(IF_MODIFIED_SINCE, b"Tue, 14 Nov 2023 22:13:20 G\xc3\x9cT"),
+                StatusCode::OK,
+            ),
+        ]
+    });
 }

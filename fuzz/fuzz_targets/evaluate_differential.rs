@@ -10,9 +10,14 @@
 //!
 //! Must hold: the crate's decision equals the model's, in every detail (`Proceed`'s range
 //! handling, passed condition, `etag_matched`, ignore reason); every 304 is justified by a
-//! well-formed validator that matched; and the layer (encoding-aware tags off) answers the same:
-//! the inner service runs exactly when the model proceeds, and sees `Range` exactly when the
-//! range is to be honoured.
+//! well-formed validator that matched; and `ConditionalLayer`, configured with every builder
+//! option from the input (required methods, source-error policy, Retry-After, validators in
+//! 412s, drain limit and timeout, filled validators, body-hash limit, encoding-aware tags),
+//! over a source answering the state, `Unknown` or an error, and an inner response of any
+//! status with raw validators, codings and a size hint that may lie, answers the status of the
+//! layer model (`layer_model`), calls the inner service exactly when that model says (a
+//! refused write never reaches it), and sends only clean header values. Tags include suffix
+//! chains (`"a-gzip-identity-identity…"`) and `Accept-Encoding` lines come with weights.
 #![no_main]
 
 use std::cell::Cell;
@@ -22,15 +27,22 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use arbitrary::Arbitrary;
-use http::header::RANGE;
+use http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
+};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_conditional::{ConditionalLayer, Conditions, Decision, Lookup, RangeHandling, evaluate};
+use tower_conditional::{
+    ConditionalLayer, Conditions, Decision, ETag, Lookup, OnSourceError, RangeHandling, evaluate,
+};
 
-use fuzz_support::block_on;
-use fuzz_support::model::{Outcome, Request as ModelRequest, State, T, Tag, model};
+use fuzz_support::model::{
+    InnerResponse, KNOWN_CODINGS, LayerConfig, Outcome, Request as ModelRequest, SourceAnswer,
+    State, T, Tag, layer_model, model,
+};
+use fuzz_support::{LyingBody, block_on};
 
 /// Opaque tags: a small alphabet, so that requests name the current tag often.
 #[derive(Arbitrary, Debug, Clone)]
@@ -41,6 +53,8 @@ enum Opaque {
     Comma,
     Latin1,
     Gzip,
+    /// `a` or `a-<coding>`, then `-identity` so many times (suffix chains, issue 18).
+    Chain { coding: u8, identities: u16 },
     Raw(Vec<u8>),
 }
 
@@ -53,6 +67,15 @@ impl Opaque {
             Opaque::Comma => b"a,b".to_vec(),
             Opaque::Latin1 => b"\xe9".to_vec(),
             Opaque::Gzip => b"a-gzip".to_vec(),
+            Opaque::Chain { coding, identities } => {
+                let mut bytes = b"a".to_vec();
+                if let Some(coding) = KNOWN_CODINGS.get(usize::from(*coding)) {
+                    bytes.push(b'-');
+                    bytes.extend_from_slice(coding.as_bytes());
+                }
+                bytes.extend_from_slice(&b"-identity".repeat(usize::from(*identities)));
+                bytes
+            }
             Opaque::Raw(bytes) => bytes.clone(),
         }
     }
@@ -319,12 +342,110 @@ impl StateIn {
     }
 }
 
+/// An `Accept-Encoding` member.
+#[derive(Arbitrary, Debug)]
+enum AcceptPiece {
+    Coding(u8),
+    Identity,
+    Star,
+    Weight(u8),
+    Separator(u8),
+    Raw(Vec<u8>),
+}
+
+const WEIGHTS: [&str; 10] = [
+    ";q=0", ";q=0.0", "; q=0.000", ";Q=0", ";q=1", ";q=0.5", ";q=0.001", ";q=0.", ";q=1.000", ";q",
+];
+
+impl AcceptPiece {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            AcceptPiece::Coding(i) => {
+                let coding = KNOWN_CODINGS[usize::from(*i) % KNOWN_CODINGS.len()];
+                if i & 0x80 != 0 {
+                    out.extend_from_slice(coding.to_ascii_uppercase().as_bytes());
+                } else {
+                    out.extend_from_slice(coding.as_bytes());
+                }
+            }
+            AcceptPiece::Identity => out.extend_from_slice(b"identity"),
+            AcceptPiece::Star => out.push(b'*'),
+            AcceptPiece::Weight(i) => {
+                out.extend_from_slice(WEIGHTS[usize::from(*i) % WEIGHTS.len()].as_bytes())
+            }
+            AcceptPiece::Separator(i) => {
+                out.extend_from_slice(SEPARATORS[usize::from(*i) % SEPARATORS.len()].as_bytes())
+            }
+            AcceptPiece::Raw(bytes) => out.extend_from_slice(bytes),
+        }
+    }
+}
+
+/// The source's answer: the resource state of the input, unknown, or an error.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum AnswerIn {
+    Known,
+    Unknown,
+    Failed,
+}
+
+const STATUSES: [u16; 10] = [200, 200, 201, 204, 206, 301, 404, 412, 500, 503];
+
+/// The inner service's response.
+#[derive(Arbitrary, Debug)]
+struct InnerIn {
+    status: u8,
+    /// A valid tag (the body's own hash with `None`) or raw bytes.
+    etag: Option<Result<(bool, Option<Opaque>), Vec<u8>>>,
+    last_modified: Option<(DateFormat, DateBase, i8)>,
+    content_encoding: Vec<AcceptPiece>,
+    event_stream: bool,
+    no_store: bool,
+    body: Vec<u8>,
+    /// The body's exact size hint: its true size, none, or a lie.
+    hint: Option<Option<u16>>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct LayerIn {
+    required: Vec<MethodIn>,
+    reject_all: bool,
+    retry_after_ms: Option<u16>,
+    validators_in_412: bool,
+    drain_limit: u16,
+    drain_timeout_ms: u16,
+    fill: bool,
+    body_hash_limit: Option<u16>,
+    encoding_aware: bool,
+    answer: AnswerIn,
+    accept_encoding: Vec<Vec<AcceptPiece>>,
+    request_body: Vec<u8>,
+    inner: InnerIn,
+}
+
 #[derive(Arbitrary, Debug)]
 struct Input {
     method: MethodIn,
     lines: Vec<(Field, Vec<Piece>)>,
     range: bool,
     state: StateIn,
+    layer: LayerIn,
+}
+
+/// Header lines a `HeaderMap` can hold, of the pieces' renderings.
+fn valid_lines(lines: impl IntoIterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
+    lines
+        .into_iter()
+        .filter(|line| HeaderValue::from_bytes(line).is_ok())
+        .collect()
+}
+
+fn content_tag(body: &[u8]) -> Tag {
+    let tag = ETag::from_content(body);
+    Tag {
+        weak: tag.is_weak(),
+        opaque: tag.opaque().to_vec(),
+    }
 }
 
 fuzz_target!(|input: Input| {
@@ -379,46 +500,176 @@ fuzz_target!(|input: Input| {
         );
     }
 
-    // The layer answers the same (encoding-aware tags off: the model knows no coding suffixes).
-    let lookup = Lookup::from(crate_state.clone());
+    // The layer with every option, against the layer model.
+    let layer = &input.layer;
+    let accept_encoding = valid_lines(layer.accept_encoding.iter().map(|pieces| {
+        let mut line = Vec::new();
+        pieces.iter().for_each(|piece| piece.write(&mut line));
+        line
+    }));
+    let required: Vec<String> = layer.required.iter().filter_map(MethodIn::name).collect();
+    let config = LayerConfig {
+        required: required.clone(),
+        reject_all: layer.reject_all,
+        retry_after_ms: layer.retry_after_ms.map(u64::from),
+        validators_in_412: layer.validators_in_412,
+        drain_limit: u64::from(layer.drain_limit),
+        drain_timeout_ms: u64::from(layer.drain_timeout_ms),
+        fill: layer.fill,
+        body_hash_limit: layer.body_hash_limit.map(u64::from),
+        encoding_aware: layer.encoding_aware,
+    };
+    let answer = match layer.answer {
+        AnswerIn::Known => SourceAnswer::Known(state.clone()),
+        AnswerIn::Unknown => SourceAnswer::Unknown,
+        AnswerIn::Failed => SourceAnswer::Failed,
+    };
+    let inner_in = &layer.inner;
+    let body = inner_in.body.clone();
+    let inner = InnerResponse {
+        status: STATUSES[usize::from(inner_in.status) % STATUSES.len()],
+        etag: inner_in.etag.as_ref().map(|etag| match etag {
+            Ok((weak, opaque)) => {
+                let tag = match opaque {
+                    Some(opaque) => Tag {
+                        weak: *weak,
+                        opaque: opaque.etagc_bytes(),
+                    },
+                    None => content_tag(&body),
+                };
+                let mut line = if tag.weak { b"W/\"".to_vec() } else { b"\"".to_vec() };
+                line.extend_from_slice(&tag.opaque);
+                line.push(b'"');
+                line
+            }
+            Err(raw) => raw.clone(),
+        }),
+        last_modified: inner_in.last_modified.map(|(format, base, offset)| {
+            render_date(format, base.request_seconds(offset)).into_bytes()
+        }),
+        content_encoding: valid_lines(inner_in.content_encoding.iter().map(|piece| {
+            let mut line = Vec::new();
+            piece.write(&mut line);
+            line
+        })),
+        event_stream: inner_in.event_stream,
+        no_store: inner_in.no_store,
+        size_hint: match inner_in.hint {
+            Some(Some(lie)) => Some(u64::from(lie)),
+            Some(None) => None,
+            None => Some(body.len() as u64),
+        },
+        body,
+    };
+    if inner
+        .etag
+        .as_ref()
+        .is_some_and(|line| HeaderValue::from_bytes(line).is_err())
+        || inner
+            .last_modified
+            .as_ref()
+            .is_some_and(|line| HeaderValue::from_bytes(line).is_err())
+    {
+        return;
+    }
+    let want = layer_model(
+        &config,
+        &request,
+        &accept_encoding,
+        &answer,
+        &inner,
+        content_tag,
+    );
+
+    let lookup = match &answer {
+        SourceAnswer::Known(_) => Ok(Lookup::from(crate_state.clone())),
+        SourceAnswer::Unknown => Ok(Lookup::Unknown),
+        SourceAnswer::Failed => Err("the source is down"),
+    };
     let calls = Rc::new(Cell::new(0usize));
     let saw_range = Rc::new(Cell::new(false));
-    let inner = {
-        let (calls, saw_range) = (Rc::clone(&calls), Rc::clone(&saw_range));
+    let service_inner = {
+        let (calls, saw_range, inner) = (Rc::clone(&calls), Rc::clone(&saw_range), inner.clone());
         service_fn(move |request: Request<String>| {
             calls.set(calls.get() + 1);
             saw_range.set(request.headers().contains_key(RANGE));
-            ready(Ok::<_, Infallible>(Response::new(String::from("inner"))))
+            let mut response = Response::new(LyingBody {
+                data: Some(inner.body.clone().into()),
+                hint: inner.size_hint,
+            });
+            *response.status_mut() = StatusCode::from_u16(inner.status).unwrap();
+            let headers = response.headers_mut();
+            if let Some(etag) = &inner.etag {
+                headers.insert(ETAG, HeaderValue::from_bytes(etag).unwrap());
+            }
+            if let Some(date) = &inner.last_modified {
+                headers.insert(LAST_MODIFIED, HeaderValue::from_bytes(date).unwrap());
+            }
+            for coding in &inner.content_encoding {
+                headers.append(CONTENT_ENCODING, HeaderValue::from_bytes(coding).unwrap());
+            }
+            if inner.event_stream {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            }
+            if inner.no_store {
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
+            ready(Ok::<_, Infallible>(response))
         })
     };
-    let service =
-        ConditionalLayer::new(move |_: &Parts| ready(Ok::<_, Infallible>(lookup.clone())))
-            .encoding_aware_etags(false)
-            .layer(inner);
-    let mut http_request = Request::new(String::new());
+    let layer = ConditionalLayer::new(move |_: &Parts| ready(lookup.clone()))
+        .require_preconditions(
+            required
+                .iter()
+                .map(|name| Method::from_bytes(name.as_bytes()).unwrap()),
+        )
+        .on_source_error(if config.reject_all {
+            OnSourceError::RejectAll
+        } else {
+            OnSourceError::ServeReads
+        })
+        .retry_after(config.retry_after_ms.map(Duration::from_millis))
+        .validators_in_412(config.validators_in_412)
+        .drain_limit(config.drain_limit)
+        .drain_timeout(Duration::from_millis(config.drain_timeout_ms))
+        .fill_response_validators(config.fill)
+        .body_hash_limit(config.body_hash_limit)
+        .encoding_aware_etags(config.encoding_aware);
+    let service = layer.layer(service_inner);
+    let mut http_request = Request::new(String::from_utf8_lossy(&input.layer.request_body).into_owned());
     *http_request.method_mut() = method.clone();
     *http_request.headers_mut() = headers.clone();
+    for line in &accept_encoding {
+        http_request
+            .headers_mut()
+            .append(ACCEPT_ENCODING, HeaderValue::from_bytes(line).unwrap());
+    }
     let Ok(response) = block_on(service.oneshot(http_request));
-    match expected {
-        Outcome::Proceed { range, .. } => {
-            assert_eq!(
-                calls.get(),
-                1,
-                "the model proceeds: {request:?} on {state:?}"
-            );
-            assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.status().as_u16(),
+        want.status,
+        "request {request:?}\naccept-encoding {accept_encoding:?}\nstate {state:?}\nanswer {answer:?}\ninner {inner:?}\nconfig {config:?}"
+    );
+    assert_eq!(
+        calls.get(),
+        usize::from(want.inner_called),
+        "inner service calls for {request:?} (refused writes must never reach it)"
+    );
+    fuzz_support::assert_clean_headers(response.headers());
+
+    // With the state known and nothing else on, the handler sees `Range` exactly when the
+    // range is to be honoured.
+    if want.inner_called && matches!(answer, SourceAnswer::Known(_)) {
+        if let Outcome::Proceed { range, .. } = expected {
             let range_sent = headers.contains_key(RANGE);
             let want_range = match range {
                 RangeHandling::Ignore => false,
                 RangeHandling::Honor => true,
                 _ => range_sent,
             };
-            assert_eq!(saw_range.get(), want_range, "{range:?}");
-        }
-        refused => {
-            assert_eq!(calls.get(), 0, "{refused:?} but the handler ran");
-            let want = decision.status().expect("a refusal has a status");
-            assert_eq!(response.status(), want);
+            if !config.encoding_aware {
+                assert_eq!(saw_range.get(), want_range, "{range:?}");
+            }
         }
     }
 });

@@ -3,7 +3,40 @@
 
 pub mod model;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
 use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+
+/// A response body of one chunk whose exact size hint may lie (`None`: no exact hint), as a
+/// handler's own body type can.
+#[derive(Debug)]
+pub struct LyingBody {
+    pub data: Option<Bytes>,
+    pub hint: Option<u64>,
+}
+
+impl Body for LyingBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.data.take().map(|data| Ok(Frame::data(data))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint.map_or_else(SizeHint::default, SizeHint::with_exact)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+}
 
 /// Whether every byte of a header value is one a header may carry: HTAB, visible ASCII, SP, or
 /// obs-text (0x80-0xFF). In particular no CR, LF, NUL or DEL.

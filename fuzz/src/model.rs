@@ -244,12 +244,16 @@ pub fn entity_tag(bytes: &[u8]) -> Option<(Tag, &[u8])> {
 }
 
 /// Several lines form one list, as if joined by commas (RFC 9110 §5.3). Empty elements are
-/// skipped (§5.6.1). `*` must be the only member (empty elements around it do not count).
+/// skipped (§5.6.1). `"*" / #entity-tag`: `*` is the whole field value or the field is
+/// malformed; it is no list element, so empty elements around it (`*,`) make it malformed too.
 pub fn list_field(lines: &[Vec<u8>]) -> ListField {
     if lines.is_empty() {
         return ListField::Absent;
     }
     let joined = lines.join(&b", "[..]);
+    if trim_ows(&joined) == b"*" {
+        return ListField::Star;
+    }
     let mut rest = &joined[..];
     let mut stars = 0;
     let mut tags = Vec::new();
@@ -272,9 +276,8 @@ pub fn list_field(lines: &[Vec<u8>]) -> ListField {
             return ListField::Malformed;
         }
     }
-    match (stars, tags.is_empty()) {
-        (0, _) => ListField::Tags(tags),
-        (1, true) => ListField::Star,
+    match stars {
+        0 => ListField::Tags(tags),
         _ => ListField::Malformed,
     }
 }
@@ -342,8 +345,13 @@ pub fn if_range_holds(lines: &[Vec<u8>], state: &State) -> bool {
     }
 }
 
-/// The rule book, in order.
+/// The rule book, in order, with entity tags compared as they are.
 pub fn model(request: &Request, state: &State) -> Outcome {
+    model_with(request, state, Aliases::Off)
+}
+
+/// The rule book, in order, with tags compared under `aliases`.
+pub fn model_with(request: &Request, state: &State, aliases: Aliases<'_>) -> Outcome {
     let method = request.method.as_str();
     let get = method == "GET";
     let get_or_head = get || method == "HEAD";
@@ -399,7 +407,7 @@ pub fn model(request: &Request, state: &State) -> Outcome {
         ListField::Tags(tags) => {
             if !tags
                 .iter()
-                .any(|tag| current.is_some_and(|c| strong_eq(tag, c)))
+                .any(|tag| current.is_some_and(|c| aliases.strong_eq(tag, c)))
             {
                 return Outcome::PreconditionFailed(IfMatch);
             }
@@ -436,7 +444,7 @@ pub fn model(request: &Request, state: &State) -> Outcome {
         ListField::Tags(tags) => {
             if tags
                 .iter()
-                .any(|tag| current.is_some_and(|c| weak_eq(tag, c)))
+                .any(|tag| current.is_some_and(|c| aliases.weak_eq(tag, c, get_or_head)))
             {
                 return none_match_false;
             }
@@ -462,7 +470,7 @@ pub fn model(request: &Request, state: &State) -> Outcome {
     // Step 5.
     let range = if !range_requested {
         RangeHandling::NotRequested
-    } else if request.if_range.is_empty() || if_range_holds(&request.if_range, state) {
+    } else if request.if_range.is_empty() || aliases.if_range_holds(&request.if_range, state) {
         RangeHandling::Honor
     } else {
         RangeHandling::Ignore
@@ -490,5 +498,398 @@ pub fn not_modified_is_justified(condition: Condition, request: &Request, state:
                 }
         }
         _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding-aware tags (`ConditionalLayer::encoding_aware_etags`), from the module docs of the
+// crate's `encoding` module: a strong tag "B" is issued as "B-gzip", "B-br", ... per coding,
+// as "B" in identity unless B looks coded, then as "B-identity".
+// ---------------------------------------------------------------------------------------------
+
+/// The codings whose name becomes a tag suffix.
+pub const KNOWN_CODINGS: [&str; 5] = ["gzip", "br", "deflate", "zstd", "compress"];
+
+fn without_suffix<'a>(bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let cut = bytes.len().checked_sub(name.len() + 1)?;
+    (bytes[cut] == b'-' && &bytes[cut + 1..] == name.as_bytes()).then(|| &bytes[..cut])
+}
+
+fn known_suffix(bytes: &[u8]) -> Option<(&[u8], &'static str)> {
+    KNOWN_CODINGS
+        .iter()
+        .find_map(|&coding| Some((without_suffix(bytes, coding)?, coding)))
+}
+
+/// A base looks coded when it ends in `-<known coding>`, or in `-identity` after a base that
+/// looks coded. (A loop: request members may be long.)
+pub fn looks_coded(mut base: &[u8]) -> bool {
+    loop {
+        if known_suffix(base).is_some() {
+            return true;
+        }
+        match without_suffix(base, "identity") {
+            Some(shorter) => base = shorter,
+            None => return false,
+        }
+    }
+}
+
+/// The base and coding (`None`: identity) a strong opaque tag names.
+pub fn decode(opaque: &[u8]) -> (&[u8], Option<&'static str>) {
+    if let Some((base, coding)) = known_suffix(opaque) {
+        return (base, Some(coding));
+    }
+    match without_suffix(opaque, "identity") {
+        Some(base) if looks_coded(base) => (base, None),
+        _ => (opaque, None),
+    }
+}
+
+/// The strong opaque tag issued for `base` in `coding`.
+pub fn encode(base: &[u8], coding: Option<&str>) -> Vec<u8> {
+    match coding {
+        Some(coding) => [base, b"-", coding.as_bytes()].concat(),
+        None if looks_coded(base) => [base, b"-identity"].concat(),
+        None => base.to_vec(),
+    }
+}
+
+/// Whether the `Accept-Encoding` lines allow `coding` (RFC 9110 §12.5.3): its first listing
+/// decides (allowed unless its weight is zero); unlisted, `*` with a non-zero weight allows it.
+pub fn accepts(accept_encoding: &[Vec<u8>], coding: &str) -> bool {
+    let joined = accept_encoding.join(&b","[..]);
+    let mut star = false;
+    for member in joined.split(|&b| b == b',') {
+        let mut parts = member.split(|&b| b == b';');
+        let name = trim_ows(parts.next().unwrap_or_default());
+        let zero = parts.any(|param| {
+            let param = trim_ows(param);
+            let Some(value) = param
+                .strip_prefix(b"q=")
+                .or_else(|| param.strip_prefix(b"Q="))
+            else {
+                return false;
+            };
+            // weight = "0" [ "." 0*3DIGIT ], all zeros.
+            value == b"0"
+                || (value.starts_with(b"0.")
+                    && value.len() <= 5
+                    && value[2..].iter().all(|&b| b == b'0'))
+        });
+        if name.eq_ignore_ascii_case(coding.as_bytes()) {
+            return !zero;
+        }
+        star |= name == b"*" && !zero;
+    }
+    star
+}
+
+/// How request members are compared with the current tag.
+#[derive(Debug, Clone, Copy)]
+pub enum Aliases<'a> {
+    /// As they are.
+    Off,
+    /// Encoding-aware tags, with the request's `Accept-Encoding` lines.
+    Codings(&'a [Vec<u8>]),
+}
+
+impl Aliases<'_> {
+    /// If-Match: the member was issued for the current (strong) tag, in any coding.
+    pub fn strong_eq(self, member: &Tag, current: &Tag) -> bool {
+        match self {
+            Aliases::Off => strong_eq(member, current),
+            Aliases::Codings(_) => {
+                !member.weak && !current.weak && decode(&member.opaque).0 == &current.opaque[..]
+            }
+        }
+    }
+
+    /// If-None-Match: a weak member as it is; a strong one names the current tag when its base
+    /// is the current opaque tag and, for GET and HEAD, its coding is identity or one the
+    /// request accepts (for other methods any coding: the safe answer there is "false").
+    pub fn weak_eq(self, member: &Tag, current: &Tag, get_or_head: bool) -> bool {
+        match self {
+            Aliases::Codings(accept_encoding) if !member.weak => match decode(&member.opaque) {
+                (base, _) if base != &current.opaque[..] => false,
+                (_, None) => true,
+                (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
+            },
+            _ => weak_eq(member, current),
+        }
+    }
+
+    /// If-Range: with encoding-aware tags, one strong tag that is the identity form of the
+    /// current strong tag (a range is of identity bytes).
+    pub fn if_range_holds(self, lines: &[Vec<u8>], state: &State) -> bool {
+        let Aliases::Codings(_) = self else {
+            return if_range_holds(lines, state);
+        };
+        let [line] = lines else {
+            return false;
+        };
+        let value = trim_ows(line);
+        if let Some((tag, rest)) = entity_tag(value) {
+            return rest.is_empty()
+                && state.etag().is_some_and(|current| {
+                    !tag.weak && !current.weak && tag.opaque == encode(&current.opaque, None)
+                });
+        }
+        if_range_holds(lines, state)
+    }
+}
+
+/// The tag a response leaves with under encoding-aware tags, for its `Content-Encoding` lines.
+pub fn issued_for(tag: &Tag, content_encoding: &[Vec<u8>]) -> Tag {
+    if tag.weak {
+        return tag.clone();
+    }
+    let coding = match content_encoding {
+        [] => None,
+        [line] => {
+            let name = trim_ows(line);
+            if name.is_empty() || name.eq_ignore_ascii_case(b"identity") {
+                None
+            } else {
+                match KNOWN_CODINGS
+                    .iter()
+                    .find(|known| name.eq_ignore_ascii_case(known.as_bytes()))
+                {
+                    Some(known) => Some(*known),
+                    None => {
+                        return Tag {
+                            weak: true,
+                            ..tag.clone()
+                        };
+                    }
+                }
+            }
+        }
+        _ => {
+            return Tag {
+                weak: true,
+                ..tag.clone()
+            };
+        }
+    };
+    Tag {
+        weak: false,
+        opaque: encode(&tag.opaque, coding),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer: which status `ConditionalLayer` answers, with every option, for a source answer
+// and an inner response (the "When the source is asked" table of its docs, `Lookup::Unknown`'s
+// answers, `OnSourceError`, RFC 6585 §3).
+// ---------------------------------------------------------------------------------------------
+
+/// Every builder option of `ConditionalLayer` (those that cannot change a status too, so
+/// that callers configure the layer from one value).
+#[derive(Debug, Clone)]
+pub struct LayerConfig {
+    /// `require_preconditions`.
+    pub required: Vec<String>,
+    /// `on_source_error(OnSourceError::RejectAll)` (else `ServeReads`).
+    pub reject_all: bool,
+    /// `retry_after`, in milliseconds.
+    pub retry_after_ms: Option<u64>,
+    /// `validators_in_412`.
+    pub validators_in_412: bool,
+    /// `drain_limit`.
+    pub drain_limit: u64,
+    /// `drain_timeout`, in milliseconds.
+    pub drain_timeout_ms: u64,
+    /// `fill_response_validators`.
+    pub fill: bool,
+    /// `body_hash_limit`.
+    pub body_hash_limit: Option<u64>,
+    /// `encoding_aware_etags`.
+    pub encoding_aware: bool,
+}
+
+/// What the source answers.
+#[derive(Debug, Clone)]
+pub enum SourceAnswer {
+    /// `Lookup::Present` / `Lookup::Missing`.
+    Known(State),
+    /// `Lookup::Unknown`.
+    Unknown,
+    /// An error.
+    Failed,
+}
+
+/// The inner service's response, as raw as a handler can make it.
+#[derive(Debug, Clone)]
+pub struct InnerResponse {
+    pub status: u16,
+    /// The `ETag` line, raw (may be no valid tag).
+    pub etag: Option<Vec<u8>>,
+    /// The `Last-Modified` line, raw.
+    pub last_modified: Option<Vec<u8>>,
+    pub content_encoding: Vec<Vec<u8>>,
+    pub event_stream: bool,
+    pub no_store: bool,
+    pub body: Vec<u8>,
+    /// The body's exact size hint, which may lie; `None`: no exact hint.
+    pub size_hint: Option<u64>,
+}
+
+/// What the layer does with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerOutcome {
+    pub status: u16,
+    /// Whether the inner service is called.
+    pub inner_called: bool,
+}
+
+/// The layer's status for `request` (with its `Accept-Encoding` lines). `content_tag` is the
+/// tag of a body hashed whole (`ETag::from_content`, checked on its own by the crate's tests).
+pub fn layer_model(
+    config: &LayerConfig,
+    request: &Request,
+    accept_encoding: &[Vec<u8>],
+    answer: &SourceAnswer,
+    inner: &InnerResponse,
+    content_tag: impl Fn(&[u8]) -> Tag,
+) -> LayerOutcome {
+    let method = request.method.as_str();
+    let passed = LayerOutcome {
+        status: inner.status,
+        inner_called: true,
+    };
+    let refused = |status| LayerOutcome {
+        status,
+        inner_called: false,
+    };
+    if matches!(method, "CONNECT" | "OPTIONS" | "TRACE") {
+        return passed;
+    }
+    let read = method == "GET" || method == "HEAD";
+    let required = config.required.iter().any(|m| m == method);
+    let has = |lines: &Vec<Vec<u8>>| !lines.is_empty();
+    let asks = if read {
+        has(&request.if_match)
+            || has(&request.if_none_match)
+            || has(&request.if_modified_since)
+            || has(&request.if_unmodified_since)
+            || (method == "GET" && request.range && has(&request.if_range))
+            || config.fill
+    } else {
+        has(&request.if_match)
+            || has(&request.if_none_match)
+            || has(&request.if_unmodified_since)
+            || required
+    };
+    if !asks {
+        return passed;
+    }
+    let state = match answer {
+        SourceAnswer::Failed if read && !config.reject_all => return passed,
+        SourceAnswer::Failed => return refused(503),
+        SourceAnswer::Unknown if read => {
+            return LayerOutcome {
+                status: response_side(config, request, inner, content_tag),
+                inner_called: true,
+            };
+        }
+        SourceAnswer::Unknown => return unknown_write(request, required, passed),
+        SourceAnswer::Known(state) => state,
+    };
+    let aliases = if config.encoding_aware {
+        Aliases::Codings(accept_encoding)
+    } else {
+        Aliases::Off
+    };
+    match model_with(request, state, aliases) {
+        Outcome::Proceed {
+            passed: condition,
+            ignored,
+            ..
+        } => {
+            let protected = matches!(condition, Some(IfMatch | IfUnmodifiedSince));
+            if required && ignored.is_none() && state.is_present() && !protected {
+                refused(428)
+            } else {
+                passed
+            }
+        }
+        Outcome::NotModified(_) => refused(304),
+        Outcome::PreconditionFailed(_) => refused(412),
+        Outcome::BadRequest(_) => refused(400),
+    }
+}
+
+/// A write whose validators are only known after the handler: malformed fields are 400, a
+/// precondition that would be evaluated cannot be verified (412), a required one never can
+/// be (500, a configuration error).
+fn unknown_write(request: &Request, required: bool, passed: LayerOutcome) -> LayerOutcome {
+    let refused = |status| LayerOutcome {
+        status,
+        inner_called: false,
+    };
+    if list_field(&request.if_match) == ListField::Malformed
+        || list_field(&request.if_none_match) == ListField::Malformed
+    {
+        return refused(400);
+    }
+    let valid_date = matches!(date_field(&request.if_unmodified_since), Some(Some(_)));
+    if !request.if_match.is_empty() || valid_date || !request.if_none_match.is_empty() {
+        refused(412)
+    } else if required {
+        refused(500)
+    } else {
+        passed
+    }
+}
+
+/// A GET or HEAD evaluated against the inner response's own validators (Range and If-Range
+/// are not evaluated: the handler was asked for the whole representation).
+fn response_side(
+    config: &LayerConfig,
+    request: &Request,
+    inner: &InnerResponse,
+    content_tag: impl Fn(&[u8]) -> Tag,
+) -> u16 {
+    if !(200..300).contains(&inner.status) || inner.status == 206 {
+        return inner.status;
+    }
+    let mut etag = inner
+        .etag
+        .as_deref()
+        .and_then(|line| match entity_tag(line) {
+            Some((tag, rest)) if rest.is_empty() => Some(tag),
+            _ => None,
+        });
+    let hashed = request.method == "GET"
+        && inner.etag.is_none()
+        && !inner.event_stream
+        && !inner.no_store
+        && config.body_hash_limit.is_some_and(|limit| {
+            inner.size_hint.is_some_and(|hint| hint <= limit) && inner.body.len() as u64 <= limit
+        });
+    if hashed {
+        etag = Some(content_tag(&inner.body));
+    }
+    if config.encoding_aware {
+        etag = etag.map(|tag| issued_for(&tag, &inner.content_encoding));
+    }
+    let modified = inner
+        .last_modified
+        .as_deref()
+        .and_then(http_date)
+        .filter(|&seconds| seconds >= 0)
+        .map(|seconds| (seconds as u64, 0, false));
+    let state = State::Present { etag, modified };
+    let evaluated = Request {
+        if_range: Vec::new(),
+        range: false,
+        ..request.clone()
+    };
+    match model(&evaluated, &state) {
+        Outcome::Proceed { .. } => inner.status,
+        Outcome::NotModified(_) => 304,
+        Outcome::PreconditionFailed(_) => 412,
+        Outcome::BadRequest(_) => 400,
     }
 }
