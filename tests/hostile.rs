@@ -1420,8 +1420,10 @@ fn every_option_odd_bytes_and_near_misses_on_a_small_stack() {
                 one(IF_MATCH, &obs),
                 StatusCode::PRECONDITION_FAILED,
             ),
-            // `q=\xe9` is no zero weight: gzip is allowed.
-            (Method::GET, accept_obs, StatusCode::NOT_MODIFIED),
+            // A line that is not visible ASCII is skipped whole, as tower-http's compression
+            // skips it (`to_str` fails): only identity is acceptable, so the client's gzip
+            // tag names no representation this request may get.
+            (Method::GET, accept_obs, StatusCode::OK),
             (Method::PUT, one(IF_MATCH, b"*,"), StatusCode::BAD_REQUEST),
             (
                 Method::PUT,

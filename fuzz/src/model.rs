@@ -605,16 +605,19 @@ impl Aliases<'_> {
         }
     }
 
-    /// If-None-Match: a weak member as it is; a strong one names the current tag when its base
-    /// is the current opaque tag and, for GET and HEAD, its coding is identity or one the
-    /// request accepts (for other methods any coding: the safe answer there is "false").
+    /// If-None-Match: a weak member as it is; a strong one names the current strong tag when
+    /// its base is the current opaque tag and, for GET and HEAD, its coding is identity or one
+    /// the request accepts (for other methods any coding: the safe answer there is "false"). A
+    /// weak current tag leaves in every coding as it is, so it has no aliases.
     pub fn weak_eq(self, member: &Tag, current: &Tag, get_or_head: bool) -> bool {
         match self {
-            Aliases::Codings(accept_encoding) if !member.weak => match decode(&member.opaque) {
-                (base, _) if base != &current.opaque[..] => false,
-                (_, None) => true,
-                (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
-            },
+            Aliases::Codings(accept_encoding) if !member.weak && !current.weak => {
+                match decode(&member.opaque) {
+                    (base, _) if base != &current.opaque[..] => false,
+                    (_, None) => true,
+                    (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
+                }
+            }
             _ => weak_eq(member, current),
         }
     }
@@ -858,7 +861,7 @@ fn response_side(
         .etag
         .as_deref()
         .and_then(|line| match entity_tag(line) {
-            Some((tag, rest)) if rest.is_empty() => Some(tag),
+            Some((tag, [])) => Some(tag),
             _ => None,
         });
     let hashed = request.method == "GET"
