@@ -11,6 +11,7 @@ use super::answers::{finish_answer, source_unavailable};
 use super::plan::{Plan, Post, ResponseCheck};
 use super::settings::{Config, OnSourceError};
 use super::trace;
+use crate::cache::{Fill, Hook, Probe};
 use crate::checked::Checked;
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
@@ -122,6 +123,46 @@ pub(super) fn decide<E: Into<BoxError>>(
     trace::decided(parts, proceed.passed(), None);
     apply_range(proceed.range(), parts);
     hand_over(state, &proceed, parts, plan)
+}
+
+/// What a validator cache says before the source is asked.
+#[derive(Debug)]
+pub(super) enum Cached {
+    /// The cached validators give 304.
+    NotModified(Response<AnswerBody>),
+    /// Ask the source, and fill its answer in where a [`Fill`] is given.
+    Ask(Option<Fill>),
+}
+
+/// A cached state may only make a 304 late (see `ValidatorCache`): it is consulted only for a
+/// GET or HEAD carrying `If-None-Match` or `If-Modified-Since` and none of `If-Match`,
+/// `If-Unmodified-Since` or `If-Range`, and decides only a 304. Any other outcome is left to the
+/// source, whose answer then replaces the entry.
+pub(super) fn from_cache(cache: &dyn Hook, parts: &Parts, plan: &Plan) -> Cached {
+    let conditions = Conditions::from_headers(&parts.headers);
+    let revalidation = is_read(&parts.method)
+        && (conditions.has_if_none_match() || conditions.has_if_modified_since())
+        && !conditions.has_if_match()
+        && !conditions.has_if_unmodified_since()
+        && !conditions.has_if_range();
+    if !revalidation {
+        return Cached::Ask(None);
+    }
+    let validators = match cache.probe(parts) {
+        None => return Cached::Ask(None),
+        Some(Probe::Miss(fill)) => return Cached::Ask(Some(fill)),
+        Some(Probe::Hit(validators)) => validators,
+    };
+    let state = ResourceState::Present(validators);
+    let aliases = plan.settings.encoding_aware_etags;
+    let decision = conditions.evaluate_with(&parts.method, &state, aliases);
+    if let Decision::NotModified(_) = decision {
+        if let Verdict::Answer(response) = answer_early(decision, &conditions, &state, parts, plan)
+        {
+            return Cached::NotModified(response);
+        }
+    }
+    Cached::Ask(cache.fill(parts))
 }
 
 /// Step 1 ended the request: 304, 412 or 400, from the state checked.

@@ -19,8 +19,9 @@ use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post};
 use crate::body::ResponseBody;
+use crate::cache::{Fill, Invalidate};
 use crate::response::AnswerBody;
-use crate::source::ValidatorSource;
+use crate::source::{Lookup, ValidatorSource};
 
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
@@ -90,6 +91,10 @@ pin_project! {
         Hashing {
             read: Option<Box<Read<ResB>>>,
         },
+        // An answer made before any look-up (a 304 from the validator cache).
+        Answered {
+            response: Option<Box<Response<ResponseBody<ResB>>>>,
+        },
     }
 }
 
@@ -112,6 +117,17 @@ struct Pending<S, B> {
     body: B,
     plan: Plan,
     drain: Limits,
+    /// Stores a present answer in the validator cache.
+    fill: Option<Fill>,
+    /// A write's cache keys, for its `Post`.
+    invalidate: Option<Invalidate>,
+}
+
+/// What the validator cache adds to a look-up: a fill for a read, an invalidation for a write.
+#[derive(Debug, Default)]
+pub(super) struct CacheSteps {
+    pub(super) fill: Option<Fill>,
+    pub(super) invalidate: Option<Invalidate>,
 }
 
 impl<S, V, B, ResB> ResponseFuture<S, V, B, ResB>
@@ -128,6 +144,7 @@ where
         request: Request<B>,
         plan: Plan,
         drain: Limits,
+        cache: CacheSteps,
     ) -> Self {
         let (parts, body) = request.into_parts();
         let waiting = Waiting {
@@ -138,6 +155,8 @@ where
                 body,
                 plan,
                 drain,
+                fill: cache.fill,
+                invalidate: cache.invalidate,
             }),
         };
         ResponseFuture {
@@ -145,6 +164,23 @@ where
                 waiting: Box::pin(waiting),
             },
         }
+    }
+
+    /// The layer answers without a look-up (draining the request body first when it must).
+    pub(super) fn answered(
+        response: Response<AnswerBody>,
+        request: Request<B>,
+        drain: Limits,
+    ) -> Self {
+        let (parts, body) = request.into_parts();
+        let head = parts.method == Method::HEAD;
+        let state = match early(response, &parts, body, &drain) {
+            Early::Now(response) => State::Answered {
+                response: Some(Box::new(ResponseBody::answer(response, head))),
+            },
+            Early::Drain(body, drain) => State::Draining { body, drain, head },
+        };
+        ResponseFuture { state }
     }
 
     /// The inner service has been called; `post` is applied to its response.
@@ -207,7 +243,12 @@ where
                         body,
                         plan,
                         drain,
+                        fill,
+                        invalidate,
                     } = pending.take().expect(DONE);
+                    if let (Some(fill), Ok(Lookup::Present(validators))) = (fill, &answer) {
+                        fill.present(validators);
+                    }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
                             let head = parts.method == Method::HEAD;
@@ -220,7 +261,8 @@ where
                                 }
                             }
                         }
-                        Verdict::Call(post) => {
+                        Verdict::Call(mut post) => {
+                            post.invalidate = invalidate;
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
                                 future,
@@ -236,7 +278,11 @@ where
                 }
                 StateProj::Inner { future, post } => {
                     let response = ready!(future.poll(cx))?;
-                    match after(response, post.take().expect(DONE)) {
+                    let mut post = post.take().expect(DONE);
+                    if let Some(written) = post.invalidate.take() {
+                        written.after(response.status());
+                    }
+                    match after(response, post) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
                         After::Hash(head, body, check, limit) => state.set(State::Hashing {
                             read: Some(Box::new(Read::new(head, body, check, limit))),
@@ -247,6 +293,9 @@ where
                     let ended = ready!(read.as_mut().expect(DONE).poll_read(cx));
                     let response = read.take().expect(DONE).finish(ended);
                     return Poll::Ready(Ok(response));
+                }
+                StateProj::Answered { response } => {
+                    return Poll::Ready(Ok(*response.take().expect(DONE)));
                 }
             }
         }
@@ -266,6 +315,7 @@ where
             State::Draining { .. } => "Draining",
             State::Inner { .. } => "Inner",
             State::Hashing { .. } => "Hashing",
+            State::Answered { .. } => "Answered",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

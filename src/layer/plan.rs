@@ -7,6 +7,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method};
 
 use super::settings::{Config, Settings};
+use crate::cache::Invalidate;
 use crate::state::Validators;
 
 /// The per-request part of the configuration, copied out of [`Config`] when a request needs
@@ -44,6 +45,8 @@ pub(super) struct Post {
     pub(super) validators_in_412: bool,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
+    /// A write's cache keys, invalidated when its response is a success.
+    pub(super) invalidate: Option<Invalidate>,
 }
 
 impl Post {
@@ -54,6 +57,7 @@ impl Post {
             encoding_tags: settings.encoding_aware_etags,
             validators_in_412: settings.validators_in_412,
             check: None,
+            invalidate: None,
         }
     }
 }
