@@ -42,7 +42,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower_conditional::{Checked, ConditionalLayer, Lookup, ResourceState, Validators};
+use tower_conditional::{
+    Checked, ConditionalLayer, Lookup, ResourceState, ValidatorCache, Validators,
+};
 
 use memory::Memory;
 use storage::{CasOutcome, Expected, Storage, StorageError, Version};
@@ -66,6 +68,19 @@ pub fn router() -> Router {
 /// only on otherwise well-formed requests), then the [`ConditionalLayer`] answers 304, 412, 428,
 /// 400 or 503 itself or calls the handler.
 pub fn router_with<S: Storage>(storage: S) -> Router {
+    router_cached(storage, None)
+}
+
+/// The key of the item a request head targets, once [`check_key`] has validated it: what the
+/// validator cache is keyed by.
+pub fn item_key(head: &Parts) -> Option<String> {
+    head.extensions
+        .get::<ItemKey>()
+        .map(|ItemKey(key)| key.clone())
+}
+
+/// The application over `storage`, with a validator cache when one is given (see `cache.rs`).
+pub fn router_cached<S: Storage>(storage: S, cache: Option<ValidatorCache<String>>) -> Router {
     // The layer's validator source: the stored validators of the item the request targets. A
     // storage error becomes the layer's source error (reads served unevaluated, writes 503).
     let source = {
@@ -91,6 +106,10 @@ pub fn router_with<S: Storage>(storage: S) -> Router {
         Method::PATCH,
         Method::DELETE,
     ]);
+    let conditional = match cache {
+        Some(cache) => conditional.validator_cache(cache),
+        None => conditional,
+    };
     Router::new()
         .route(
             "/items/{key}",
