@@ -32,6 +32,10 @@ pub(crate) trait Hook: Send + Sync + fmt::Debug {
 
 /// A hook's answer to [`Hook::probe`].
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned and matched at once; boxing would allocate on every hit"
+)]
 #[cfg_attr(
     not(feature = "validator-cache"),
     allow(dead_code, reason = "made only by the ValidatorCache")
