@@ -73,7 +73,10 @@ pub fn router_with<S: Storage>(storage: S) -> Router {
 
 /// The key of the item a request head targets, once [`check_key`] has validated it: what the
 /// validator cache is keyed by.
-#[allow(dead_code, reason = "used by cache.rs, which the tests including this file lack")]
+#[allow(
+    dead_code,
+    reason = "used by cache.rs, which the tests including this file lack"
+)]
 pub fn item_key(head: &Parts) -> Option<String> {
     head.extensions
         .get::<ItemKey>()
