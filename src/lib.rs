@@ -258,6 +258,7 @@
 
 mod accept_encoding;
 mod body;
+mod cache;
 mod checked;
 #[cfg(feature = "client")]
 mod client;
@@ -283,6 +284,10 @@ pub use etag::{ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
 
 pub use body::ResponseBody;
+#[cfg(feature = "validator-cache")]
+pub use cache::validator::{
+    DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_AGE, ValidatorCache, ValidatorCacheBuilder,
+};
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;

@@ -43,7 +43,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_conditional::{
-    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, Validators,
+    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, ValidatorCache,
+    Validators,
 };
 
 use memory::Memory;
@@ -105,6 +106,28 @@ pub fn router_with<S: Storage>(storage: S) -> Router {
 
 /// The application over `storage`, on a replica whose clock is `clock`.
 pub fn router_with_clock<S: Storage>(storage: S, clock: Clock) -> Router {
+    router_cached(storage, clock, None)
+}
+
+/// The key of the item a request head targets, once [`check_key`] has validated it: what the
+/// validator cache is keyed by.
+#[allow(
+    dead_code,
+    reason = "used by cache.rs, which the tests including this file lack"
+)]
+pub fn item_key(head: &Parts) -> Option<String> {
+    head.extensions
+        .get::<ItemKey>()
+        .map(|ItemKey(key)| key.clone())
+}
+
+/// The application over `storage` on a replica whose clock is `clock`, with a validator cache
+/// when one is given (see `cache.rs`).
+pub fn router_cached<S: Storage>(
+    storage: S,
+    clock: Clock,
+    cache: Option<ValidatorCache<String>>,
+) -> Router {
     // The layer's validator source: the stored validators of the item the request targets. A
     // storage error becomes the layer's source error (reads served unevaluated, writes 503).
     let source = {
@@ -130,6 +153,10 @@ pub fn router_with_clock<S: Storage>(storage: S, clock: Clock) -> Router {
         Method::PATCH,
         Method::DELETE,
     ]);
+    let conditional = match cache {
+        Some(cache) => conditional.validator_cache(cache),
+        None => conditional,
+    };
     Router::new()
         .route(
             "/items/{key}",

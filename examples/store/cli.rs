@@ -1,17 +1,25 @@
-//! The store's command line: `store [--addr HOST:PORT] [--database URL]`.
+//! The store's command line: `store [--addr HOST:PORT] [--database URL] [--validator-cache ...]`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::database::Database;
 
 /// Printed by `--help`, and after any command-line error.
 pub const USAGE: &str = "\
-usage: store [--addr HOST:PORT] [--database URL]
+usage: store [--addr HOST:PORT] [--database URL] [--validator-cache [--validator-cache-max-age SECS]]
   --addr HOST:PORT   where to listen (default 127.0.0.1:3000; env ADDR); HOST may be a name
                      such as localhost; port 0 picks a free port
   --database URL     where to keep items (env DATABASE_URL; default: process memory)
                      sqlite://PATH     a SQLite file, created if missing
                      postgres://...    a PostgreSQL database, shared by several stores
+  --validator-cache  answer revalidations 304 from cached validators, without a query (see
+                     the README's Validator cache); PostgreSQL replicas LISTEN for writes
+  --validator-cache-max-age SECS
+                     how late a 304 may be when an invalidation is lost (default 10)
+  --validator-cache-listen URL
+                     where a PostgreSQL replica LISTENs (default: --database; a direct
+                     connection where the pool goes through a transaction-mode pooler)
   -h, --help         print this and exit
 Flags win over the environment.";
 
@@ -33,7 +41,14 @@ pub struct Options {
     pub addr: String,
     /// `None`: process memory.
     pub database: Option<Database>,
+    /// `--validator-cache`: the maximum age of its entries.
+    pub validator_cache: Option<Duration>,
+    /// `--validator-cache-listen`: where to LISTEN instead of `database`.
+    pub listen: Option<String>,
 }
+
+/// The default of `--validator-cache-max-age`.
+pub const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// Parses the arguments (without the program name); `addr_env` and `database_env` are `$ADDR`
 /// and `$DATABASE_URL`, used when the flag is absent.
@@ -44,6 +59,9 @@ pub fn parse(
 ) -> Result<Command, String> {
     let mut addr = None;
     let mut database = None;
+    let mut cache = false;
+    let mut max_age = None;
+    let mut listen = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -56,6 +74,12 @@ pub fn parse(
             "-h" | "--help" => return Ok(Command::Help),
             "--addr" => &mut addr,
             "--database" => &mut database,
+            "--validator-cache" if inline.is_none() => {
+                cache = true;
+                continue;
+            }
+            "--validator-cache-max-age" => &mut max_age,
+            "--validator-cache-listen" => &mut listen,
             _ => return Err(format!("unknown argument {arg:?}")),
         };
         let value = match inline {
@@ -69,7 +93,23 @@ pub fn parse(
         Some(url) => Some(Database::parse(&url)?),
         None => None,
     };
-    Ok(Command::Serve(Options { addr, database }))
+    let max_age = match max_age {
+        None => DEFAULT_CACHE_MAX_AGE,
+        Some(secs) => secs
+            .parse::<f64>()
+            .ok()
+            .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 86_400.0)
+            .map(Duration::from_secs_f64)
+            .ok_or(format!(
+                "invalid --validator-cache-max-age {secs:?}: seconds, 0 < SECS <= 86400"
+            ))?,
+    };
+    Ok(Command::Serve(Options {
+        addr,
+        database,
+        validator_cache: cache.then_some(max_age),
+        listen,
+    }))
 }
 
 /// Resolves `HOST:PORT` (a literal address or a host name, e.g. `localhost:8080`) to the first

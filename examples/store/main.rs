@@ -48,6 +48,8 @@
 //! `cargo run --example demo` runs this whole story as a script.
 
 mod app;
+#[path = "cache.rs"]
+mod cache;
 mod cli;
 mod database;
 
@@ -83,9 +85,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let opened = match (&options.database, options.validator_cache) {
+        (None, None) => Ok(app::router()),
+        (None, Some(max_age)) => Ok(cache::memory_router(max_age)),
+        (Some(database), None) => database.router().await,
+        (Some(database), Some(max_age)) => {
+            cache::router(database, max_age, options.listen.as_deref()).await
+        }
+    };
     let router = match &options.database {
-        None => app::router(),
-        Some(database) => match database.router().await {
+        None => opened.expect("process memory opens"),
+        Some(database) => match opened {
             Ok(router) => router,
             Err(error) => {
                 eprintln!("cannot open the database ({database}): {error}");

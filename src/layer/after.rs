@@ -120,7 +120,7 @@ pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> 
     // leaves (see `ranges`).
     if let Some(range) = post.range.take() {
         if response.status() == StatusCode::PARTIAL_CONTENT {
-            match ranges::judge(&range, response.headers()) {
+            match ranges::judge(&range, response.headers(), post.encoding_tags) {
                 RangeOf::Named => {}
                 RangeOf::Other => {
                     let status = Some(SERVICE_UNAVAILABLE);
@@ -141,7 +141,7 @@ pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
     answer: Result<Lookup, E>,
     post: Post,
 ) -> After<B> {
-    match ranges::judge_again(range, answer) {
+    match ranges::judge_again(range, answer, post.encoding_tags) {
         Ok(RangeOf::Named) => finish(response, post),
         Ok(_) => {
             trace::decided(

@@ -92,7 +92,9 @@ pub(super) fn range_of_another_version(
 
 /// `Retry-After` in whole seconds (RFC 9110 §10.2.3), rounded up so it is never early.
 fn retry_after_value(delay: Duration) -> HeaderValue {
-    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    let seconds = delay
+        .as_secs()
+        .saturating_add(u64::from(delay.subsec_nanos() > 0));
     HeaderValue::from(seconds)
 }
 

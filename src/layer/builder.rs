@@ -9,6 +9,8 @@ use tower::Layer;
 
 use super::service::Conditional;
 use super::settings::{Config, OnSourceError, Shared};
+#[cfg(feature = "validator-cache")]
+use crate::cache::validator::ValidatorCache;
 use crate::source::FromResponse;
 
 /// Applies [`Conditional`] to a service: RFC 9110 conditional requests, answered before the
@@ -483,6 +485,28 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn encoding_aware_etags(mut self, on: bool) -> Self {
         self.config.settings.encoding_aware_etags = on;
+        self
+    }
+
+    /// Answers revalidations (GET and HEAD with `If-None-Match` or `If-Modified-Since`) with
+    /// 304 from `cache` when its fresh entry says so, without asking the source; invalidates a
+    /// write's keys when it succeeds. What it may decide and how late a 304 can be: see
+    /// [`ValidatorCache`](crate::ValidatorCache). Off by default.
+    ///
+    /// ```
+    /// use http::request::Parts;
+    /// use tower_conditional::{ConditionalLayer, FromResponse, ValidatorCache};
+    ///
+    /// let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned())).build();
+    /// let layer = ConditionalLayer::new(FromResponse).validator_cache(cache.clone());
+    /// # let _ = layer;
+    /// ```
+    #[cfg(feature = "validator-cache")]
+    pub fn validator_cache<K>(mut self, cache: ValidatorCache<K>) -> Self
+    where
+        K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        self.config.cache = Some(Arc::new(cache));
         self
     }
 }

@@ -21,8 +21,9 @@ use super::hashing::Read;
 use super::plan::{Plan, Post, RangeCheck};
 use super::settings::Shared;
 use crate::body::ResponseBody;
+use crate::cache::{Fill, Invalidate};
 use crate::response::AnswerBody;
-use crate::source::ValidatorSource;
+use crate::source::{Lookup, ValidatorSource};
 
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
@@ -99,6 +100,10 @@ pin_project! {
         Hashing {
             read: Option<Box<Read<ResB>>>,
         },
+        // An answer made before any look-up (a 304 from the validator cache).
+        Answered {
+            response: Option<Box<Response<ResponseBody<ResB>>>>,
+        },
     }
 }
 
@@ -134,6 +139,17 @@ struct Pending<S, V, B> {
     body: B,
     plan: Plan,
     drain: Limits,
+    /// Stores a present answer in the validator cache.
+    fill: Option<Fill>,
+    /// A write's cache keys, for its `Post`.
+    invalidate: Option<Invalidate>,
+}
+
+/// What the validator cache adds to a look-up: a fill for a read, an invalidation for a write.
+#[derive(Debug, Default)]
+pub(super) struct CacheSteps {
+    pub(super) fill: Option<Fill>,
+    pub(super) invalidate: Option<Invalidate>,
 }
 
 impl<S, V, B, ResB> ResponseFuture<S, V, B, ResB>
@@ -151,6 +167,7 @@ where
         request: Request<B>,
         plan: Plan,
         drain: Limits,
+        cache: CacheSteps,
     ) -> Self {
         let (parts, body) = request.into_parts();
         let waiting = Waiting {
@@ -162,6 +179,8 @@ where
                 body,
                 plan,
                 drain,
+                fill: cache.fill,
+                invalidate: cache.invalidate,
             }),
         };
         ResponseFuture {
@@ -169,6 +188,23 @@ where
                 waiting: Box::pin(waiting),
             },
         }
+    }
+
+    /// The layer answers without a look-up (draining the request body first when it must).
+    pub(super) fn answered(
+        response: Response<AnswerBody>,
+        request: Request<B>,
+        drain: Limits,
+    ) -> Self {
+        let (parts, body) = request.into_parts();
+        let head = parts.method == Method::HEAD;
+        let state = match early(response, &parts, body, &drain) {
+            Early::Now(response) => State::Answered {
+                response: Some(Box::new(ResponseBody::answer(response, head))),
+            },
+            Early::Drain(body, drain) => State::Draining { body, drain, head },
+        };
+        ResponseFuture { state }
     }
 
     /// The inner service has been called; `post` is applied to its response.
@@ -233,7 +269,12 @@ where
                         body,
                         plan,
                         drain,
+                        fill,
+                        invalidate,
                     } = pending.take().expect(DONE);
+                    if let (Some(fill), Ok(Lookup::Present(validators))) = (fill, &answer) {
+                        fill.present(validators);
+                    }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
                             let head = parts.method == Method::HEAD;
@@ -246,7 +287,8 @@ where
                                 }
                             }
                         }
-                        Verdict::Call(post) => {
+                        Verdict::Call(mut post) => {
+                            post.invalidate = invalidate;
                             let shared = post.range.is_some().then_some(shared);
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
@@ -268,7 +310,11 @@ where
                     shared,
                 } => {
                     let response = ready!(future.poll(cx))?;
-                    match after(response, post.take().expect(DONE)) {
+                    let mut post = post.take().expect(DONE);
+                    if let Some(written) = post.invalidate.take() {
+                        written.after(response.status());
+                    }
+                    match after(response, post) {
                         After::Done(response) => return Poll::Ready(Ok(response)),
                         After::Hash(head, body, check, limit) => state.set(State::Hashing {
                             read: Some(Box::new(Read::new(head, body, check, limit))),
@@ -305,6 +351,9 @@ where
                     let response = read.take().expect(DONE).finish(ended);
                     return Poll::Ready(Ok(response));
                 }
+                StateProj::Answered { response } => {
+                    return Poll::Ready(Ok(*response.take().expect(DONE)));
+                }
             }
         }
     }
@@ -324,6 +373,7 @@ where
             State::Inner { .. } => "Inner",
             State::Rechecking { .. } => "Rechecking",
             State::Hashing { .. } => "Hashing",
+            State::Answered { .. } => "Answered",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -63,6 +63,12 @@
 //!     service of one layer.
 //! 13. `trace.rs`: one `tracing` event per decision.
 //! 14. `timer.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
+//!
+//! The validator cache is a core module (`crate::cache`: the `Hook` the layer calls, and the
+//! public `ValidatorCache` behind the `validator-cache` feature). The layer touches it in three
+//! places only: `before.rs` decides which requests may use it (`from_cache`, only ever to answer
+//! 304), `service.rs` asks it and stamps fills and invalidations before the source is asked, and
+//! `future.rs` fills in a present answer and invalidates after a successful write.
 
 mod after;
 mod answers;

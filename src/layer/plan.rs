@@ -9,6 +9,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::settings::{Config, Settings};
+use crate::cache::Invalidate;
 use crate::state::Validators;
 
 /// The per-request part of the configuration, copied out of [`Config`] when a request needs
@@ -49,6 +50,8 @@ pub(super) struct Post {
     /// The range was honoured because `If-Range` was true: a 206 must be of the version it
     /// named.
     pub(super) range: Option<Box<RangeCheck>>,
+    /// A write's cache keys, invalidated when its response is a success.
+    pub(super) invalidate: Option<Invalidate>,
 }
 
 impl Post {
@@ -60,6 +63,7 @@ impl Post {
             validators_in_412: settings.validators_in_412,
             check: None,
             range: None,
+            invalidate: None,
         }
     }
 }

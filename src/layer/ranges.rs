@@ -22,6 +22,7 @@ use http::header::{ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::plan::RangeCheck;
+use crate::accept_encoding::AcceptEncoding;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::{Decision, RangeHandling};
@@ -41,8 +42,8 @@ pub(super) enum RangeOf {
 }
 
 /// Judges a 206 by its own validators (before any are filled in or rewritten per coding:
-/// those are the layer's, not the handler's).
-pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap) -> RangeOf {
+/// those are the layer's, not the handler's). `aliases`: encoding-aware tags are on.
+pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap, aliases: bool) -> RangeOf {
     let names_tag = names_a_tag(&check.if_range);
     let validators = if names_tag {
         match headers.get(ETAG).map(ETag::try_from) {
@@ -54,6 +55,9 @@ pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap) -> RangeOf {
     } else {
         let date = headers.get(LAST_MODIFIED);
         match date.map(|value| LastModified::parse_http_date(value.as_bytes())) {
+            // A date at or after this second may be a later version's date sent as "now"
+            // (RFC 9110 §8.8.2.1 clamps future dates): it cannot show which version this is.
+            Some(Some(date)) if date.unix_seconds() >= now_seconds() => return RangeOf::Unknown,
             Some(Some(date)) => Validators::new()
                 .with_last_modified(date)
                 .with_strong_last_modified(check.strong_date),
@@ -61,7 +65,7 @@ pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap) -> RangeOf {
             None => return RangeOf::Unknown,
         }
     };
-    holds(check, &ResourceState::Present(validators))
+    holds(check, &ResourceState::Present(validators), aliases)
 }
 
 /// Judges a 206 that does not say which version it is by a second look-up: `If-Range` true
@@ -70,25 +74,32 @@ pub(super) fn judge(check: &RangeCheck, headers: &HeaderMap) -> RangeOf {
 pub(super) fn judge_again<E: Into<BoxError>>(
     check: &RangeCheck,
     answer: Result<Lookup, E>,
+    aliases: bool,
 ) -> Result<RangeOf, BoxError> {
     match answer.map_err(Into::into)?.state() {
-        Some(state) => Ok(holds(check, &state)),
+        Some(state) => Ok(holds(check, &state, aliases)),
         None => Ok(RangeOf::Other),
     }
 }
 
 /// Whether `If-Range` (and only it) is true for a GET against `state`. (A missing resource
 /// has no version to name: the evaluator ignores preconditions then, so it is decided here.)
-/// `If-Range` is never compared with coding aliases (a range of gzip bytes is not one of
-/// identity bytes), so the plain evaluation is the one the layer made before the handler.
-fn holds(check: &RangeCheck, state: &ResourceState) -> RangeOf {
+/// With encoding-aware tags (`aliases`), `If-Range` names the identity form of the current tag,
+/// as the layer evaluated it before the handler.
+fn holds(check: &RangeCheck, state: &ResourceState, aliases: bool) -> RangeOf {
     if !state.is_present() {
         return RangeOf::Other;
     }
     let mut headers = HeaderMap::with_capacity(2);
     headers.insert(RANGE, HeaderValue::from_static("bytes=0-"));
     headers.insert(IF_RANGE, check.if_range.clone());
-    let decision = Conditions::from_headers(&headers).evaluate(&Method::GET, state);
+    let decision = Conditions::from_headers(&headers).evaluate_with(
+        &Method::GET,
+        state,
+        aliases
+            .then(|| AcceptEncoding::parse(&HeaderMap::new()))
+            .as_ref(),
+    );
     match decision {
         Decision::Proceed(proceed) if proceed.range() == RangeHandling::Honor => RangeOf::Named,
         _ => RangeOf::Other,
@@ -99,6 +110,13 @@ fn holds(check: &RangeCheck, state: &ResourceState) -> RangeOf {
 fn names_a_tag(value: &HeaderValue) -> bool {
     let value = value.as_bytes().trim_ascii_start();
     value.starts_with(b"\"") || value.starts_with(b"W/")
+}
+
+/// The current second, as Unix seconds (0 before 1970).
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 #[cfg(test)]
@@ -133,34 +151,52 @@ mod tests {
     #[test]
     fn a_206_is_judged_by_its_own_validator_of_the_kind_if_range_names() {
         let tag = check("\"v1\"", false);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")])), RangeOf::Named);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v2\"")])), RangeOf::Other);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "W/\"v1\"")])), RangeOf::Other);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "v1")])), RangeOf::Other);
         assert_eq!(
-            judge(&tag, &headers(&[(LAST_MODIFIED, DATE)])),
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), false),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v2\"")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "W/\"v1\"")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "v1")]), false),
+            RangeOf::Other
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(LAST_MODIFIED, DATE)]), false),
             RangeOf::Unknown
         );
-        assert_eq!(judge(&tag, &HeaderMap::new()), RangeOf::Unknown);
+        assert_eq!(judge(&tag, &HeaderMap::new(), false), RangeOf::Unknown);
 
         let date = check(DATE, true);
         let same = headers(&[(LAST_MODIFIED, DATE)]);
-        assert_eq!(judge(&date, &same), RangeOf::Named);
+        assert_eq!(judge(&date, &same, false), RangeOf::Named);
         let later = headers(&[(LAST_MODIFIED, "Sun, 06 Nov 1994 08:49:38 GMT")]);
-        assert_eq!(judge(&date, &later), RangeOf::Other);
+        assert_eq!(judge(&date, &later, false), RangeOf::Other);
         assert_eq!(
-            judge(&date, &headers(&[(ETAG, "\"v1\"")])),
+            judge(&date, &headers(&[(ETAG, "\"v1\"")]), false),
             RangeOf::Unknown
         );
         // A date the source did not declare strong never names one version.
-        assert_eq!(judge(&check(DATE, false), &same), RangeOf::Other);
+        assert_eq!(judge(&check(DATE, false), &same, false), RangeOf::Other);
     }
 
     #[test]
     fn with_encoding_aware_tags_the_206_is_compared_in_its_identity_form() {
         let tag = check("\"v1\"", false);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v1\"")])), RangeOf::Named);
-        assert_eq!(judge(&tag, &headers(&[(ETAG, "\"v0\"")])), RangeOf::Other);
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v1\"")]), false),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge(&tag, &headers(&[(ETAG, "\"v0\"")]), false),
+            RangeOf::Other
+        );
     }
 
     #[test]
@@ -168,13 +204,19 @@ mod tests {
         let tag = check("\"v1\"", false);
         let at =
             |etag| -> Never { Ok(Validators::new().with_etag(ETag::from_static(etag)).into()) };
-        assert_eq!(judge_again(&tag, at("\"v1\"")).unwrap(), RangeOf::Named);
-        assert_eq!(judge_again(&tag, at("\"v2\"")).unwrap(), RangeOf::Other);
+        assert_eq!(
+            judge_again(&tag, at("\"v1\""), false).unwrap(),
+            RangeOf::Named
+        );
+        assert_eq!(
+            judge_again(&tag, at("\"v2\""), false).unwrap(),
+            RangeOf::Other
+        );
         let gone: Never = Ok(Lookup::Missing);
-        assert_eq!(judge_again(&tag, gone).unwrap(), RangeOf::Other);
+        assert_eq!(judge_again(&tag, gone, false).unwrap(), RangeOf::Other);
         let unknown: Never = Ok(Lookup::Unknown);
-        assert_eq!(judge_again(&tag, unknown).unwrap(), RangeOf::Other);
+        assert_eq!(judge_again(&tag, unknown, false).unwrap(), RangeOf::Other);
         let failed: Result<Lookup, &str> = Err("down");
-        assert!(judge_again(&tag, failed).is_err());
+        assert!(judge_again(&tag, failed, false).is_err());
     }
 }

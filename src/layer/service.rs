@@ -9,9 +9,9 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use super::before::{Need, need, post_from_response};
+use super::before::{Cached, Need, from_cache, need, post_from_response};
 use super::drain::Limits;
-use super::future::ResponseFuture;
+use super::future::{CacheSteps, ResponseFuture};
 use super::plan::{Plan, Post};
 use super::settings::{Config, Shared};
 use crate::body::ResponseBody;
@@ -225,9 +225,18 @@ where
         );
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
-            Need::Nothing => {
+            Need::Nothing if self.shared.config.cache.is_none() || !is_write(request.method()) => {
                 let post = Post::passing(&self.shared.config.settings);
                 ResponseFuture::inner(inner.call(request), post)
+            }
+            Need::Nothing => {
+                // A write that needs no look-up still invalidates its cache keys on success.
+                let (parts, body) = request.into_parts();
+                let post = Post {
+                    invalidate: self.cache_steps(&parts, None).invalidate,
+                    ..Post::passing(&self.shared.config.settings)
+                };
+                ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
@@ -238,10 +247,27 @@ where
             Need::Lookup => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (parts, body) = request.into_parts();
+                let mut fill = None;
+                if let Some(cache) = &self.shared.config.cache {
+                    match from_cache(&**cache, &parts, &plan) {
+                        Cached::NotModified(response) => {
+                            let request = Request::from_parts(parts, body);
+                            return ResponseFuture::answered(
+                                response,
+                                request,
+                                self.drain_limits(),
+                            );
+                        }
+                        Cached::Ask(ask) => fill = ask,
+                    }
+                }
+                // Stamped before the source is asked (see `ValidatorCache`).
+                let cache = self.cache_steps(&parts, fill);
                 let lookup = self.shared.source.lookup(&parts);
                 let request = Request::from_parts(parts, body);
                 let shared = Arc::clone(&self.shared);
-                ResponseFuture::lookup(lookup, shared, inner, request, plan, self.drain_limits())
+                let drain = self.drain_limits();
+                ResponseFuture::lookup(lookup, shared, inner, request, plan, drain, cache)
             }
         }
     }
@@ -251,4 +277,27 @@ impl<S, V> Conditional<S, V> {
     fn drain_limits(&self) -> Limits {
         Limits::of(&self.shared.config.settings, &self.shared.config.drains)
     }
+
+    /// A read's fill (from `from_cache`), or a write's invalidation, when a cache is set.
+    fn cache_steps(
+        &self,
+        parts: &http::request::Parts,
+        fill: Option<crate::cache::Fill>,
+    ) -> CacheSteps {
+        match &self.shared.config.cache {
+            Some(cache) if is_write(&parts.method) => CacheSteps {
+                fill: None,
+                invalidate: cache.written(parts),
+            },
+            _ => CacheSteps {
+                fill,
+                invalidate: None,
+            },
+        }
+    }
+}
+
+/// A method that may change its target: its success invalidates the target's cache keys.
+fn is_write(method: &http::Method) -> bool {
+    !method.is_safe() && method != http::Method::CONNECT
 }

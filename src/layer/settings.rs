@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::Method;
 
 use super::running::Drains;
+use crate::cache::Hook;
 
 /// What to do when the [`ValidatorSource`](crate::ValidatorSource) fails for a request that needed its answer.
 ///
@@ -131,6 +132,8 @@ pub(super) struct Config {
     pub(super) settings: Settings,
     /// The timer and the count of running drains, shared by every service of one layer.
     pub(super) drains: Drains,
+    /// The validator cache, when one is set (`ConditionalLayer::validator_cache`).
+    pub(super) cache: Option<Arc<dyn Hook>>,
 }
 
 /// The settings of [`ConditionalLayer`](crate::ConditionalLayer) other than the method list: plain values, `Copy`.

@@ -151,7 +151,9 @@ impl Timers {
             }
             drop(queue);
             for entry in due.drain(..) {
-                entry.waker.wake();
+                // A waker is user code: one that panics must not stop every other deadline.
+                let waker = entry.waker;
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
             }
         }
     }

@@ -1,0 +1,361 @@
+//! The validator cache through the real layer (`service_fn` + `oneshot`): warm 304s ask the
+//! source nothing, each "never" of `ValidatorCache` holds, and invalidation is correct under a
+//! race driven by barriers.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::header::{ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, RANGE};
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use tokio::sync::Barrier;
+use tower::util::BoxCloneService;
+use tower::{Layer, ServiceExt, service_fn};
+use tower_conditional::{
+    ConditionalLayer, ETag, LastModified, Lookup, ResponseBody, ValidatorCache, Validators,
+};
+
+/// What the source answers, how often it was asked, and (for the race) barriers it waits on.
+#[derive(Clone, Default)]
+struct Db {
+    /// The current tag of every path; a path not here is missing. `"error"` makes it fail.
+    tags: Arc<Mutex<Vec<(String, &'static str)>>>,
+    queries: Arc<AtomicUsize>,
+    /// When set, each look-up waits twice: once when it has started, once to finish.
+    gate: Arc<Mutex<Option<Arc<Barrier>>>>,
+}
+
+impl Db {
+    fn set(&self, path: &str, tag: &'static str) {
+        let mut tags = self.tags.lock().unwrap();
+        tags.retain(|(held, _)| held != path);
+        tags.push((path.to_owned(), tag));
+    }
+
+    fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+
+    async fn lookup(self, path: String) -> Result<Lookup, String> {
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(gate) = &gate {
+            gate.wait().await;
+        }
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        let tag = self
+            .tags
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(held, _)| *held == path)
+            .map(|t| t.1);
+        if let Some(gate) = &gate {
+            gate.wait().await;
+        }
+        match tag {
+            None => Ok(Lookup::Missing),
+            Some("error") => Err(String::from("database unreachable")),
+            Some("unknown") => Ok(Lookup::Unknown),
+            Some(tag) => Ok(Lookup::Present(
+                Validators::new()
+                    .with_etag(ETag::from_static(tag))
+                    .with_last_modified(LastModified::from_unix_seconds(1_700_000_000).unwrap()),
+            )),
+        }
+    }
+}
+
+type Service = BoxCloneService<Request<String>, Response<ResponseBody<String>>, Infallible>;
+
+fn cache() -> ValidatorCache<String> {
+    ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))
+        .also_invalidates(|key: &String| {
+            key.strip_prefix("/items/").map(|_| String::from("/items"))
+        })
+        .build()
+}
+
+/// The layer over `db` with `cache`; a PUT's handler sets the tag to `"v9"` and answers 200
+/// (or 500 when the path ends in `/fails`), a read answers 200 with whatever Range it got.
+fn service(db: &Db, cache: &ValidatorCache<String>, fill: bool) -> Service {
+    let source = {
+        let db = db.clone();
+        move |head: &Parts| db.clone().lookup(head.uri.path().to_owned())
+    };
+    let handler_db = db.clone();
+    let handler = service_fn(move |request: Request<String>| {
+        let db = handler_db.clone();
+        async move {
+            let path = request.uri().path().to_owned();
+            if request.method() == Method::PUT {
+                if path.ends_with("/fails") {
+                    let mut response = Response::new(String::new());
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    return Ok::<_, Infallible>(response);
+                }
+                db.set(&path, "\"v9\"");
+            }
+            let range = request
+                .headers()
+                .get(RANGE)
+                .map(|range| range.to_str().unwrap().to_owned());
+            Ok(Response::new(range.unwrap_or_default()))
+        }
+    });
+    let layer = ConditionalLayer::new(source)
+        .fill_response_validators(fill)
+        .validator_cache(cache.clone());
+    BoxCloneService::new(layer.layer(handler))
+}
+
+fn get(path: &str, headers: &[(http::HeaderName, &str)]) -> Request<String> {
+    request(Method::GET, path, headers)
+}
+
+fn request(method: Method, path: &str, headers: &[(http::HeaderName, &str)]) -> Request<String> {
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    request.body(String::new()).unwrap()
+}
+
+async fn status(service: &Service, request: Request<String>) -> StatusCode {
+    service.clone().oneshot(request).await.unwrap().status()
+}
+
+/// Warms the cache for `path` at tag `"v1"`: one query.
+async fn warm(db: &Db, service: &Service, path: &str) {
+    db.set(path, "\"v1\"");
+    let before = db.queries();
+    let revalidate = get(path, &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(service, revalidate).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), before + 1);
+}
+
+#[tokio::test]
+async fn warm_revalidations_ask_the_source_nothing() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/items/1").await;
+    for _ in 0..100 {
+        let revalidate = get("/items/1", &[(IF_NONE_MATCH, "\"v1\"")]);
+        assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+        let head = request(Method::HEAD, "/items/1", &[(IF_NONE_MATCH, "\"v1\"")]);
+        assert_eq!(status(&service, head).await, StatusCode::NOT_MODIFIED);
+        let dated = get(
+            "/items/1",
+            &[(IF_MODIFIED_SINCE, "Wed, 15 Nov 2023 00:00:00 GMT")],
+        );
+        assert_eq!(status(&service, dated).await, StatusCode::NOT_MODIFIED);
+    }
+    assert_eq!(db.queries(), 1, "only the first revalidation queried");
+    let response = service
+        .clone()
+        .oneshot(get("/items/1", &[(IF_NONE_MATCH, "\"v1\"")]))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[ETAG], "\"v1\"");
+}
+
+#[tokio::test]
+async fn a_lookup_that_started_before_an_invalidation_fills_nothing() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    db.set("/items/1", "\"v1\"");
+    let gate = Arc::new(Barrier::new(2));
+    *db.gate.lock().unwrap() = Some(Arc::clone(&gate));
+    let revalidate = service
+        .clone()
+        .oneshot(get("/items/1", &[(IF_NONE_MATCH, "\"v1\"")]));
+    let running = tokio::spawn(revalidate);
+    gate.wait().await; // the look-up has started
+    cache.invalidate(&String::from("/items/1")); // a write lands meanwhile
+    gate.wait().await; // the look-up completes with what it read
+    assert_eq!(
+        running.await.unwrap().unwrap().status(),
+        StatusCode::NOT_MODIFIED
+    );
+    *db.gate.lock().unwrap() = None;
+    assert!(
+        cache.is_empty(),
+        "a look-up older than the invalidation filled the cache"
+    );
+    let again = get("/items/1", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, again).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 2, "the next revalidation asked the source");
+}
+
+#[tokio::test]
+async fn a_cached_state_that_would_not_give_304_asks_the_source() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, true);
+    warm(&db, &service, "/doc").await;
+    db.set("/doc", "\"v2\""); // changed by a writer the layer does not see
+    // The cached "v1" does not match "v0": the source decides, and the 200 carries its tag.
+    let response = service
+        .clone()
+        .oneshot(get("/doc", &[(IF_NONE_MATCH, "\"v0\"")]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[ETAG],
+        "\"v2\"",
+        "a 200's validators come from the source"
+    );
+    assert_eq!(db.queries(), 2);
+    // Its answer replaced the entry: "v1" is no longer answered 304.
+    let stale = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, stale).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_write_is_never_decided_from_the_cache() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/doc").await;
+    db.set("/doc", "\"v2\"");
+    let stale_write = request(Method::PUT, "/doc", &[(IF_MATCH, "\"v1\"")]);
+    assert_eq!(
+        status(&service, stale_write).await,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let create = request(Method::PUT, "/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, create).await, StatusCode::OK);
+    assert_eq!(db.queries(), 3, "each write asked the source");
+}
+
+#[tokio::test]
+async fn a_reads_if_match_and_if_range_are_never_decided_from_the_cache() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/doc").await;
+    db.set("/doc", "\"v2\"");
+    // From the cached "v1" this would be 304; the source says If-Match is false.
+    let guarded = get("/doc", &[(IF_MATCH, "\"v1\""), (IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(
+        status(&service, guarded).await,
+        StatusCode::PRECONDITION_FAILED
+    );
+    // A range of the cached "v1" would splice two versions: the source says v2, no Range.
+    let ranged = get(
+        "/doc",
+        &[
+            (RANGE, "bytes=0-1"),
+            (IF_RANGE, "\"v1\""),
+            (IF_NONE_MATCH, "\"v0\""),
+        ],
+    );
+    let response = service.clone().oneshot(ranged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap();
+    assert!(body.to_bytes().is_empty(), "the handler saw no Range");
+    assert_eq!(db.queries(), 3);
+}
+
+#[tokio::test]
+async fn missing_unknown_and_failed_lookups_are_never_cached() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    db.set("/unknown", "unknown");
+    db.set("/error", "error");
+    for path in ["/missing", "/unknown", "/error"] {
+        for _ in 0..2 {
+            let revalidate = get(path, &[(IF_NONE_MATCH, "\"v1\"")]);
+            assert_ne!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+        }
+    }
+    assert_eq!(db.queries(), 6, "every one asked the source");
+    assert!(cache.is_empty());
+}
+
+#[tokio::test]
+async fn a_successful_write_invalidates_its_key_and_its_collections() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/items/7").await;
+    warm(&db, &service, "/items").await;
+    warm(&db, &service, "/other").await;
+    // An unconditional PUT asks the source nothing, but its 200 invalidates.
+    let write = request(Method::PUT, "/items/7", &[]);
+    assert_eq!(status(&service, write).await, StatusCode::OK);
+    assert_eq!(db.queries(), 3);
+    db.set("/items", "\"v2\""); // the list changed with the item
+    for path in ["/items/7", "/items"] {
+        let stale = get(path, &[(IF_NONE_MATCH, "\"v1\"")]);
+        assert_eq!(status(&service, stale).await, StatusCode::OK, "{path}");
+    }
+    let untouched = get("/other", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, untouched).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 5);
+}
+
+#[tokio::test]
+async fn a_failed_write_and_safe_methods_invalidate_nothing() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/doc/fails").await;
+    let failed = request(Method::PUT, "/doc/fails", &[]);
+    assert_eq!(
+        status(&service, failed).await,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let refused = request(Method::PUT, "/doc/fails", &[(IF_MATCH, "\"v0\"")]);
+    assert_eq!(
+        status(&service, refused).await,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let preflight = request(Method::OPTIONS, "/doc/fails", &[]);
+    assert_eq!(status(&service, preflight).await, StatusCode::OK);
+    assert_eq!(db.queries(), 2);
+    let revalidate = get("/doc/fails", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 2, "still cached");
+}
+
+#[tokio::test]
+async fn entries_expire_after_the_maximum_age_and_the_handle_clears_them() {
+    let db = Db::default();
+    let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))
+        .max_age(Duration::from_millis(50))
+        .build();
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/doc").await;
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    db.set("/doc", "\"v2\"");
+    let stale = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(
+        status(&service, stale).await,
+        StatusCode::OK,
+        "older than the max age"
+    );
+    let current = get("/doc", &[(IF_NONE_MATCH, "\"v2\"")]);
+    assert_eq!(status(&service, current).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 2, "the fresh answer was cached");
+    cache.invalidate_all();
+    let current = get("/doc", &[(IF_NONE_MATCH, "\"v2\"")]);
+    assert_eq!(status(&service, current).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 3, "asked again after invalidate_all");
+}
+
+#[tokio::test]
+async fn requests_without_a_key_never_use_the_cache() {
+    let db = Db::default();
+    let cache = ValidatorCache::builder(|head: &Parts| {
+        head.uri.path().strip_prefix("/cached/").map(str::to_owned)
+    })
+    .build();
+    let service = service(&db, &cache, false);
+    db.set("/plain", "\"v1\"");
+    for _ in 0..3 {
+        let revalidate = get("/plain", &[(IF_NONE_MATCH, "\"v1\"")]);
+        assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+    }
+    assert_eq!(db.queries(), 3);
+    assert!(cache.is_empty());
+}
