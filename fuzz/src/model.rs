@@ -845,7 +845,7 @@ fn response_side(
         .etag
         .as_deref()
         .and_then(|line| match entity_tag(line) {
-            Some((tag, rest)) if rest.is_empty() => Some(tag),
+            Some((tag, [])) => Some(tag),
             _ => None,
         });
     let hashed = request.method == "GET"
