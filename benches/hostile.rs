@@ -8,16 +8,31 @@
 //! only at its very end. Inputs are built outside the timed loop; each group first checks the
 //! decision it times.
 //!
+//! Issue 18 adds `hostile/every_option`: each hostile family through `ConditionalLayer` with
+//! every option on (encoding-aware tags included), at 4, 16 and 64 KiB of header, reported per
+//! header byte. A flat ns-per-byte line across the three sizes is linear cost; a line that
+//! grows with the size is not. `accept_x_inm` is the If-None-Match × Accept-Encoding family,
+//! with `accept_x_inm_off` (encoding-aware tags off) as its baseline in the same run.
+//!
 //! Run: `cargo bench --bench hostile -- --warm-up-time 1 --measurement-time 3`
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::header::{ACCEPT_ENCODING, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use tower::{Layer, Service, service_fn};
 use tower_conditional::{
-    Condition, Decision, ETag, LastModified, ResourceState, Validators, evaluate,
+    Condition, ConditionalLayer, Decision, ETag, LastModified, Lookup, OnSourceError,
+    ResourceState, Validators, evaluate,
 };
+
+#[path = "support/poll.rs"]
+mod poll;
 
 const KIB: usize = 1024;
 
@@ -137,5 +152,116 @@ fn value_bytes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, if_none_match_tags, value_bytes);
+/// The layer with every option on (encoding-aware tags as given), over a source that answers
+/// `"v2"` and a handler that answers 200.
+fn every_option(
+    encoding_aware: bool,
+) -> impl Service<Request<String>, Response = Response<impl Sized>, Error = Infallible> + Clone {
+    let current = Lookup::from(state(ETag::from_static("\"v2\"")));
+    let source =
+        move |_: &Parts| -> Ready<Result<Lookup, Infallible>> { ready(Ok(current.clone())) };
+    ConditionalLayer::new(source)
+        .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
+        .on_source_error(OnSourceError::RejectAll)
+        .retry_after(Some(Duration::from_secs(2)))
+        .validators_in_412(true)
+        .drain_limit(1 << 20)
+        .drain_timeout(Duration::from_secs(1))
+        .fill_response_validators(true)
+        .body_hash_limit(Some(1 << 20))
+        .encoding_aware_etags(encoding_aware)
+        .layer(service_fn(|_: Request<String>| {
+            ready(Ok::<_, Infallible>(Response::new(String::from("inner"))))
+        }))
+}
+
+/// `n` copies of `member`, joined by `, `, about `bytes` bytes in all.
+fn repeated(member: &[u8], bytes: usize) -> Vec<u8> {
+    vec![member; bytes.div_ceil(member.len() + 2)].join(&b", "[..])
+}
+
+/// The families of tests/hostile.rs at about `size` header bytes: name, method, headers and the
+/// status the layer answers.
+fn families(size: usize) -> Vec<(&'static str, bool, Method, HeaderMap, StatusCode)> {
+    let chain = [&b"\"v2"[..], &b"-identity".repeat(size / 9), b"\""].concat();
+    let mut lines = HeaderMap::new();
+    for _ in 0..size / 1024 {
+        let line = tag_list_of_size(1022);
+        lines.append(IF_NONE_MATCH, HeaderValue::from_bytes(&line).unwrap());
+    }
+    let mut accept_x_inm = one(IF_NONE_MATCH, &repeated(b"\"v2-zstd\"", size / 2));
+    accept_x_inm.insert(
+        ACCEPT_ENCODING,
+        HeaderValue::from_bytes(&repeated(b"gz", size / 2)).unwrap(),
+    );
+    let member = format!("\"{}\"", "x".repeat(size - 2));
+    vec![
+        (
+            "suffix_chain",
+            true,
+            Method::PUT,
+            one(IF_MATCH, &chain),
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (
+            "tag_list",
+            true,
+            Method::GET,
+            one(IF_NONE_MATCH, &tag_list_of_size(size)),
+            StatusCode::OK,
+        ),
+        ("many_lines", true, Method::GET, lines, StatusCode::OK),
+        (
+            "huge_member",
+            true,
+            Method::GET,
+            one(IF_NONE_MATCH, member.as_bytes()),
+            StatusCode::OK,
+        ),
+        (
+            "accept_x_inm",
+            true,
+            Method::GET,
+            accept_x_inm.clone(),
+            StatusCode::OK,
+        ),
+        (
+            "accept_x_inm_off",
+            false,
+            Method::GET,
+            accept_x_inm,
+            StatusCode::OK,
+        ),
+    ]
+}
+
+fn every_option_group(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hostile/every_option");
+    group.sample_size(10);
+    for size in [4 * KIB, 16 * KIB, 64 * KIB] {
+        for (name, encoding_aware, method, headers, want) in families(size) {
+            let bytes: usize = headers
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len())
+                .sum();
+            let service = every_option(encoding_aware);
+            let send = |service: &mut _| {
+                let mut request = Request::new(String::new());
+                *request.method_mut() = method.clone();
+                *request.headers_mut() = headers.clone();
+                poll::run(Service::call(service, black_box(request)))
+            };
+            let mut check = service.clone();
+            assert_eq!(send(&mut check).unwrap().status(), want, "{name} at {size}");
+            group.throughput(Throughput::Bytes(bytes as u64));
+            group.bench_function(BenchmarkId::new(name, size), |b| {
+                let mut service = service.clone();
+                b.iter(|| send(&mut service))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, if_none_match_tags, value_bytes, every_option_group);
 criterion_main!(benches);

@@ -72,7 +72,9 @@ fn strip_suffix<'a>(opaque: &'a [u8], coding: &str) -> Option<&'a [u8]> {
 /// in `-identity` after a part that looks coded: so when, with every trailing `-identity`
 /// taken off, what is left ends in a known coding. A loop, not a recursion: a client's member
 /// may carry a hundred thousand `-identity` suffixes (issue 18), and each costs one step of
-/// constant work, never a stack frame.
+/// constant work, never a stack frame. There is no cap on a member's length: the cost is
+/// linear in it, and the server's head limit (hyper: about 400 KiB) already bounds it; a cap
+/// here would only add a second, arbitrary reading of long but valid tags.
 fn looks_coded(base: &[u8]) -> bool {
     let mut rest = base;
     while let Some(shorter) = strip_suffix(rest, IDENTITY) {
