@@ -1,4 +1,4 @@
-//! The store's command line: `store [--addr HOST:PORT] [--database URL]`.
+//! The store's command line: `store [--addr HOST:PORT] [--database URL] [--tls-cert PEM --tls-key PEM]`.
 
 use std::net::SocketAddr;
 
@@ -6,12 +6,15 @@ use super::database::Database;
 
 /// Printed by `--help`, and after any command-line error.
 pub const USAGE: &str = "\
-usage: store [--addr HOST:PORT] [--database URL]
+usage: store [--addr HOST:PORT] [--database URL] [--tls-cert PEM --tls-key PEM]
   --addr HOST:PORT   where to listen (default 127.0.0.1:3000; env ADDR); HOST may be a name
                      such as localhost; port 0 picks a free port
   --database URL     where to keep items (env DATABASE_URL; default: process memory)
                      sqlite://PATH     a SQLite file, created if missing
                      postgres://...    a PostgreSQL database, shared by several stores
+  --tls-cert PATH    serve HTTPS (HTTP/2 or HTTP/1.1, by ALPN) with this PEM certificate chain;
+  --tls-key PATH     and this PEM private key (both or neither). Without them: plain HTTP/1.1
+                     and HTTP/2 (h2c, prior knowledge) on the same port
   -h, --help         print this and exit
 Flags win over the environment.";
 
@@ -33,6 +36,8 @@ pub struct Options {
     pub addr: String,
     /// `None`: process memory.
     pub database: Option<Database>,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS with them. `None`: plain HTTP.
+    pub tls: Option<(String, String)>,
 }
 
 /// Parses the arguments (without the program name); `addr_env` and `database_env` are `$ADDR`
@@ -44,6 +49,7 @@ pub fn parse(
 ) -> Result<Command, String> {
     let mut addr = None;
     let mut database = None;
+    let (mut cert, mut key) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -56,6 +62,8 @@ pub fn parse(
             "-h" | "--help" => return Ok(Command::Help),
             "--addr" => &mut addr,
             "--database" => &mut database,
+            "--tls-cert" => &mut cert,
+            "--tls-key" => &mut key,
             _ => return Err(format!("unknown argument {arg:?}")),
         };
         let value = match inline {
@@ -69,7 +77,16 @@ pub fn parse(
         Some(url) => Some(Database::parse(&url)?),
         None => None,
     };
-    Ok(Command::Serve(Options { addr, database }))
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+    };
+    Ok(Command::Serve(Options {
+        addr,
+        database,
+        tls,
+    }))
 }
 
 /// Resolves `HOST:PORT` (a literal address or a host name, e.g. `localhost:8080`) to the first

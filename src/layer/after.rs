@@ -9,7 +9,7 @@ use http_body::Body;
 use super::answers::{finish_412, finish_answer, not_modified_from};
 use super::plan::{Post, ResponseCheck};
 use super::settings::Settings;
-use crate::body::ResponseBody;
+use crate::body::{ResponseBody, sizeless_304};
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::encoding::{merge_vary, tag_for_encoding, vary_on_accept_encoding};
@@ -101,7 +101,10 @@ pub(super) fn after<B: Body>(mut response: Response<B>, post: Post) -> After<B> 
         return After::Hash(head, body, check, limit);
     }
     if let Some(answer) = answer(&check, &head) {
-        return After::Done(ResponseBody::answer(answer, check.method == Method::HEAD));
+        return After::Done(ResponseBody::answer(
+            answer,
+            sizeless_304(&check.method, check.version),
+        ));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
 }
@@ -121,7 +124,7 @@ pub(super) fn after_hashing<B: Body>(
         }
     }
     match answer(check, &head) {
-        Some(answer) => ResponseBody::answer(answer, check.method == Method::HEAD),
+        Some(answer) => ResponseBody::answer(answer, sizeless_304(&check.method, check.version)),
         None => Response::from_parts(head, body),
     }
 }

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::request::Parts;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
@@ -18,7 +18,7 @@ use super::before::{Verdict, decide};
 use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post};
-use crate::body::ResponseBody;
+use crate::body::{ResponseBody, sizeless_304};
 use crate::response::AnswerBody;
 use crate::source::ValidatorSource;
 
@@ -79,8 +79,8 @@ pin_project! {
             #[pin]
             body: B,
             drain: Box<Draining>,
-            // The request was a HEAD (see `ResponseBody::answer`).
-            head: bool,
+            // A 304 goes out with no size hint (see `sizeless_304`).
+            sizeless: bool,
         },
         Inner {
             #[pin]
@@ -210,13 +210,19 @@ where
                     } = pending.take().expect(DONE);
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
-                            let head = parts.method == Method::HEAD;
+                            let sizeless = sizeless_304(&parts.method, parts.version);
                             match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {
-                                    return Poll::Ready(Ok(ResponseBody::answer(response, head)));
+                                    return Poll::Ready(Ok(ResponseBody::answer(
+                                        response, sizeless,
+                                    )));
                                 }
                                 Early::Drain(body, drain) => {
-                                    state.set(State::Draining { body, drain, head });
+                                    state.set(State::Draining {
+                                        body,
+                                        drain,
+                                        sizeless,
+                                    });
                                 }
                             }
                         }
@@ -229,10 +235,14 @@ where
                         }
                     }
                 }
-                StateProj::Draining { body, drain, head } => {
+                StateProj::Draining {
+                    body,
+                    drain,
+                    sizeless,
+                } => {
                     // A HEAD with a body is drained too: its 304 keeps no size hint.
                     let response = ready!(drain.poll(body, cx));
-                    return Poll::Ready(Ok(ResponseBody::answer(response, *head)));
+                    return Poll::Ready(Ok(ResponseBody::answer(response, *sizeless)));
                 }
                 StateProj::Inner { future, post } => {
                     let response = ready!(future.poll(cx))?;

@@ -4,7 +4,7 @@
 
 use http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
 use http::request::Parts;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, Method, Version};
 
 use super::settings::{Config, Settings};
 use crate::state::Validators;
@@ -62,6 +62,7 @@ impl Post {
 #[derive(Debug)]
 pub(super) struct ResponseCheck {
     pub(super) method: Method,
+    pub(super) version: Version,
     pub(super) conditions: HeaderMap,
     pub(super) plan: Plan,
 }
@@ -83,6 +84,7 @@ impl ResponseCheck {
         }
         ResponseCheck {
             method: parts.method.clone(),
+            version: parts.version,
             conditions,
             plan: *plan,
         }
