@@ -92,7 +92,7 @@ pin_project! {
 ///   putting a body on the 304 without a false `Content-Length`: see the README's compression
 ///   section (the supported order puts compression inside this layer).
 pub(crate) fn sizeless_304(method: &http::Method, version: http::Version) -> bool {
-    method == http::Method::HEAD || version >= http::Version::HTTP_2
+    method == http::Method::HEAD || version >= http::Version::HTTP_10
 }
 
 impl<B: Body> ResponseBody<B> {
@@ -248,5 +248,37 @@ impl<B: Body> fmt::Debug for ResponseBody<B> {
                 .field(&chunks.len())
                 .finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::not_modified;
+    use crate::state::Validators;
+    use http::{Method, Version};
+
+    fn not_modified_body(method: Method, version: Version) -> ResponseBody<String> {
+        let sizeless = sizeless_304(&method, version);
+        ResponseBody::answer(not_modified(&Validators::new()), sizeless).into_body()
+    }
+
+    #[test]
+    fn a_304_over_http2_has_no_size_hint_and_has_ended() {
+        for method in [Method::GET, Method::HEAD] {
+            let body = not_modified_body(method.clone(), Version::HTTP_2);
+            assert_eq!(body.size_hint().exact(), None, "{method}");
+            assert!(body.is_end_stream(), "{method}");
+        }
+    }
+
+    #[test]
+    fn a_get_304_over_http1_keeps_its_exact_empty_hint_and_a_head_304_has_none() {
+        let get = not_modified_body(Method::GET, Version::HTTP_11);
+        assert_eq!(get.size_hint().exact(), Some(0));
+        assert!(get.is_end_stream());
+        let head = not_modified_body(Method::HEAD, Version::HTTP_11);
+        assert_eq!(head.size_hint().exact(), None);
+        assert!(head.is_end_stream());
     }
 }
