@@ -92,7 +92,7 @@ pin_project! {
 ///   putting a body on the 304 without a false `Content-Length`: see the README's compression
 ///   section (the supported order puts compression inside this layer).
 pub(crate) fn sizeless_304(method: &http::Method, version: http::Version) -> bool {
-    method == http::Method::HEAD || version >= http::Version::HTTP_10
+    method == http::Method::HEAD || version >= http::Version::HTTP_2
 }
 
 impl<B: Body> ResponseBody<B> {
