@@ -1,5 +1,7 @@
 //! `ConditionalLayer` on a plain hyper 1 server: no axum, no framework. A tiny in-memory text
-//! store where every write gets a new version number as its ETag.
+//! store where every write gets a new version number as its ETag. It speaks HTTP/1.1 and
+//! HTTP/2 without TLS (h2c, prior knowledge) on the same port: hyper-util's `auto` builder tells
+//! them apart by the HTTP/2 connection preface.
 //!
 //! Run it:
 //!
@@ -20,6 +22,7 @@
 //! curl -i -X PUT -H 'If-Match: "1"' -d 'hi' http://127.0.0.1:3001/greeting  # 204, ETag: "2"
 //! curl -i -H 'If-None-Match: "1"' http://127.0.0.1:3001/greeting         # 200: it changed
 //! curl -i -X PUT -d 'new' http://127.0.0.1:3001/other                    # 201: creating needs no precondition
+//! curl -i --http2-prior-knowledge http://127.0.0.1:3001/greeting         # the same over HTTP/2
 //! ```
 
 use std::collections::HashMap;
@@ -31,13 +34,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, ETAG, LAST_MODIFIED};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::{Layer, service_fn};
@@ -112,7 +115,8 @@ async fn serve(addr: &str) -> Result<(), BoxError> {
         }
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
-            if let Err(error) = http1::Builder::new()
+            // HTTP/1.1, or HTTP/2 when the connection opens with its preface.
+            if let Err(error) = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
@@ -145,6 +149,17 @@ fn listen_addr(
     }
 }
 
+/// A HEAD's answer: the GET's headers, its `Content-Length` included, and no body. Hyper's
+/// HTTP/1 code leaves a HEAD response's body unsent, its HTTP/2 code sends it (DATA frames on a
+/// HEAD, which clients refuse as malformed, RFC 9113 §8.1.1), so the handler drops it.
+fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    let (mut head, body) = response.into_parts();
+    if let Some(length) = http_body::Body::size_hint(&body).exact() {
+        head.headers.insert(CONTENT_LENGTH, length.into());
+    }
+    Response::from_parts(head, Full::default())
+}
+
 /// The handler. Preconditions were already checked by the layer: 304, 412, 428 and 400 never
 /// get here.
 async fn handle(
@@ -153,14 +168,21 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let path = request.uri().path().to_owned();
     match *request.method() {
-        Method::GET | Method::HEAD => Ok(match store.get(&path) {
-            Some(item) => Response::builder()
-                .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-                .header(ETAG, &item.etag)
-                .header(LAST_MODIFIED, item.modified.to_header_value())
-                .body(Full::new(item.body))?,
-            None => plain(StatusCode::NOT_FOUND, "not found\n"),
-        }),
+        Method::GET | Method::HEAD => {
+            let response = match store.get(&path) {
+                Some(item) => Response::builder()
+                    .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .header(ETAG, &item.etag)
+                    .header(LAST_MODIFIED, item.modified.to_header_value())
+                    .body(Full::new(item.body))?,
+                None => plain(StatusCode::NOT_FOUND, "not found\n"),
+            };
+            Ok(if request.method() == Method::HEAD {
+                without_body(response)
+            } else {
+                response
+            })
+        }
         Method::PUT => {
             // What the layer checked: the write must still apply to exactly that version.
             let checked = request.extensions().get::<Checked>().cloned();

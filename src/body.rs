@@ -63,7 +63,7 @@ pin_project! {
     {
         Inner { #[pin] body: B },
         Full { data: Option<Bytes> },
-        // The "body" of a 304: nothing, of no stated size (see `ResponseBody::answer`).
+        // The "body" of a 304: nothing, of no stated size (see `sizeless_304`).
         NotModified,
         Buffered {
             chunks: VecDeque<Bytes>,
@@ -72,6 +72,27 @@ pin_project! {
             error: Option<B::Error>,
         },
     }
+}
+
+/// Whether the layer's 304 to a `method` request over `version` goes out with no size hint (and
+/// a body that has already ended, so servers send no data and, over HTTP/2, end the stream with
+/// the HEADERS frame).
+///
+/// A 304 must not carry a `Content-Length` other than the 200's (RFC 9110 §8.6, §15.4.5), which
+/// the layer does not know, and axum's router writes an exact size hint as `Content-Length`
+/// whatever the status and the method (`content-length: 0` on a 304). Hyper's HTTP/1 code drops
+/// it from a 304 and from a HEAD, its HTTP/2 code sends it. So:
+///
+/// - HEAD, and any request over HTTP/2: no hint.
+/// - GET over HTTP/1.x: an exact empty hint, which hyper keeps off the wire, and which makes a
+///   tower-http `CompressionLayer` placed (unsupported) outside this layer leave the 304 alone.
+///   Without a hint it would compress it: no body reaches the wire over HTTP/1 (hyper drops it),
+///   but a `Content-Encoding: gzip` would, which a cache merges into its stored response
+///   (RFC 9111 §4.3.4). Over HTTP/2 nothing the layer can send stops that compression from
+///   putting a body on the 304 without a false `Content-Length`: see the README's compression
+///   section (the supported order puts compression inside this layer).
+pub(crate) fn sizeless_304(method: &http::Method, version: http::Version) -> bool {
+    method == http::Method::HEAD || version >= http::Version::HTTP_2
 }
 
 impl<B: Body> ResponseBody<B> {
@@ -88,14 +109,13 @@ impl<B: Body> ResponseBody<B> {
         }
     }
 
-    /// A response of the layer's own, to a HEAD request when `head`. A 304 to HEAD gets a body
-    /// with no size hint: axum writes an exact hint as `Content-Length` even for HEAD, and a
-    /// 304 must not carry a `Content-Length` other than the 200's (RFC 9110 §8.6, §15.4.5),
-    /// which the layer does not know. (A 304 to GET keeps its exact empty hint: servers leave
-    /// `Content-Length` off it, and middleware such as tower-http's compression then leaves the
-    /// empty body alone.)
-    pub(crate) fn answer(response: http::Response<AnswerBody>, head: bool) -> http::Response<Self> {
-        if head && response.status() == http::StatusCode::NOT_MODIFIED {
+    /// A response of the layer's own; `sizeless` (see [`sizeless_304`]): a 304 gets a body with
+    /// no size hint that has already ended.
+    pub(crate) fn answer(
+        response: http::Response<AnswerBody>,
+        sizeless: bool,
+    ) -> http::Response<Self> {
+        if sizeless && response.status() == http::StatusCode::NOT_MODIFIED {
             return response.map(|_| ResponseBody {
                 kind: Kind::NotModified,
             });
@@ -228,5 +248,37 @@ impl<B: Body> fmt::Debug for ResponseBody<B> {
                 .field(&chunks.len())
                 .finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::not_modified;
+    use crate::state::Validators;
+    use http::{Method, Version};
+
+    fn not_modified_body(method: Method, version: Version) -> ResponseBody<String> {
+        let sizeless = sizeless_304(&method, version);
+        ResponseBody::answer(not_modified(&Validators::new()), sizeless).into_body()
+    }
+
+    #[test]
+    fn a_304_over_http2_has_no_size_hint_and_has_ended() {
+        for method in [Method::GET, Method::HEAD] {
+            let body = not_modified_body(method.clone(), Version::HTTP_2);
+            assert_eq!(body.size_hint().exact(), None, "{method}");
+            assert!(body.is_end_stream(), "{method}");
+        }
+    }
+
+    #[test]
+    fn a_get_304_over_http1_keeps_its_exact_empty_hint_and_a_head_304_has_none() {
+        let get = not_modified_body(Method::GET, Version::HTTP_11);
+        assert_eq!(get.size_hint().exact(), Some(0));
+        assert!(get.is_end_stream());
+        let head = not_modified_body(Method::HEAD, Version::HTTP_11);
+        assert_eq!(head.size_hint().exact(), None);
+        assert!(head.is_end_stream());
     }
 }

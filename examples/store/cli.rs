@@ -1,4 +1,4 @@
-//! The store's command line: `store [--addr HOST:PORT] [--database URL] [--validator-cache ...]`.
+//! The store's command line (its flags are listed in [`USAGE`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,7 +7,8 @@ use super::database::Database;
 
 /// Printed by `--help`, and after any command-line error.
 pub const USAGE: &str = "\
-usage: store [--addr HOST:PORT] [--database URL] [--validator-cache [--validator-cache-max-age SECS]]
+usage: store [--addr HOST:PORT] [--database URL] [--tls-cert PEM --tls-key PEM]
+             [--validator-cache [--validator-cache-max-age SECS] [--validator-cache-listen URL]]
   --addr HOST:PORT   where to listen (default 127.0.0.1:3000; env ADDR); HOST may be a name
                      such as localhost; port 0 picks a free port
   --database URL     where to keep items (env DATABASE_URL; default: process memory)
@@ -20,6 +21,9 @@ usage: store [--addr HOST:PORT] [--database URL] [--validator-cache [--validator
   --validator-cache-listen URL
                      where a PostgreSQL replica LISTENs (default: --database; a direct
                      connection where the pool goes through a transaction-mode pooler)
+  --tls-cert PATH    serve HTTPS (HTTP/2 or HTTP/1.1, by ALPN) with this PEM certificate chain;
+  --tls-key PATH     and this PEM private key (both or neither). Without them: plain HTTP/1.1
+                     and HTTP/2 (h2c, prior knowledge) on the same port
   -h, --help         print this and exit
 Flags win over the environment.";
 
@@ -45,6 +49,8 @@ pub struct Options {
     pub validator_cache: Option<Duration>,
     /// `--validator-cache-listen`: where to LISTEN instead of `database`.
     pub listen: Option<String>,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS with them. `None`: plain HTTP.
+    pub tls: Option<(String, String)>,
 }
 
 /// The default of `--validator-cache-max-age`.
@@ -62,6 +68,7 @@ pub fn parse(
     let mut cache = false;
     let mut max_age = None;
     let mut listen = None;
+    let (mut cert, mut key) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -80,6 +87,8 @@ pub fn parse(
             }
             "--validator-cache-max-age" => &mut max_age,
             "--validator-cache-listen" => &mut listen,
+            "--tls-cert" => &mut cert,
+            "--tls-key" => &mut key,
             _ => return Err(format!("unknown argument {arg:?}")),
         };
         let value = match inline {
@@ -104,11 +113,17 @@ pub fn parse(
                 "invalid --validator-cache-max-age {secs:?}: seconds, 0 < SECS <= 86400"
             ))?,
     };
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+    };
     Ok(Command::Serve(Options {
         addr,
         database,
         validator_cache: cache.then_some(max_age),
         listen,
+        tls,
     }))
 }
 

@@ -8,8 +8,13 @@
 //! cargo run --example store -- --addr localhost:8080     # or ADDR=localhost:8080 (the flag wins)
 //! cargo run --example store -- --database sqlite://store.db          # persistent, one file
 //! cargo run --example store -- --database postgres://user@host/db    # or DATABASE_URL=...
+//! cargo run --example store -- --tls-cert cert.pem --tls-key key.pem   # HTTPS, HTTP/2 by ALPN
 //! cargo run --example store -- --help
 //! ```
+//!
+//! Plain HTTP is HTTP/1.1 and HTTP/2 (h2c, prior knowledge: `curl --http2-prior-knowledge`) on
+//! the same port; with `--tls-cert`/`--tls-key` (PEM files) the store serves HTTPS instead,
+//! offering `h2` and `http/1.1` by ALPN (see `tls.rs`).
 //!
 //! Several stores may share one SQLite file or one PostgreSQL database: see the README's
 //! "Several replicas".
@@ -52,6 +57,7 @@ mod app;
 mod cache;
 mod cli;
 mod database;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -103,6 +109,16 @@ async fn main() -> ExitCode {
             }
         },
     };
+    let tls = match &options.tls {
+        None => None,
+        Some((cert, key)) => match tls::config(cert, key) {
+            Ok(config) => Some(config),
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -111,6 +127,17 @@ async fn main() -> ExitCode {
         }
     };
     let local = listener.local_addr().unwrap_or(addr);
+    let storage = match &options.database {
+        None => "process memory".to_owned(),
+        Some(database) => database.to_string(),
+    };
+    if let Some(config) = tls {
+        eprintln!("storage: {storage}");
+        // Tests and scripts read this line to learn the port when started with port 0.
+        println!("listening on https://{local}");
+        tls::serve(listener, router, config).await;
+        return ExitCode::SUCCESS;
+    }
     // axum 0.8's spelling of `tcp_nodelay(true)`: set TCP_NODELAY on every accepted socket, so
     // small responses (304, 412, headers-only) leave at once instead of waiting on Nagle.
     let listener = listener.tap_io(|stream| {
@@ -118,12 +145,10 @@ async fn main() -> ExitCode {
             eprintln!("cannot set TCP_NODELAY: {error}");
         }
     });
-    match &options.database {
-        None => eprintln!("storage: process memory"),
-        Some(database) => eprintln!("storage: {database}"),
-    }
+    eprintln!("storage: {storage}");
     // Tests and scripts read this line to learn the port when started with port 0.
     println!("listening on http://{local}");
+    // With axum's `http2` feature on, `axum::serve` speaks HTTP/1.1 and h2c on this one port.
     if let Err(error) = axum::serve(listener, router).await {
         eprintln!("server error: {error}");
         return ExitCode::FAILURE;

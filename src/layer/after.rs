@@ -14,7 +14,7 @@ use super::plan::{Post, RangeCheck, ResponseCheck};
 use super::ranges::{self, RangeOf};
 use super::settings::Settings;
 use super::trace;
-use crate::body::ResponseBody;
+use crate::body::{ResponseBody, sizeless_304};
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::Condition;
@@ -204,7 +204,10 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
         return After::Hash(head, body, check, limit);
     }
     if let Some(answer) = answer(&check, &head) {
-        return After::Done(ResponseBody::answer(answer, check.method == Method::HEAD));
+        return After::Done(ResponseBody::answer(
+            answer,
+            sizeless_304(&check.method, check.version),
+        ));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
 }
@@ -224,7 +227,7 @@ pub(super) fn after_hashing<B: Body>(
         }
     }
     match answer(check, &head) {
-        Some(answer) => ResponseBody::answer(answer, check.method == Method::HEAD),
+        Some(answer) => ResponseBody::answer(answer, sizeless_304(&check.method, check.version)),
         None => Response::from_parts(head, body),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::request::Parts;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
@@ -20,7 +20,7 @@ use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post, RangeCheck};
 use super::settings::Shared;
-use crate::body::ResponseBody;
+use crate::body::{ResponseBody, sizeless_304};
 use crate::cache::{Fill, Invalidate};
 use crate::response::AnswerBody;
 use crate::source::{Lookup, ValidatorSource};
@@ -82,8 +82,8 @@ pin_project! {
             #[pin]
             body: B,
             drain: Box<Draining>,
-            // The request was a HEAD (see `ResponseBody::answer`).
-            head: bool,
+            // A 304 goes out with no size hint (see `sizeless_304`).
+            sizeless: bool,
         },
         Inner {
             #[pin]
@@ -197,12 +197,16 @@ where
         drain: Limits,
     ) -> Self {
         let (parts, body) = request.into_parts();
-        let head = parts.method == Method::HEAD;
+        let sizeless = sizeless_304(&parts.method, parts.version);
         let state = match early(response, &parts, body, &drain) {
             Early::Now(response) => State::Answered {
-                response: Some(Box::new(ResponseBody::answer(response, head))),
+                response: Some(Box::new(ResponseBody::answer(response, sizeless))),
             },
-            Early::Drain(body, drain) => State::Draining { body, drain, head },
+            Early::Drain(body, drain) => State::Draining {
+                body,
+                drain,
+                sizeless,
+            },
         };
         ResponseFuture { state }
     }
@@ -277,13 +281,19 @@ where
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
-                            let head = parts.method == Method::HEAD;
+                            let sizeless = sizeless_304(&parts.method, parts.version);
                             match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {
-                                    return Poll::Ready(Ok(ResponseBody::answer(response, head)));
+                                    return Poll::Ready(Ok(ResponseBody::answer(
+                                        response, sizeless,
+                                    )));
                                 }
                                 Early::Drain(body, drain) => {
-                                    state.set(State::Draining { body, drain, head });
+                                    state.set(State::Draining {
+                                        body,
+                                        drain,
+                                        sizeless,
+                                    });
                                 }
                             }
                         }
@@ -299,10 +309,14 @@ where
                         }
                     }
                 }
-                StateProj::Draining { body, drain, head } => {
+                StateProj::Draining {
+                    body,
+                    drain,
+                    sizeless,
+                } => {
                     // A HEAD with a body is drained too: its 304 keeps no size hint.
                     let response = ready!(drain.poll(body, cx));
-                    return Poll::Ready(Ok(ResponseBody::answer(response, *head)));
+                    return Poll::Ready(Ok(ResponseBody::answer(response, *sizeless)));
                 }
                 StateProj::Inner {
                     future,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::header::{HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method, Version};
 
 use super::settings::{Config, Settings};
 use crate::cache::Invalidate;
@@ -72,6 +72,7 @@ impl Post {
 #[derive(Debug)]
 pub(super) struct ResponseCheck {
     pub(super) method: Method,
+    pub(super) version: Version,
     pub(super) conditions: HeaderMap,
     pub(super) plan: Plan,
     /// The source's validators, where it knew them but the response's coding decides the
@@ -118,6 +119,7 @@ impl ResponseCheck {
         }
         ResponseCheck {
             method: parts.method.clone(),
+            version: parts.version,
             conditions,
             plan: *plan,
             source,

@@ -48,7 +48,7 @@ pub struct StoreProcess {
 
 impl StoreProcess {
     /// Starts `store ARGS` (without `DATABASE_URL` or `ADDR` from this environment) and waits for
-    /// its `listening on http://ADDR` line. Its stderr goes to `log`.
+    /// its `listening on http://ADDR` (or `https://ADDR`) line. Its stderr goes to `log`.
     pub async fn start(args: &[&str], log: &Path) -> StoreProcess {
         Self::example("store", args, log).await
     }
@@ -72,6 +72,7 @@ impl StoreProcess {
         let addr: Option<SocketAddr> = line
             .trim()
             .strip_prefix("listening on http://")
+            .or_else(|| line.trim().strip_prefix("listening on https://"))
             .and_then(|addr| addr.parse().ok());
         let Some(addr) = addr else {
             let _ = child.kill().await;

@@ -1,5 +1,6 @@
 //! A real server on a loopback socket and two clients for it: a pooled hyper client for ordinary
-//! requests, and a raw HTTP/1.1 connection for the `Expect: 100-continue` race tests.
+//! requests (HTTP/1.1, or HTTP/2 with prior knowledge: [`Server::http2`]), and a raw HTTP/1.1
+//! connection for the `Expect: 100-continue` race tests.
 //!
 //! Shared by several test crates, each of which uses only part of it.
 #![allow(dead_code)]
@@ -34,6 +35,10 @@ pub struct Server {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    pub version: http::Version,
+    /// The body had ended when the head arrived: over HTTP/2, the HEADERS frame ended the
+    /// stream and no DATA frame followed.
+    pub ended_with_head: bool,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -92,8 +97,34 @@ impl Server {
         Server { addr, client }
     }
 
+    /// The same server through a client that speaks HTTP/2 only, without TLS (h2c, prior
+    /// knowledge: the connection opens with the HTTP/2 preface).
+    pub fn http2(&self) -> Server {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(connector);
+        Server {
+            addr: self.addr,
+            client,
+        }
+    }
+
     pub async fn send(
         &self,
+        method: Method,
+        path: &str,
+        headers: &[(HeaderName, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        self.send_within(LIMIT, method, path, headers, body).await
+    }
+
+    /// [`Server::send`], answered within `limit` (large uploads take longer).
+    pub async fn send_within(
+        &self,
+        limit: Duration,
         method: Method,
         path: &str,
         headers: &[(HeaderName, &str)],
@@ -111,14 +142,17 @@ impl Server {
         let exchange = async {
             let response = self.client.request(request).await.expect("a response");
             let (parts, body) = response.into_parts();
+            let ended_with_head = http_body::Body::is_end_stream(&body);
             let body = body.collect().await.expect("a whole body").to_bytes();
             Reply {
                 status: parts.status,
+                version: parts.version,
+                ended_with_head,
                 headers: parts.headers,
                 body,
             }
         };
-        timeout(LIMIT, exchange).await.expect("answered in time")
+        timeout(limit, exchange).await.expect("answered in time")
     }
 
     pub async fn get(&self, path: &str, headers: &[(HeaderName, &str)]) -> Reply {
@@ -246,6 +280,8 @@ fn parse_response(raw: &[u8]) -> Reply {
     }
     Reply {
         status: StatusCode::from_u16(code).expect("a status"),
+        version: http::Version::HTTP_11,
+        ended_with_head: false,
         headers,
         body: Bytes::copy_from_slice(&raw[split + 4..]),
     }
