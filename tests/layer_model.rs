@@ -6,7 +6,10 @@
 //! (the same file the `evaluate_differential` fuzz target checks against).
 //!
 //! Must hold for every case: the status the model gives; the inner service called exactly when
-//! the model says (a refused write never reaches it); no panic.
+//! the model says (a refused write never reaches it); no panic. Besides the general run, two
+//! corners the general strategy rarely reaches get runs of their own: encoding-aware
+//! revalidation (issue 19: decided before the handler or on its response) and a 206 after a
+//! true `If-Range` (issue 21: judged by its own validators or a second look-up).
 
 use std::convert::Infallible;
 use std::future::ready;

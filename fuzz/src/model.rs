@@ -656,8 +656,9 @@ impl Aliases<'_> {
 
     /// If-None-Match: a weak member as it is; a strong one names the current strong tag when
     /// its base is the current opaque tag and, for GET and HEAD, its coding (identity
-    /// included: `identity;q=0` refuses it) is one the request accepts (for other methods any coding: the safe answer there is "false"). A
-    /// weak current tag leaves in every coding as it is, so it has no aliases.
+    /// included: `identity;q=0` refuses it) is one the request accepts (for other methods any
+    /// coding: the safe answer there is "false"). A weak current tag leaves in every coding as
+    /// it is, so it has no aliases.
     pub fn weak_eq(self, member: &Tag, current: &Tag, get_or_head: bool) -> bool {
         match self {
             Aliases::Codings(accept_encoding) if !member.weak && !current.weak => {
@@ -732,7 +733,8 @@ pub fn issued_for(tag: &Tag, content_encoding: &[Vec<u8>]) -> Tag {
 // ---------------------------------------------------------------------------------------------
 // The layer: which status `ConditionalLayer` answers, with every option, for a source answer
 // and an inner response (the "When the source is asked" table of its docs, `Lookup::Unknown`'s
-// answers, `OnSourceError`, RFC 6585 §3).
+// answers, `OnSourceError`, RFC 6585 §3, encoding-aware revalidations decided on the response
+// (issue 19), the 206 re-check after a true `If-Range` (issue 21)).
 // ---------------------------------------------------------------------------------------------
 
 /// Every builder option of `ConditionalLayer` (those that cannot change a status too, so
