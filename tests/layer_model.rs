@@ -117,20 +117,34 @@ fn date_field() -> impl Strategy<Value = Vec<Vec<u8>>> {
     prop_oneof![2 => Just(Vec::new()), 1 => vec(date(), 1..3)]
 }
 
+/// `Accept-Encoding` lines: known codings (and their `x-` aliases), `identity`, `*`, others,
+/// with valid weights and invalid ones (which make the member ignored), names listed twice,
+/// and now and then a line with obs-text (skipped whole).
 fn accept_encoding() -> impl Strategy<Value = Vec<Vec<u8>>> {
     let member = (
         select(vec![
-            "gzip", "BR", "zstd", "deflate", "compress", "identity", "*", "x-custom",
+            "gzip",
+            "BR",
+            "zstd",
+            "deflate",
+            "compress",
+            "identity",
+            "*",
+            "x-custom",
+            "x-gzip",
+            "X-Compress",
         ]),
-        select(vec![
-            "", ";q=0", ";q=0.000", "; Q=0", ";q=1", ";q=0.5", ";q=0.001",
-        ]),
+        prop_oneof![
+            6 => select(vec!["", ";q=0", ";q=0.000", "; Q=0", ";q=1", ";q=0.5", ";q=0.001"]),
+            1 => select(vec![";q=2", ";q=0.0001", ";level=9", ";q=", ";q=1.001"]),
+        ],
     )
         .prop_map(|(name, weight)| format!("{name}{weight}"));
-    vec(
-        vec(member, 0..4).prop_map(|m| m.join(", ").into_bytes()),
-        0..3,
-    )
+    let line = prop_oneof![
+        8 => vec(member, 0..4).prop_map(|m| m.join(", ").into_bytes()),
+        1 => Just(b"gzip;q=0, identity;q=0, \xe9".to_vec()),
+    ];
+    vec(line, 0..3)
 }
 
 fn request() -> impl Strategy<Value = ModelRequest> {
