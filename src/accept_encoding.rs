@@ -65,6 +65,7 @@ impl AcceptEncoding {
 
     /// One member, `coding [ OWS ";" OWS "q=" qvalue ]`.
     fn add(&mut self, member: &[u8]) {
+        crate::cost::visit();
         let (name, weight) = match memchr::memchr(b';', member) {
             Some(at) => match parse_weight(member[at + 1..].trim_ascii()) {
                 Some(weight) => (&member[..at], weight),

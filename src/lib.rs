@@ -263,6 +263,7 @@ mod checked;
 #[cfg(feature = "client")]
 mod client;
 mod conditions;
+mod cost;
 mod date;
 mod decision;
 mod encoding;

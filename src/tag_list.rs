@@ -257,6 +257,7 @@ impl<'a> Iterator for Members<'a> {
         if self.pos == self.bytes.len() {
             return None;
         }
+        crate::cost::visit();
         let member = self.member().and_then(|m| self.end_of_member().map(|()| m));
         self.failed = member.is_err();
         Some(member)

@@ -555,34 +555,83 @@ pub fn encode(base: &[u8], coding: Option<&str>) -> Vec<u8> {
     }
 }
 
-/// Whether the `Accept-Encoding` lines allow `coding` (RFC 9110 §12.5.3): its first listing
-/// decides (allowed unless its weight is zero); unlisted, `*` with a non-zero weight allows it.
-pub fn accepts(accept_encoding: &[Vec<u8>], coding: &str) -> bool {
-    let joined = accept_encoding.join(&b","[..]);
-    let mut star = false;
-    for member in joined.split(|&b| b == b',') {
-        let mut parts = member.split(|&b| b == b';');
-        let name = trim_ows(parts.next().unwrap_or_default());
-        let zero = parts.any(|param| {
-            let param = trim_ows(param);
-            let Some(value) = param
-                .strip_prefix(b"q=")
-                .or_else(|| param.strip_prefix(b"Q="))
-            else {
-                return false;
-            };
-            // weight = "0" [ "." 0*3DIGIT ], all zeros.
-            value == b"0"
-                || (value.starts_with(b"0.")
-                    && value.len() <= 5
-                    && value[2..].iter().all(|&b| b == b'0'))
-        });
-        if name.eq_ignore_ascii_case(coding.as_bytes()) {
-            return !zero;
-        }
-        star |= name == b"*" && !zero;
+/// A `qvalue` (RFC 9110 §12.4.2) in thousandths: `0` [ `.` 0*3DIGIT ] or `1` [ `.` 0*3`0` ].
+fn qvalue(text: &[u8]) -> Option<u32> {
+    let (first, rest) = text.split_first()?;
+    let fraction = match rest {
+        [] => &[][..],
+        [b'.', digits @ ..] if digits.len() <= 3 && digits.iter().all(u8::is_ascii_digit) => digits,
+        _ => return None,
+    };
+    let mut thousandths = 0;
+    for (i, digit) in fraction.iter().enumerate() {
+        thousandths += u32::from(digit - b'0') * [100, 10, 1][i];
     }
-    star
+    match first {
+        b'0' => Some(thousandths),
+        b'1' if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// Whether the `Accept-Encoding` lines allow `coding` (`None`: identity), as the crate
+/// documents it reads them (RFC 9110 §12.5.3, the way tower-http does):
+///
+/// - a line with a byte that is not HTAB or visible ASCII is skipped whole;
+/// - a member is `name [ ";" "q=" qvalue ]` (`q` in either case, whitespace around each part);
+///   one whose parameter is anything else is ignored;
+/// - `x-gzip` is gzip and `x-compress` compress; names in any case;
+/// - a name listed more than once counts with its lowest weight (`*` too);
+/// - a listed name is allowed when its weight is not zero; an unlisted known coding when `*`
+///   is listed with a non-zero weight; identity when unlisted, unless `*` has weight zero.
+///   Without the field only identity is allowed.
+pub fn accepts(accept_encoding: &[Vec<u8>], coding: Option<&str>) -> bool {
+    let wanted = coding.unwrap_or("identity");
+    let mut named: Option<u32> = None;
+    let mut star: Option<u32> = None;
+    let lowest = |slot: &mut Option<u32>, weight: u32| {
+        *slot = Some(slot.map_or(weight, |old| old.min(weight)));
+    };
+    for line in accept_encoding {
+        if line
+            .iter()
+            .any(|&b| b != b'\t' && !(0x20..0x7f).contains(&b))
+        {
+            continue;
+        }
+        for member in line.split(|&b| b == b',') {
+            let (name, weight) = match member.iter().position(|&b| b == b';') {
+                None => (member, 1000),
+                Some(at) => {
+                    let param = trim_ows(&member[at + 1..]);
+                    let value = match param {
+                        [b'q' | b'Q', b'=', value @ ..] => value,
+                        _ => continue,
+                    };
+                    match qvalue(value) {
+                        Some(weight) => (&member[..at], weight),
+                        None => continue,
+                    }
+                }
+            };
+            let name = trim_ows(name).to_ascii_lowercase();
+            let name = match &name[..] {
+                b"x-gzip" => &b"gzip"[..],
+                b"x-compress" => b"compress",
+                other => other,
+            };
+            if name == b"*" {
+                lowest(&mut star, weight);
+            } else if name == wanted.as_bytes() {
+                lowest(&mut named, weight);
+            }
+        }
+    }
+    match (named, star) {
+        (Some(weight), _) => weight > 0,
+        (None, Some(weight)) => weight > 0,
+        (None, None) => coding.is_none(),
+    }
 }
 
 /// How request members are compared with the current tag.
@@ -606,16 +655,16 @@ impl Aliases<'_> {
     }
 
     /// If-None-Match: a weak member as it is; a strong one names the current strong tag when
-    /// its base is the current opaque tag and, for GET and HEAD, its coding is identity or one
-    /// the request accepts (for other methods any coding: the safe answer there is "false"). A
-    /// weak current tag leaves in every coding as it is, so it has no aliases.
+    /// its base is the current opaque tag and, for GET and HEAD, its coding (identity
+    /// included: `identity;q=0` refuses it) is one the request accepts (for other methods any
+    /// coding: the safe answer there is "false"). A weak current tag leaves in every coding as
+    /// it is, so it has no aliases.
     pub fn weak_eq(self, member: &Tag, current: &Tag, get_or_head: bool) -> bool {
         match self {
             Aliases::Codings(accept_encoding) if !member.weak && !current.weak => {
                 match decode(&member.opaque) {
                     (base, _) if base != &current.opaque[..] => false,
-                    (_, None) => true,
-                    (_, Some(coding)) => !get_or_head || accepts(accept_encoding, coding),
+                    (_, coding) => !get_or_head || accepts(accept_encoding, coding),
                 }
             }
             _ => weak_eq(member, current),
@@ -684,7 +733,8 @@ pub fn issued_for(tag: &Tag, content_encoding: &[Vec<u8>]) -> Tag {
 // ---------------------------------------------------------------------------------------------
 // The layer: which status `ConditionalLayer` answers, with every option, for a source answer
 // and an inner response (the "When the source is asked" table of its docs, `Lookup::Unknown`'s
-// answers, `OnSourceError`, RFC 6585 §3).
+// answers, `OnSourceError`, RFC 6585 §3, encoding-aware revalidations decided on the response
+// (issue 19), the 206 re-check after a true `If-Range` (issue 21)).
 // ---------------------------------------------------------------------------------------------
 
 /// Every builder option of `ConditionalLayer` (those that cannot change a status too, so
@@ -804,23 +854,195 @@ pub fn layer_model(
     } else {
         Aliases::Off
     };
-    match model_with(request, state, aliases) {
-        Outcome::Proceed {
-            passed: condition,
-            ignored,
-            ..
-        } => {
-            let protected = matches!(condition, Some(IfMatch | IfUnmodifiedSince));
-            if required && ignored.is_none() && state.is_present() && !protected {
-                refused(428)
-            } else {
-                passed
+    let outcome = model_with(request, state, aliases);
+    if let Outcome::Proceed {
+        passed: condition,
+        ignored,
+        ..
+    } = outcome
+    {
+        // RFC 6585 §3, `require_preconditions`: whatever decides the rest, a write (or any
+        // listed method) on a present resource that carries no If-Match or If-Unmodified-Since
+        // that was evaluated never reaches the inner service.
+        let protected = matches!(condition, Some(IfMatch | IfUnmodifiedSince));
+        if required && ignored.is_none() && state.is_present() && !protected {
+            return refused(428);
+        }
+    }
+    if config.encoding_aware && read && coding_decides(request, accept_encoding, state, &outcome) {
+        return LayerOutcome {
+            status: revalidated_on_response(request, state, inner),
+            inner_called: true,
+        };
+    }
+    match outcome {
+        Outcome::Proceed { range, .. } => {
+            let if_range_was_true = range == RangeHandling::Honor && !request.if_range.is_empty();
+            if if_range_was_true
+                && inner.status == 206
+                && !range_is_of_the_named_version(config, request, answer, state, inner)
+            {
+                return LayerOutcome {
+                    status: 503,
+                    inner_called: true,
+                };
             }
+            passed
         }
         Outcome::NotModified(_) => refused(304),
         Outcome::PreconditionFailed(_) => refused(412),
         Outcome::BadRequest(_) => refused(400),
     }
+}
+
+/// Encoding-aware tags (issue 19, the docs of `encoding_aware_etags` and the crate docs'
+/// "Compression" section): whether a GET or HEAD, evaluated against the source as `outcome`,
+/// waits for the response, because the tag a 304 must name depends on the coding the response
+/// gets, which only the compressor inside the layer chooses:
+///
+/// - a revalidation (`If-None-Match` or `If-Modified-Since` present) of a request that refuses
+///   identity: the compressor may answer 406, and a 406 never becomes a 304;
+/// - a 304 to a strong current tag that no strong member the client sent decided (in a coding
+///   the request accepts): a weak member, `*`, or `If-Modified-Since`;
+/// - a revalidation that proceeds while a weak member names a form issued for the strong
+///   current tag (`W/"B-gzip"` for `"B"`): whether it matches depends on the coding.
+///
+/// A weak current tag (or none) is sent the same in every coding: nothing to wait for, but for
+/// a refused identity. An ignored evaluation (a missing resource) and early refusals (412, 400)
+/// never wait.
+pub fn coding_decides(
+    request: &Request,
+    accept_encoding: &[Vec<u8>],
+    state: &State,
+    outcome: &Outcome,
+) -> bool {
+    let revalidation = !request.if_none_match.is_empty() || !request.if_modified_since.is_empty();
+    let identity_refused = !accepts(accept_encoding, None);
+    let strong = state.etag().filter(|tag| !tag.weak);
+    let members = match list_field(&request.if_none_match) {
+        ListField::Tags(tags) => tags,
+        _ => Vec::new(),
+    };
+    match outcome {
+        Outcome::NotModified(_) if identity_refused => true,
+        Outcome::NotModified(condition) => strong.is_some_and(|current| {
+            let fixed = *condition == IfNoneMatch
+                && members.iter().any(|member| {
+                    !member.weak && Aliases::Codings(accept_encoding).weak_eq(member, current, true)
+                });
+            !fixed
+        }),
+        Outcome::Proceed { ignored: None, .. } if revalidation => {
+            identity_refused
+                || strong.is_some_and(|current| {
+                    members.iter().any(|member| {
+                        member.weak && decode(&member.opaque).0 == &current.opaque[..]
+                    })
+                })
+        }
+        _ => false,
+    }
+}
+
+/// A revalidation decided on the response (see [`coding_decides`]): Range is dropped (the
+/// preconditions come first, and a 206 cannot become a 304), the preconditions that passed
+/// stay passed, and `If-None-Match` / `If-Modified-Since` are compared as they are with the
+/// tag the response leaves with (its own, else the source's, in the form issued for its
+/// coding) and its own `Last-Modified`, else the source's. Only a 2xx but 206 is evaluated.
+fn revalidated_on_response(request: &Request, state: &State, inner: &InnerResponse) -> u16 {
+    if !(200..300).contains(&inner.status) || inner.status == 206 {
+        return inner.status;
+    }
+    let own_tag = inner
+        .etag
+        .as_deref()
+        .and_then(|line| match entity_tag(line) {
+            Some((tag, [])) => Some(tag),
+            _ => None,
+        });
+    let etag = own_tag
+        .or_else(|| state.etag().cloned())
+        .map(|tag| issued_for(&tag, &inner.content_encoding));
+    let own_date = inner
+        .last_modified
+        .as_deref()
+        .and_then(http_date)
+        .filter(|&seconds| seconds >= 0)
+        .map(|seconds| (seconds as u64, 0, false));
+    let modified = own_date.or(match state {
+        State::Present { modified, .. } => *modified,
+        State::Missing => None,
+    });
+    let evaluated = Request {
+        if_match: Vec::new(),
+        if_unmodified_since: Vec::new(),
+        if_range: Vec::new(),
+        range: false,
+        ..request.clone()
+    };
+    match model(&evaluated, &State::Present { etag, modified }) {
+        Outcome::NotModified(_) => 304,
+        _ => inner.status,
+    }
+}
+
+/// Issue 21 (RFC 9110 §13.1.5, the docs of the crate's `layer/ranges.rs`): a 206 that follows
+/// a true `If-Range` reaches the client only when it is of the version `If-Range` named. It is
+/// judged by its own validator of the kind `If-Range` names (`ETag` for a tag, `Last-Modified`
+/// for a date, as strong as the source declared its date): one that is not a valid validator
+/// names another version; a date at or after the current second may be a later version's
+/// date sent as "now", and says nothing. Without its own say, the source is asked again (here:
+/// the same answer), and `If-Range` must still hold for a present resource. Anything else is a
+/// 503. With encoding-aware tags `If-Range` names the identity form of the tag.
+fn range_is_of_the_named_version(
+    config: &LayerConfig,
+    request: &Request,
+    answer: &SourceAnswer,
+    state: &State,
+    inner: &InnerResponse,
+) -> bool {
+    let aliases = if config.encoding_aware {
+        Aliases::Codings(&[])
+    } else {
+        Aliases::Off
+    };
+    let if_range = &request.if_range[..1];
+    let value = trim_ows(&if_range[0]);
+    let names_a_tag = value.starts_with(b"\"") || value.starts_with(b"W/");
+    let strong_date = state.stored().is_some_and(|(_, strong)| strong);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let own = if names_a_tag {
+        match inner.etag.as_deref().map(entity_tag) {
+            None => None,
+            Some(Some((tag, []))) => Some(State::Present {
+                etag: Some(tag),
+                modified: None,
+            }),
+            Some(_) => return false,
+        }
+    } else {
+        match inner.last_modified.as_deref().map(http_date) {
+            None => None,
+            Some(Some(date)) if date < 0 => return false,
+            Some(Some(date)) if date >= now => None,
+            Some(Some(date)) => Some(State::Present {
+                etag: None,
+                modified: Some((date as u64, 0, strong_date)),
+            }),
+            Some(None) => return false,
+        }
+    };
+    let judged = match own {
+        Some(own) => own,
+        None => match answer {
+            SourceAnswer::Known(again) if again.is_present() => again.clone(),
+            _ => return false,
+        },
+    };
+    aliases.if_range_holds(if_range, &judged)
 }
 
 /// A write whose validators are only known after the handler: malformed fields are 400, a

@@ -125,6 +125,13 @@ pub(super) fn decide<E: Into<BoxError>>(
         .encoding_aware_etags
         .then(|| AcceptEncoding::parse(&parts.headers));
     let decision = conditions.evaluate_with(&parts.method, &state, accept.as_ref());
+    // RFC 6585 §3 first: a request that proceeds without the required precondition never
+    // reaches the handler, whether or not the response's coding decides the rest.
+    if let Decision::Proceed(proceed) = &decision {
+        if let Some(refusal) = precondition_missing(proceed, &state, parts, plan) {
+            return refusal;
+        }
+    }
     let timing = match &accept {
         Some(accept) if is_read(&parts.method) => timing(&decision, &conditions, &state, accept),
         _ => Timing::Now(None),
@@ -141,9 +148,6 @@ pub(super) fn decide<E: Into<BoxError>>(
         decision => return answer_early(decision, held, &state, parts, plan),
     };
     let if_range = conditions.has_if_range();
-    if let Some(refusal) = precondition_missing(&proceed, &state, parts, plan) {
-        return refusal;
-    }
     trace::decided(parts, proceed.passed(), None);
     let range = range_check(proceed.range(), if_range, &state, parts, plan);
     apply_range(proceed.range(), parts);
@@ -515,6 +519,38 @@ mod tests {
         for (request, config, expected) in cases {
             let described = format!("{} {:?}", request.method(), request.headers());
             assert_eq!(need_of(request, config), expected, "{described}");
+        }
+    }
+
+    #[test]
+    fn a_required_precondition_is_enforced_before_the_coding_decides() {
+        // A GET listed in `require_preconditions`, with encoding-aware tags, whose request
+        // refuses identity: the response's coding would decide a 304, but a request that
+        // proceeds without If-Match never reaches the handler (RFC 6585 §3), whatever its
+        // Accept-Encoding says.
+        let plan = Plan {
+            precondition_required: true,
+            settings: Settings {
+                encoding_aware_etags: true,
+                ..Settings::default()
+            },
+        };
+        let current = Validators::new().with_etag(ETag::from_static("\"a\""));
+        for accept in ["identity;q=0", "gzip"] {
+            let (mut parts, ()) = Request::get("/")
+                .header("if-none-match", "\"a-gzip\"")
+                .header("accept-encoding", accept)
+                .body(())
+                .unwrap()
+                .into_parts();
+            let answer = Ok::<_, std::convert::Infallible>(Lookup::Present(current.clone()));
+            let status = match decide(answer, &mut parts, &plan) {
+                Verdict::Answer(response) => Some(response.status()),
+                Verdict::Call(_) => None,
+            };
+            let want = (accept == "gzip").then_some(StatusCode::NOT_MODIFIED);
+            let want = want.or(Some(StatusCode::PRECONDITION_REQUIRED));
+            assert_eq!(status, want, "Accept-Encoding: {accept}");
         }
     }
 
