@@ -2,8 +2,7 @@
 //! the temp directory: 304s for notes and for the list, 428 and 412 for writes, the `Path`
 //! rejection for a bad id, the lost races' 412s (a note's, and a create conditional on the list),
 //! the opt-in validator cache (a write to any note invalidates the list), CORS and compression,
-//! and 8 concurrent
-//! writers whose 200 increments all land.
+//! and 8 concurrent writers whose 200 increments all land.
 
 #[path = "../examples/notes/app.rs"]
 mod app;
