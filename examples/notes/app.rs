@@ -58,7 +58,7 @@ async fn list_source(State(db): State<Db>) -> DbResult<Validators> {
 }
 
 fn cas<T>(written: Option<T>, checked: Option<Checked>) -> Result<T, Error> {
-    let lost = checked.filter(|checked| checked.etag().is_some());
+    let lost = checked.filter(|c| c.etag().is_some()).map(Box::new);
     written.ok_or_else(|| lost.map_or(Error::NotFound, Error::LostRace))
 }
 // conditional }
@@ -145,7 +145,7 @@ fn validator_cache(max_age: Duration) -> ValidatorCache<CacheKey> {
 enum Error {
     Db(DbError),
     NotFound,
-    LostRace(Checked), // conditional
+    LostRace(Box<Checked>), // conditional
 }
 
 impl From<DbError> for Error {
