@@ -93,21 +93,9 @@ pub fn parse(
         Some(url) => Some(Database::parse(&url)?),
         None => None,
     };
-    let max_age_given = max_age.is_some();
-    let max_age = match max_age {
-        None => DEFAULT_CACHE_MAX_AGE,
-        Some(secs) => secs
-            .parse::<f64>()
-            .ok()
-            .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 86_400.0)
-            .map(Duration::from_secs_f64)
-            .ok_or(format!(
-                "invalid --validator-cache-max-age {secs:?}: seconds, 0 < SECS <= 86400"
-            ))?,
-    };
     if !cache {
         for (flag, given) in [
-            ("--validator-cache-max-age", max_age_given),
+            ("--validator-cache-max-age", max_age.is_some()),
             ("--validator-cache-listen", listen.is_some()),
         ] {
             if given {
@@ -127,6 +115,17 @@ pub fn parse(
             ));
         }
     }
+    let max_age = match max_age {
+        None => DEFAULT_CACHE_MAX_AGE,
+        Some(secs) => secs
+            .parse::<f64>()
+            .ok()
+            .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 86_400.0)
+            .map(Duration::from_secs_f64)
+            .ok_or(format!(
+                "invalid --validator-cache-max-age {secs:?}: seconds, 0 < SECS <= 86400"
+            ))?,
+    };
     Ok(Command::Serve(Options {
         addr,
         database,
