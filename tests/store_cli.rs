@@ -21,6 +21,10 @@ async fn help_prints_usage_with_every_flag_and_exits_0() {
             "DATABASE_URL",
             "sqlite://",
             "postgres://",
+            "--validator-cache",
+            "--validator-cache-max-age",
+            "(default 10)",
+            "--validator-cache-listen",
         ] {
             assert!(exit.stdout.contains(word), "usage names {word}: {exit:?}");
         }
@@ -88,5 +92,191 @@ async fn sqlite_database_keeps_items_across_restarts() {
     let reply = second.server.get("/items/kept", &[]).await;
     assert_eq!((reply.text(), reply.etag()), ("still here", etag));
     drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn bad_validator_cache_flags_print_a_message_and_usage_and_exit_2() {
+    let pg = "postgres://127.0.0.1:1/none";
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--validator-cache", "--validator-cache-max-age", "0"],
+            "invalid --validator-cache-max-age \"0\": seconds, 0 < SECS <= 86400",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "-1"],
+            "invalid --validator-cache-max-age \"-1\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age=86401"],
+            "invalid --validator-cache-max-age \"86401\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "ten"],
+            "invalid --validator-cache-max-age \"ten\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "inf"],
+            "invalid --validator-cache-max-age \"inf\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "NaN"],
+            "invalid --validator-cache-max-age \"NaN\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age="],
+            "invalid --validator-cache-max-age \"\"",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age"],
+            "--validator-cache-max-age needs a value",
+        ),
+        (
+            &["--validator-cache=yes"],
+            "unknown argument \"--validator-cache=yes\"",
+        ),
+        (
+            &["--validator-cache-max-age", "5"],
+            "--validator-cache-max-age needs --validator-cache",
+        ),
+        (
+            &["--database", pg, "--validator-cache-listen", pg],
+            "--validator-cache-listen needs --validator-cache",
+        ),
+        (
+            &["--validator-cache", "--validator-cache-listen", pg],
+            "--validator-cache-listen needs a PostgreSQL --database",
+        ),
+        (
+            &[
+                "--validator-cache",
+                "--database",
+                "sqlite:///tmp/never-opened.db",
+                "--validator-cache-listen",
+                pg,
+            ],
+            "--validator-cache-listen needs a PostgreSQL --database",
+        ),
+        (
+            &[
+                "--validator-cache",
+                "--database",
+                pg,
+                "--validator-cache-listen",
+                "mysql://db",
+            ],
+            "invalid --validator-cache-listen URL \"mysql://db\": expected postgres://",
+        ),
+        (
+            &[
+                "--validator-cache",
+                "--database",
+                pg,
+                "--validator-cache-listen",
+            ],
+            "--validator-cache-listen needs a value",
+        ),
+    ];
+    for (args, message) in cases {
+        let exit = run_to_exit(args).await;
+        assert_eq!(exit.code, Some(2), "{args:?}: {exit:?}");
+        assert!(exit.stderr.contains(message), "{args:?}: {exit:?}");
+        assert!(exit.stderr.contains("usage: store"), "{args:?}: {exit:?}");
+        assert!(exit.stdout.is_empty(), "{args:?}: {exit:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_validator_cache_flags_take_their_default_and_their_values() {
+    let dir = std::env::temp_dir().join(format!("store-cli-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("store.log");
+    let cases: [(&[&str], Option<&str>); 5] = [
+        (&[], None),
+        (&["--validator-cache"], Some("max age 10s")),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "2.5"],
+            Some("max age 2.5s"),
+        ),
+        (
+            &["--validator-cache-max-age=0.25", "--validator-cache"],
+            Some("max age 250ms"),
+        ),
+        (
+            &["--validator-cache", "--validator-cache-max-age", "86400"],
+            Some("max age 86400s"),
+        ),
+    ];
+    for (flags, logged) in cases {
+        let mut args = vec!["--addr", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let store = StoreProcess::start(&args, &log).await;
+        let etag = store.server.create("/items/doc", "hello").await;
+        let again = store
+            .server
+            .get("/items/doc", &[(IF_NONE_MATCH, etag.as_str())])
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{flags:?}");
+        drop(store);
+        let text = std::fs::read_to_string(&log).unwrap();
+        match logged {
+            Some(line) => assert!(
+                text.contains(&format!("validator cache: {line}, at most 100000 entries")),
+                "{flags:?}: {text}"
+            ),
+            None => assert!(!text.contains("validator cache"), "{flags:?}: {text}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two stores on one SQLite file: B never hears of A's writes, so its cache answers 304 for the
+/// replaced version until the entry is `--validator-cache-max-age` old, and then asks the file.
+#[tokio::test]
+async fn on_a_shared_sqlite_file_the_max_age_bounds_how_late_a_304_is() {
+    let dir = std::env::temp_dir().join(format!("store-cli-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("items.db").display());
+    let common = ["--addr", "127.0.0.1:0", "--database", url.as_str()];
+    let a = StoreProcess::start(&common, &dir.join("a.log")).await;
+    let mut b_args = common.to_vec();
+    b_args.extend(["--validator-cache", "--validator-cache-max-age", "2"]);
+    let b = StoreProcess::start(&b_args, &dir.join("b.log")).await;
+
+    let etag = a.server.create("/items/doc", "one").await;
+    let revalidate = [(IF_NONE_MATCH, etag.as_str())];
+    let filled = b.server.get("/items/doc", &revalidate).await;
+    let since_filled = std::time::Instant::now();
+    assert_eq!(filled.status, StatusCode::NOT_MODIFIED);
+    let put = a
+        .server
+        .put(
+            "/items/doc",
+            &[(http::header::IF_MATCH, etag.as_str())],
+            "two",
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT, "{put:?}");
+    let first = b.server.get("/items/doc", &revalidate).await;
+    assert_eq!(
+        first.status,
+        StatusCode::NOT_MODIFIED,
+        "B answered from its cache, unaware of A's write"
+    );
+    // Bounded: well before the default max age (10 s) could end it.
+    let fresh = loop {
+        let reply = b.server.get("/items/doc", &revalidate).await;
+        if reply.status == StatusCode::OK || since_filled.elapsed().as_secs() >= 9 {
+            break reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        fresh.status,
+        StatusCode::OK,
+        "a 200 once the entry was 2 s old"
+    );
+    assert_eq!(fresh.text(), "two");
+    drop((a, b));
     let _ = std::fs::remove_dir_all(&dir);
 }

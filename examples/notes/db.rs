@@ -5,7 +5,8 @@
 //! replace, patch, delete): a note's version is the revision that last wrote it, and the list's
 //! version is the current revision, so the list's validators change after any write to any
 //! note, by construction. Every write is a compare-and-set in a `BEGIN IMMEDIATE` transaction:
-//! it names the version it replaces and changes nothing when that version is gone.
+//! it names the version it replaces (a create conditional on the list, the list's) and changes
+//! nothing when that version is gone.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -111,13 +112,19 @@ fn note(row: &Row<'_>) -> rusqlite::Result<Note> {
     })
 }
 
-/// The next revision, taken in `transaction`: the version of what it writes.
-fn next_revision(transaction: &Transaction<'_>) -> rusqlite::Result<i64> {
-    transaction.query_row(
-        "UPDATE revision SET value = value + 1 RETURNING value",
-        [],
-        |row| row.get(0),
-    )
+/// The next revision, taken in `transaction`: the version of what it writes. With `after`, only
+/// while the current revision is still `after` (the list's compare-and-set): `None` when not.
+fn next_revision(
+    transaction: &Transaction<'_>,
+    after: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
+    transaction
+        .query_row(
+            "UPDATE revision SET value = value + 1 WHERE ?1 IS NULL OR value = ?1 RETURNING value",
+            [after],
+            |row| row.get(0),
+        )
+        .optional()
 }
 
 const COLUMNS: &str = "id, title, body, count, version";
@@ -166,16 +173,20 @@ impl Db {
         }
     }
 
-    /// Runs `write` in a `BEGIN IMMEDIATE` transaction with the next revision; commits only
-    /// when it wrote (`Some`), so a refused write leaves everything as it was.
+    /// Runs `write` in a `BEGIN IMMEDIATE` transaction with the next revision (taken only while
+    /// the revision is still `after`, when given); commits only when it wrote (`Some`), so a
+    /// refused write leaves everything as it was.
     async fn write<T: Send + 'static>(
         &self,
+        after: Option<i64>,
         write: impl FnOnce(&Transaction<'_>, i64) -> rusqlite::Result<Option<T>> + Send + 'static,
     ) -> DbResult<Option<T>> {
         self.run(move |connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let revision = next_revision(&transaction)?;
+            let Some(revision) = next_revision(&transaction, after)? else {
+                return Ok(None);
+            };
             let written = write(&transaction, revision)?;
             if written.is_some() {
                 transaction.commit()?;
@@ -224,22 +235,28 @@ impl Db {
         .await
     }
 
-    pub async fn create(&self, new: NewNote) -> DbResult<Note> {
-        let created = self.write(move |t, revision| {
+    /// Inserts a note; with `list`, compare-and-set on the list's version: only while the
+    /// revision is still `list` (`None` when another write took it first).
+    pub async fn create(&self, new: NewNote, list: Option<i64>) -> DbResult<Option<Note>> {
+        self.write(list, move |t, revision| {
             let sql = format!(
                 "INSERT INTO notes (title, body, count, version) VALUES (?1, ?2, 0, ?3) RETURNING {COLUMNS}"
             );
             t.query_row(&sql, params![new.title, new.body, revision], note)
                 .map(Some)
-        });
-        Ok(created
-            .await?
-            .expect("an insert without a key always writes"))
+        })
+        .await
     }
 
-    /// Compare-and-set replace: only if the note is still at `expected`; `None` when it is not.
-    pub async fn replace(&self, id: i64, expected: i64, new: NewNote) -> DbResult<Option<Note>> {
-        self.write(move |t, revision| {
+    /// Compare-and-set replace: only if the note is still at `expected`; `None` when it is not
+    /// (always when `expected` is `None`: the note was missing).
+    pub async fn replace(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        new: NewNote,
+    ) -> DbResult<Option<Note>> {
+        self.write(None, move |t, revision| {
             let sql = format!(
                 "UPDATE notes SET title = ?2, body = ?3, version = ?4 WHERE id = ?1 AND version = ?5 RETURNING {COLUMNS}"
             );
@@ -250,8 +267,13 @@ impl Db {
     }
 
     /// Compare-and-set patch: only if the note is still at `expected`.
-    pub async fn patch(&self, id: i64, expected: i64, patch: NotePatch) -> DbResult<Option<Note>> {
-        self.write(move |t, revision| {
+    pub async fn patch(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        patch: NotePatch,
+    ) -> DbResult<Option<Note>> {
+        self.write(None, move |t, revision| {
             let sql = format!(
                 "UPDATE notes SET title = coalesce(?2, title), body = coalesce(?3, body), count = coalesce(?4, count), version = ?5 WHERE id = ?1 AND version = ?6 RETURNING {COLUMNS}"
             );
@@ -262,11 +284,11 @@ impl Db {
     }
 
     /// Compare-and-set delete: only if the note is still at `expected`.
-    pub async fn delete(&self, id: i64, expected: i64) -> DbResult<Option<()>> {
-        self.write(move |t, _| {
+    pub async fn delete(&self, id: i64, expected: Option<i64>) -> DbResult<Option<()>> {
+        self.write(None, move |t, _| {
             let deleted = t.execute(
                 "DELETE FROM notes WHERE id = ?1 AND version = ?2",
-                [id, expected],
+                params![id, expected],
             )?;
             Ok((deleted == 1).then_some(()))
         })

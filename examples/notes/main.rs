@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --example notes                      # 127.0.0.1:3000, notes in notes.db
 //! cargo run --example notes -- 127.0.0.1:8080 /tmp/other.db
+//! cargo run --example notes -- --validator-cache  # revalidations answered without a query
 //! ```
 //!
 //! Then, from another terminal (`-i` shows the status line and headers):
@@ -34,18 +35,30 @@
 mod app;
 mod db;
 
+use std::time::Duration;
+
 use axum::serve::ListenerExt;
+
+/// How long `--validator-cache` serves a cached validator: the bound on a late 304 when another
+/// process writes the same database file.
+const CACHE_MAX_AGE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!(
+            "usage: notes [--validator-cache] [ADDR (127.0.0.1:3000)] [DATABASE FILE (notes.db)]\n  \
+             --validator-cache  answer revalidations 304 from validators cached for at most 10 s"
+        );
+        return Ok(());
+    }
+    let cache = args.iter().position(|arg| arg == "--validator-cache");
+    let cache = cache.map(|at| args.remove(at)).map(|_| CACHE_MAX_AGE);
+    let mut args = args.into_iter();
     let addr = args
         .next()
         .unwrap_or_else(|| String::from("127.0.0.1:3000"));
-    if addr == "--help" || addr == "-h" {
-        println!("usage: notes [ADDR (127.0.0.1:3000)] [DATABASE FILE (notes.db)]");
-        return Ok(());
-    }
     let path = args.next().unwrap_or_else(|| String::from("notes.db"));
     let db = db::Db::open(&path)?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -54,6 +67,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = stream.set_nodelay(true);
     });
     println!("notes: listening on http://{addr}, notes in {path}");
-    axum::serve(listener, app::app(db)).await?;
+    axum::serve(listener, app::app(db, cache)).await?;
     Ok(())
 }

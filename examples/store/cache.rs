@@ -41,6 +41,7 @@ pub struct Switched {
 impl Switched {
     /// Off until [`switch_on`](Self::switch_on).
     pub fn new(max_age: Duration) -> Self {
+        eprintln!("validator cache: max age {max_age:?}, at most {MAX_ENTRIES} entries");
         let on = Arc::new(AtomicBool::new(false));
         let gate = Arc::clone(&on);
         let cache = ValidatorCache::builder(move |head: &Parts| {

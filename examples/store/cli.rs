@@ -102,6 +102,28 @@ pub fn parse(
         Some(url) => Some(Database::parse(&url)?),
         None => None,
     };
+    if !cache {
+        for (flag, given) in [
+            ("--validator-cache-max-age", max_age.is_some()),
+            ("--validator-cache-listen", listen.is_some()),
+        ] {
+            if given {
+                return Err(format!("{flag} needs --validator-cache"));
+            }
+        }
+    }
+    if let Some(url) = &listen {
+        if !matches!(database, Some(Database::Postgres(_))) {
+            return Err(String::from(
+                "--validator-cache-listen needs a PostgreSQL --database",
+            ));
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(format!(
+                "invalid --validator-cache-listen URL {url:?}: expected postgres://..."
+            ));
+        }
+    }
     let max_age = match max_age {
         None => DEFAULT_CACHE_MAX_AGE,
         Some(secs) => secs

@@ -23,7 +23,6 @@ use std::future::poll_fn;
 use std::time::Duration;
 
 use deadpool_postgres::tokio_postgres::{self, AsyncMessage, Client, NoTls};
-use tokio::sync::mpsc;
 
 use super::Switched;
 
@@ -79,7 +78,12 @@ pub fn spawn(url: String, cache: Switched) {
     tokio::spawn(async move {
         loop {
             match listen(&url, &cache).await {
-                Ok(()) => eprintln!("validator cache: listening connection silent; cache off"),
+                Ok(Ended::Silent) => {
+                    eprintln!("validator cache: listening connection silent; cache off")
+                }
+                Ok(Ended::Closed) => {
+                    eprintln!("validator cache: listening connection closed; cache off")
+                }
                 Err(error) => eprintln!("validator cache: not listening ({error}); cache off"),
             }
             cache.switch_off();
@@ -88,39 +92,54 @@ pub fn spawn(url: String, cache: Switched) {
     });
 }
 
+/// Why a listening connection was given up.
+enum Ended {
+    /// A heartbeat (or the connection's setup) did not answer in time.
+    Silent,
+    /// The server closed it.
+    Closed,
+}
+
 /// One listening connection: returns when it drops or goes silent.
-async fn listen(url: &str, cache: &Switched) -> Result<(), tokio_postgres::Error> {
+async fn listen(url: &str, cache: &Switched) -> Result<Ended, tokio_postgres::Error> {
     let connecting = tokio_postgres::connect(url, NoTls);
     let (client, mut connection) = match tokio::time::timeout(HEARTBEAT_TIMEOUT, connecting).await {
         Ok(connected) => connected?,
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(Ended::Silent),
     };
-    let (sender, mut notifications) = mpsc::unbounded_channel();
-    // The connection's future yields what the server sends unasked; ends when it drops.
-    let driver = tokio::spawn(async move {
+    // The connection's future yields what the server sends unasked, and the notifications are
+    // acted on right there, as they are read: no hop through another task, and nothing the
+    // heartbeat does (a query waiting for its answer) holds them up. A notification that
+    // arrives before the cache is switched on is covered by the switch's own emptying.
+    let handle = cache.handle();
+    let mut driver = tokio::spawn(async move {
         while let Some(message) = poll_fn(|cx| connection.poll_message(cx)).await {
             match message {
-                Ok(AsyncMessage::Notification(notification)) => {
-                    let _ = sender.send(notification.payload().to_owned());
-                }
+                Ok(AsyncMessage::Notification(notification)) => match notification.payload() {
+                    "" => handle.invalidate_all(),
+                    key => handle.invalidate(&key.to_owned()),
+                },
                 Ok(_) => {}
-                Err(error) => {
-                    eprintln!("validator cache: listening connection: {error}");
-                    break;
-                }
+                Err(error) => return Err(error),
             }
         }
+        Ok(())
     });
-    let outcome = serve(&client, cache, &mut notifications).await;
+    let outcome = tokio::select! {
+        served = serve(&client, cache) => served,
+        driven = &mut driver => match driven {
+            Ok(Ok(())) => Ok(Ended::Closed),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Ok(Ended::Closed), // the driver panicked
+        },
+    };
     driver.abort();
     outcome
 }
 
-async fn serve(
-    client: &Client,
-    cache: &Switched,
-    notifications: &mut mpsc::UnboundedReceiver<String>,
-) -> Result<(), tokio_postgres::Error> {
+/// Sets the connection up, switches the cache on, then asks it whether it is alive every
+/// [`HEARTBEAT`]; returns when it does not answer, and errs when it fails.
+async fn serve(client: &Client, cache: &Switched) -> Result<Ended, tokio_postgres::Error> {
     let setup = async {
         client
             .batch_execute(&format!(
@@ -130,34 +149,26 @@ async fn serve(
     };
     match tokio::time::timeout(HEARTBEAT_TIMEOUT * 5, setup).await {
         Ok(done) => done?,
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(Ended::Silent),
     }
     // Every write committed from now on is heard; the entries from before are dropped.
     cache.switch_on();
     eprintln!("validator cache: listening for {CHANNEL}");
-    let handle = cache.handle();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            notification = notifications.recv() => match notification {
-                Some(key) if key.is_empty() => handle.invalidate_all(),
-                Some(key) => handle.invalidate(&key),
-                None => return Ok(()), // the connection dropped
-            },
-            _ = heartbeat.tick() => {
-                let usage = client.query_one("SELECT pg_notification_queue_usage()", &[]);
-                let usage: f64 = match tokio::time::timeout(HEARTBEAT_TIMEOUT, usage).await {
-                    Ok(row) => row?.get(0),
-                    Err(_) => return Ok(()), // silent
-                };
-                if usage > QUEUE_WARNING {
-                    eprintln!(
-                        "validator cache: the notification queue is {:.0}% full: a session \
-                         LISTENs without reading; when it is full, writes fail at commit",
-                        usage * 100.0
-                    );
-                }
-            }
+        heartbeat.tick().await;
+        let usage = client.query_one("SELECT pg_notification_queue_usage()", &[]);
+        let usage: f64 = match tokio::time::timeout(HEARTBEAT_TIMEOUT, usage).await {
+            Ok(row) => row?.get(0),
+            Err(_) => return Ok(Ended::Silent),
+        };
+        if usage > QUEUE_WARNING {
+            eprintln!(
+                "validator cache: the notification queue is {:.0}% full: a session \
+                 LISTENs without reading; when it is full, writes fail at commit",
+                usage * 100.0
+            );
         }
     }
 }
