@@ -7,7 +7,8 @@
 # the 304/200 ratio. The store keeps its items in memory, or in the database given by
 # `--database URL` (or DATABASE_URL): `sqlite://PATH` or `postgres://...`.
 #
-# Usage: bash benches/http.sh [--database URL]
+# Usage: bash benches/http.sh [--database URL] [STORE FLAG ...]
+# Flags after the database go to the store as they are (e.g. --validator-cache).
 # benches/storage.sh runs this for memory, SQLite and PostgreSQL in one go.
 # Environment (all optional):
 #   DURATION=10s      how long each run lasts (oha/wrk syntax)
@@ -32,11 +33,10 @@ KINDS=${KINDS:-200 304 412}
 RESULTS_FILE=${RESULTS_FILE:-}
 DATABASE=${DATABASE_URL:-}
 case ${1:-} in
-    --database) DATABASE=${2:?--database needs a URL} ;;
-    --database=*) DATABASE=${1#--database=} ;;
-    "") ;;
-    *) echo "usage: bash benches/http.sh [--database URL]" >&2; exit 2 ;;
+    --database) DATABASE=${2:?--database needs a URL}; shift 2 ;;
+    --database=*) DATABASE=${1#--database=}; shift ;;
 esac
+STORE_FLAGS=("$@")
 # A key of its own: a database may still hold the items of earlier runs.
 KEY=bench-item-$$-$RANDOM
 
@@ -83,6 +83,7 @@ trap 'exit 130' INT TERM
 
 SERVER_ARGS=(--addr "127.0.0.1:$PORT")
 [[ -z $DATABASE ]] || SERVER_ARGS+=(--database "$DATABASE")
+SERVER_ARGS+=("${STORE_FLAGS[@]}")
 env -u DATABASE_URL "$SERVER_BIN" "${SERVER_ARGS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ADDR=
