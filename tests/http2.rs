@@ -103,13 +103,32 @@ async fn have(tool: &str, test: &str) -> bool {
     found
 }
 
-/// A file of `size` bytes to upload, under the temporary directory.
-fn upload_file(size: usize) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("http2-upload-{}-{size}", std::process::id()));
-    if std::fs::metadata(&path).map(|m| m.len() as usize).ok() != Some(size) {
+/// A file of `size` bytes to upload, under the temporary directory, removed when dropped (a
+/// name of its own per call: tests run at once in one process).
+struct Upload(PathBuf);
+
+impl Upload {
+    fn of(size: usize) -> Upload {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("http2-upload-{}-{n}-{size}", std::process::id());
+        let path = std::env::temp_dir().join(name);
         std::fs::write(&path, vec![b'x'; size]).expect("write the upload file");
+        Upload(path)
     }
-    path
+}
+
+impl std::ops::Deref for Upload {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// A complete problem document for `status`.
@@ -550,8 +569,8 @@ async fn nghttp_sees_a_clean_end_within_the_limit_and_a_no_error_reset_past_it()
         let mut headers = headers.to_vec();
         headers.push((":method", "PUT"));
         for size in SIZES.into_iter().chain([DRAIN_LIMIT + 1]) {
-            let file = upload_file(size);
-            let trace = nghttp(&url, &headers, Some(&file)).await;
+            let file = Upload::of(size);
+            let trace = nghttp(&url, &headers, Some(&*file)).await;
             let what = format!("{status}, {size} bytes");
             assert!(
                 trace.contains(&format!(":status: {status}")),
@@ -677,7 +696,7 @@ async fn curl_http2_gets_every_early_answer() {
     let out = std::env::temp_dir().join(format!("http2-curl-{}", std::process::id()));
     for (headers, status) in EARLY {
         for size in SIZES {
-            let file = upload_file(size);
+            let file = Upload::of(size);
             for attempt in 0..tries() {
                 let mut command = Command::new("curl");
                 command
@@ -692,7 +711,7 @@ async fn curl_http2_gets_every_early_answer() {
                     .args(["-w", "%{http_code} %{http_version}", "-o"])
                     .arg(&out)
                     .arg("-T")
-                    .arg(&file);
+                    .arg(&*file);
                 for (name, value) in headers {
                     command.arg("-H").arg(format!("{name}: {value}"));
                 }
