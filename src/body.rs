@@ -63,8 +63,9 @@ pin_project! {
     {
         Inner { #[pin] body: B },
         Full { data: Option<Bytes> },
-        // The "body" of a 304: nothing, of no stated size (see `sizeless_304`).
-        NotModified,
+        // Nothing, of no stated size, already ended: the body of a 304 (see `Framing`), and of
+        // the layer's answers to HEAD (their length is in `Content-Length`).
+        Ended,
         Buffered {
             chunks: VecDeque<Bytes>,
             rest: Option<Pin<Box<B>>>,
@@ -74,25 +75,41 @@ pin_project! {
     }
 }
 
-/// Whether the layer's 304 to a `method` request over `version` goes out with no size hint (and
-/// a body that has already ended, so servers send no data and, over HTTP/2, end the stream with
-/// the HEADERS frame).
+/// How the layer's own answers to one request are framed: what of the method and protocol
+/// decides whether they go out with a body and a size hint.
 ///
 /// A 304 must not carry a `Content-Length` other than the 200's (RFC 9110 §8.6, §15.4.5), which
 /// the layer does not know, and axum's router writes an exact size hint as `Content-Length`
 /// whatever the status and the method (`content-length: 0` on a 304). Hyper's HTTP/1 code drops
-/// it from a 304 and from a HEAD, its HTTP/2 code sends it. So:
+/// it from a 304 and from a HEAD, its HTTP/2 code sends it. So a 304 goes out:
 ///
-/// - HEAD, and any request over HTTP/2: no hint.
-/// - GET over HTTP/1.x: an exact empty hint, which hyper keeps off the wire, and which makes a
-///   tower-http `CompressionLayer` placed (unsupported) outside this layer leave the 304 alone.
-///   Without a hint it would compress it: no body reaches the wire over HTTP/1 (hyper drops it),
-///   but a `Content-Encoding: gzip` would, which a cache merges into its stored response
-///   (RFC 9111 §4.3.4). Over HTTP/2 nothing the layer can send stops that compression from
-///   putting a body on the 304 without a false `Content-Length`: see the README's compression
-///   section (the supported order puts compression inside this layer).
-pub(crate) fn sizeless_304(method: &http::Method, version: http::Version) -> bool {
-    method == http::Method::HEAD || version >= http::Version::HTTP_2
+/// - to HEAD, and to any request over HTTP/2: with no hint, its body already ended;
+/// - to GET over HTTP/1.x: with an exact empty hint, which hyper keeps off the wire, and which
+///   makes a tower-http `CompressionLayer` placed (unsupported) outside this layer leave the 304
+///   alone. Without a hint it would compress it: no body reaches the wire over HTTP/1 (hyper
+///   drops it), but a `Content-Encoding: gzip` would, which a cache merges into its stored
+///   response (RFC 9111 §4.3.4). Over HTTP/2 nothing the layer can send stops that compression
+///   from putting a body on the 304 without a false `Content-Length`: see the README's
+///   compression section (the supported order puts compression inside this layer).
+///
+/// Any other answer to HEAD (412, 400, 428, 503, ...) goes out with its `Content-Length` (the
+/// length its GET would have, RFC 9110 §9.3.2) and a body that has already ended: hyper's
+/// HTTP/1 code strips a HEAD response's body, but its HTTP/2 code sends it as DATA frames, a
+/// malformed response (RFC 9113 §8.1.1) that clients reset, wherever nothing between the layer
+/// and hyper (such as axum's router around a `route_layer`) strips it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Framing {
+    head: bool,
+    http2: bool,
+}
+
+impl Framing {
+    pub(crate) fn of(method: &http::Method, version: http::Version) -> Self {
+        Framing {
+            head: method == http::Method::HEAD,
+            http2: version >= http::Version::HTTP_2,
+        }
+    }
 }
 
 impl<B: Body> ResponseBody<B> {
@@ -109,16 +126,22 @@ impl<B: Body> ResponseBody<B> {
         }
     }
 
-    /// A response of the layer's own; `sizeless` (see [`sizeless_304`]): a 304 gets a body with
-    /// no size hint that has already ended.
+    /// A response of the layer's own, framed for its request (see [`Framing`]).
     pub(crate) fn answer(
         response: http::Response<AnswerBody>,
-        sizeless: bool,
+        framing: Framing,
     ) -> http::Response<Self> {
-        if sizeless && response.status() == http::StatusCode::NOT_MODIFIED {
-            return response.map(|_| ResponseBody {
-                kind: Kind::NotModified,
-            });
+        let ended = ResponseBody { kind: Kind::Ended };
+        if response.status() == http::StatusCode::NOT_MODIFIED {
+            if framing.head || framing.http2 {
+                return response.map(|_| ended);
+            }
+        } else if framing.head {
+            let (mut head, body) = response.into_parts();
+            head.headers
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert_with(|| http::HeaderValue::from(body.len()));
+            return http::Response::from_parts(head, ended);
         }
         response.map(|body| Self::full(body.into_bytes()))
     }
@@ -169,7 +192,7 @@ where
             KindProj::Full { data } => {
                 Poll::Ready(data.take().map(|bytes| Ok(Frame::data(bytes.into()))))
             }
-            KindProj::NotModified => Poll::Ready(None),
+            KindProj::Ended => Poll::Ready(None),
             KindProj::Buffered {
                 chunks,
                 rest,
@@ -193,7 +216,7 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Full { data } => data.is_none(),
-            Kind::NotModified => true,
+            Kind::Ended => true,
             Kind::Buffered {
                 chunks,
                 rest,
@@ -214,7 +237,7 @@ where
             Kind::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            Kind::NotModified => SizeHint::default(),
+            Kind::Ended => SizeHint::default(),
             Kind::Buffered { chunks, rest, .. } => {
                 let buffered: u64 = chunks.iter().map(|c| c.len() as u64).sum();
                 match rest {
@@ -242,7 +265,7 @@ impl<B: Body> fmt::Debug for ResponseBody<B> {
                 .debug_tuple("ResponseBody::Full")
                 .field(&data.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::NotModified => f.write_str("ResponseBody::NotModified"),
+            Kind::Ended => f.write_str("ResponseBody::Ended"),
             Kind::Buffered { chunks, .. } => f
                 .debug_tuple("ResponseBody::Buffered")
                 .field(&chunks.len())
@@ -259,8 +282,11 @@ mod tests {
     use http::{Method, Version};
 
     fn not_modified_body(method: Method, version: Version) -> ResponseBody<String> {
-        let sizeless = sizeless_304(&method, version);
-        ResponseBody::answer(not_modified(&Validators::new()), sizeless).into_body()
+        ResponseBody::answer(
+            not_modified(&Validators::new()),
+            Framing::of(&method, version),
+        )
+        .into_body()
     }
 
     #[test]
@@ -280,5 +306,31 @@ mod tests {
         let head = not_modified_body(Method::HEAD, Version::HTTP_11);
         assert_eq!(head.size_hint().exact(), None);
         assert!(head.is_end_stream());
+    }
+
+    #[test]
+    fn a_head_answer_states_its_length_and_sends_no_body_on_any_protocol() {
+        let problem = crate::response::precondition_required();
+        let length = problem.body().len();
+        assert!(length > 0);
+        for version in [Version::HTTP_11, Version::HTTP_2] {
+            let head = ResponseBody::<String>::answer(
+                crate::response::precondition_required(),
+                Framing::of(&Method::HEAD, version),
+            );
+            assert_eq!(
+                head.headers()[http::header::CONTENT_LENGTH],
+                length.to_string(),
+                "{version:?}"
+            );
+            assert!(head.body().is_end_stream(), "{version:?}");
+            assert_eq!(head.body().size_hint().exact(), None, "{version:?}");
+            let get = ResponseBody::<String>::answer(
+                crate::response::precondition_required(),
+                Framing::of(&Method::GET, version),
+            );
+            assert_eq!(get.headers().get(http::header::CONTENT_LENGTH), None);
+            assert_eq!(get.body().size_hint().exact(), Some(length as u64));
+        }
     }
 }

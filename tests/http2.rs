@@ -834,3 +834,112 @@ async fn the_store_over_https_negotiates_h2_and_revalidates() {
     assert!(body.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The layer's own answers to HEAD over h2c: no DATA frame, wherever the layer sits.
+
+/// One request over a fresh h2c connection with hyper's own HTTP/2 client, reporting a client
+/// error as text instead of panicking: (status, content-length, whether the HEADERS frame ended
+/// the stream, the body or the error that ended it).
+async fn h2c_once(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(HeaderName, &str)],
+) -> (StatusCode, Option<String>, bool, Result<Bytes, String>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.set_nodelay(true).expect("TCP_NODELAY");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .expect("an HTTP/2 connection");
+    tokio::spawn(connection);
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    let request = request.body(Full::new(Bytes::new())).expect("a request");
+    let response = timeout(Duration::from_secs(10), sender.send_request(request))
+        .await
+        .expect("answered in time")
+        .expect("a response head");
+    let (parts, body) = response.into_parts();
+    let ended_with_head = http_body::Body::is_end_stream(&body);
+    let length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .map(|v| v.to_str().expect("text").to_owned());
+    let body = timeout(Duration::from_secs(10), body.collect())
+        .await
+        .expect("the body ends in time")
+        .map(|collected| collected.to_bytes())
+        .map_err(|error| format!("{error:?}"));
+    (parts.status, length, ended_with_head, body)
+}
+
+/// RFC 9110 §9.3.2 / RFC 9113 §8.1.1: no content on a HEAD response; over HTTP/2 DATA frames on
+/// a HEAD response make it malformed (nghttp2-based clients reset the stream, curl exits 92).
+/// The hyper example drops the body of its handler's HEAD responses, as the README tells
+/// plain-hyper users to; the layer's own answers (412, 400; 503 likewise) never reach the
+/// handler, so they must leave the layer with no body (their length in `Content-Length`).
+#[tokio::test]
+async fn the_hyper_example_answers_a_head_412_and_400_over_h2c_without_data() {
+    let process =
+        StoreProcess::example("hyper", &["--addr", "127.0.0.1:0"], &log_path("hyper-head")).await;
+    let addr = process.server.addr();
+    let mut failures = Vec::new();
+    for (value, status) in [("\"stale\"", 412), ("stale", 400)] {
+        let (got, length, ended_with_head, body) =
+            h2c_once(addr, Method::HEAD, "/greeting", &[(IF_MATCH, value)]).await;
+        assert_eq!(got, status, "HEAD If-Match: {value}");
+        if !ended_with_head || body.as_ref().map_or(true, |body| !body.is_empty()) {
+            failures.push(format!(
+                "HEAD If-Match: {value} -> {got}, content-length {length:?}, HEADERS ended the \
+                 stream: {ended_with_head}, body: {body:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "DATA frames on HEAD answers:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The same in an axum app: with the layer around the whole `Router` (as middleware that
+/// must run before routing is applied, served by `axum::serve`), axum's HEAD body stripping is
+/// inside the layer, and the layer's 412 to a HEAD goes out with its problem body in DATA
+/// frames over h2c.
+#[tokio::test]
+async fn a_layer_around_an_axum_router_answers_a_head_412_over_h2c_without_data() {
+    use tower::{Layer, ServiceBuilder};
+    let source = |_: &Parts| {
+        std::future::ready(Ok::<_, Infallible>(Lookup::Present(
+            Validators::new().with_etag(ETag::from_static("\"v1\"")),
+        )))
+    };
+    let routes = Router::new().route("/", get(|| async { "hello" }));
+    let app = ServiceBuilder::new()
+        .map_response(
+            |response: http::Response<tower_conditional::ResponseBody<axum::body::Body>>| {
+                response.map(axum::body::Body::new)
+            },
+        )
+        .service(ConditionalLayer::new(source).layer(routes));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+    tokio::spawn(async move { axum::serve(listener, make).await });
+    let (status, length, ended_with_head, body) =
+        h2c_once(addr, Method::HEAD, "/", &[(IF_MATCH, "\"old\"")]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert!(
+        ended_with_head && body.as_ref().is_ok_and(|body| body.is_empty()),
+        "HEAD 412: content-length {length:?}, HEADERS ended the stream: {ended_with_head}, \
+         body: {body:?}"
+    );
+}

@@ -14,7 +14,7 @@ use super::plan::{Post, RangeCheck, ResponseCheck};
 use super::ranges::{self, RangeOf};
 use super::settings::Settings;
 use super::trace;
-use crate::body::{ResponseBody, sizeless_304};
+use crate::body::{Framing, ResponseBody};
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::Condition;
@@ -162,7 +162,8 @@ const SERVICE_UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 
 /// The 503 in place of a 206 that is not (or cannot be shown to be) of the named version.
 fn another_version<B: Body>(failed: bool, range: &RangeCheck) -> Response<ResponseBody<B>> {
-    ResponseBody::answer(range_of_another_version(failed, range.retry_after), false)
+    let framing = Framing::of(&range.head.method, range.head.version);
+    ResponseBody::answer(range_of_another_version(failed, range.retry_after), framing)
 }
 
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
@@ -206,7 +207,7 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
     if let Some(answer) = answer(&check, &head) {
         return After::Done(ResponseBody::answer(
             answer,
-            sizeless_304(&check.method, check.version),
+            Framing::of(&check.method, check.version),
         ));
     }
     After::Done(Response::from_parts(head, ResponseBody::inner(body)))
@@ -227,7 +228,7 @@ pub(super) fn after_hashing<B: Body>(
         }
     }
     match answer(check, &head) {
-        Some(answer) => ResponseBody::answer(answer, sizeless_304(&check.method, check.version)),
+        Some(answer) => ResponseBody::answer(answer, Framing::of(&check.method, check.version)),
         None => Response::from_parts(head, body),
     }
 }

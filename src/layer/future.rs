@@ -20,7 +20,7 @@ use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post, RangeCheck};
 use super::settings::Shared;
-use crate::body::{ResponseBody, sizeless_304};
+use crate::body::{Framing, ResponseBody};
 use crate::cache::{Fill, Invalidate};
 use crate::response::AnswerBody;
 use crate::source::{Lookup, ValidatorSource};
@@ -82,8 +82,8 @@ pin_project! {
             #[pin]
             body: B,
             drain: Box<Draining>,
-            // A 304 goes out with no size hint (see `sizeless_304`).
-            sizeless: bool,
+            // How the answer goes out (see `Framing`).
+            framing: Framing,
         },
         Inner {
             #[pin]
@@ -197,15 +197,15 @@ where
         drain: Limits,
     ) -> Self {
         let (parts, body) = request.into_parts();
-        let sizeless = sizeless_304(&parts.method, parts.version);
+        let framing = Framing::of(&parts.method, parts.version);
         let state = match early(response, &parts, body, &drain) {
             Early::Now(response) => State::Answered {
-                response: Some(Box::new(ResponseBody::answer(response, sizeless))),
+                response: Some(Box::new(ResponseBody::answer(response, framing))),
             },
             Early::Drain(body, drain) => State::Draining {
                 body,
                 drain,
-                sizeless,
+                framing,
             },
         };
         ResponseFuture { state }
@@ -281,18 +281,18 @@ where
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
-                            let sizeless = sizeless_304(&parts.method, parts.version);
+                            let framing = Framing::of(&parts.method, parts.version);
                             match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {
                                     return Poll::Ready(Ok(ResponseBody::answer(
-                                        response, sizeless,
+                                        response, framing,
                                     )));
                                 }
                                 Early::Drain(body, drain) => {
                                     state.set(State::Draining {
                                         body,
                                         drain,
-                                        sizeless,
+                                        framing,
                                     });
                                 }
                             }
@@ -312,11 +312,11 @@ where
                 StateProj::Draining {
                     body,
                     drain,
-                    sizeless,
+                    framing,
                 } => {
                     // A HEAD with a body is drained too: its 304 keeps no size hint.
                     let response = ready!(drain.poll(body, cx));
-                    return Poll::Ready(Ok(ResponseBody::answer(response, *sizeless)));
+                    return Poll::Ready(Ok(ResponseBody::answer(response, *framing)));
                 }
                 StateProj::Inner {
                     future,
