@@ -1854,3 +1854,47 @@ async fn methods_whose_preconditions_are_ignored_never_get_428() {
     let answer = send(&layer, request(Method::PUT, &[])).await;
     assert_eq!(answer.status, StatusCode::PRECONDITION_REQUIRED);
 }
+
+/// `require_preconditions([GET])` with encoding-aware tags: the 428 was moved before the
+/// coding's decision for a request that proceeds (`a_required_precondition_is_enforced_before_the_coding_decides`),
+/// but its mirror, a revalidation the look-up says 304 and the response's coding turns into a
+/// 200, still reaches the handler and is served its 200 with neither If-Match nor
+/// If-Unmodified-Since.
+#[tokio::test]
+async fn a_required_read_whose_304_the_coding_turns_into_a_200_gets_428() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let source = |_: &Parts| async {
+        let current = Validators::new().with_etag(ETag::from_static("\"v1\""));
+        Ok::<_, Infallible>(Lookup::Present(current))
+    };
+    // A compressor inside the layer answered gzip.
+    let handler = service_fn(move |_: Request<String>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            let mut response = Response::new(String::from("compressed bytes"));
+            response.headers_mut().insert(
+                http::header::CONTENT_ENCODING,
+                HeaderValue::from_static("gzip"),
+            );
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let service = ConditionalLayer::new(source)
+        .encoding_aware_etags(true)
+        .require_preconditions([Method::GET])
+        .layer(handler);
+    let request = Request::get("/doc")
+        .header(IF_NONE_MATCH, "W/\"v1\"")
+        .header(ACCEPT_ENCODING, "gzip")
+        .body(String::new())
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    assert!(
+        status == StatusCode::NOT_MODIFIED || status == StatusCode::PRECONDITION_REQUIRED,
+        "a required GET without If-Match got {status} (ETag {:?}) from the handler ({} call)",
+        response.headers().get(ETAG),
+        calls.load(Ordering::SeqCst)
+    );
+}

@@ -590,3 +590,50 @@ async fn the_cache_keys_a_note_by_its_decoded_id_so_a_percent_encoded_write_inva
         assert_eq!(after.status, StatusCode::OK, "{target} after the write");
     }
 }
+
+#[tokio::test]
+async fn with_the_cache_a_write_whose_client_went_away_still_invalidates_the_note() {
+    use tokio::io::AsyncWriteExt;
+    // An hour: a 304 below can only come from an entry the write should have invalidated.
+    let (server, file, db) = start_with("cached-cancelled", Some(Duration::from_secs(3600))).await;
+    let (path, etag) = create(&server, "one").await;
+    let filled = server.get(&path, &[(IF_NONE_MATCH, &etag)]).await;
+    assert_eq!(
+        filled.status,
+        StatusCode::NOT_MODIFIED,
+        "the cache is filled"
+    );
+    // Another connection holds SQLite's write lock, so the PATCH below waits in its handler
+    // (busy_timeout) after the layer's check.
+    let blocker = rusqlite::Connection::open(&file.0).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = r#"{"count": 1}"#;
+    let mut client = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nIf-Match: {etag}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The client gives up: hyper drops the request's future, the layer never sees a response.
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The lock goes; the write already on the blocking pool commits.
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let mut written = false;
+    for _ in 0..50 {
+        let note = db.get(1).await.unwrap().expect("note 1");
+        if note.count == 1 {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(written, "the PATCH the layer passed was committed");
+    let after = server.get(&path, &[(IF_NONE_MATCH, &etag)]).await;
+    assert_eq!(
+        after.status,
+        StatusCode::OK,
+        "note 1 changed (count 1) through the layer, yet its old tag still revalidates"
+    );
+}

@@ -280,3 +280,64 @@ async fn on_a_shared_sqlite_file_the_max_age_bounds_how_late_a_304_is() {
     drop((a, b));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_max_age_that_rounds_to_zero_is_refused_like_zero() {
+    // `0` is refused ("0 < SECS"); a positive value below a nanosecond becomes the same zero
+    // Duration, a cache that never answers, yet the store starts and logs "max age 0ns".
+    // (An address that cannot resolve makes an accepted value exit 2 too, with its own message.)
+    for secs in ["1e-12", "0.0000000001"] {
+        let exit = run_to_exit(&[
+            "--addr",
+            "no port",
+            "--validator-cache",
+            "--validator-cache-max-age",
+            secs,
+        ])
+        .await;
+        assert_eq!(exit.code, Some(2), "{secs}: {exit:?}");
+        assert!(
+            exit.stderr
+                .contains(&format!("invalid --validator-cache-max-age {secs:?}")),
+            "{secs}: {exit:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_value_flag_followed_by_a_flag_says_it_needs_a_value() {
+    // `--tls-cert` took `--tls-key` as its path, then the key's path is "unknown argument".
+    let exit = run_to_exit(&["--tls-cert", "--tls-key", "key.pem"]).await;
+    assert_eq!(exit.code, Some(2), "{exit:?}");
+    assert!(exit.stderr.contains("--tls-cert needs a value"), "{exit:?}");
+}
+
+#[tokio::test]
+async fn bad_tls_files_are_reported_before_the_database_is_created() {
+    let path = std::env::temp_dir().join(format!("store-cli-tls-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}", path.display());
+    let exit = run_to_exit(&[
+        "--database",
+        &url,
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "/nonexistent/key.pem",
+    ])
+    .await;
+    let created = path.exists();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    assert_eq!(exit.code, Some(1), "{exit:?}");
+    assert!(
+        exit.stderr.contains("cannot read the certificate chain"),
+        "{exit:?}"
+    );
+    assert!(
+        !created,
+        "a start refused for its TLS files created {}",
+        path.display()
+    );
+}

@@ -359,3 +359,51 @@ async fn requests_without_a_key_never_use_the_cache() {
     assert_eq!(db.queries(), 3);
     assert!(cache.is_empty());
 }
+
+#[tokio::test]
+async fn the_maximum_age_bounds_a_304_from_when_the_source_read_not_from_its_answer() {
+    // The source reads the database at once and its answer takes a while to come back (a slow
+    // network, a busy runtime). A writer the layer does not see changes the item just after the
+    // read: the maximum age is documented as the bound on how late a 304 can then be.
+    const MAX_AGE: Duration = Duration::from_millis(300);
+    let current: Arc<Mutex<&'static str>> = Arc::new(Mutex::new("\"v1\""));
+    let read = Arc::clone(&current);
+    let source = move |_: &Parts| {
+        let tag = *read.lock().unwrap(); // the read
+        async move {
+            tokio::time::sleep(Duration::from_millis(600)).await; // the answer's way back
+            let validators = Validators::new().with_etag(ETag::from_static(tag));
+            Ok::<_, Infallible>(Lookup::Present(validators))
+        }
+    };
+    let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))
+        .max_age(MAX_AGE)
+        .build();
+    let handler = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let service: Service = BoxCloneService::new(
+        ConditionalLayer::new(source)
+            .validator_cache(cache)
+            .layer(handler),
+    );
+    let first = tokio::spawn({
+        let service = service.clone();
+        let request = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+        async move { service.oneshot(request).await.unwrap().status() }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    *current.lock().unwrap() = "\"v2\""; // written elsewhere, never invalidated
+    let written = std::time::Instant::now();
+    assert_eq!(
+        first.await.unwrap(),
+        StatusCode::NOT_MODIFIED,
+        "v1 was current at the read"
+    );
+    let again = status(&service, get("/doc", &[(IF_NONE_MATCH, "\"v1\"")])).await;
+    let late = written.elapsed();
+    assert!(
+        again != StatusCode::NOT_MODIFIED || late < MAX_AGE,
+        "a 304 for v1 {late:?} after v2 was written, past the maximum age {MAX_AGE:?}"
+    );
+}

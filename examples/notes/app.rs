@@ -15,7 +15,9 @@
 //! between `// validator cache {` and `// validator cache }` (or end with `// validator cache`),
 //! counted apart (at most 30): it is an optimisation on top of the 40 lines, not part of them.
 //! Every write goes through the layer, which invalidates the note it wrote and, through
-//! `also_invalidates`, the list; so in one process a cached 304 is never late. A second process
+//! `also_invalidates`, the list (also when the client goes away mid-write); in one process a
+//! cached 304 is late only if a write commits after its request was dropped and a revalidation
+//! refills the old version meanwhile (the README's "Validator cache"). A second process
 //! writing the same database file is not seen: the maximum age is then the bound on how late a
 //! 304 can be.
 

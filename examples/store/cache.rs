@@ -4,7 +4,7 @@
 //!
 //! | storage | invalidated by | a 304 is at most this late |
 //! |---|---|---|
-//! | process memory, SQLite with one process | this process's successful writes (the layer) | never late |
+//! | process memory, SQLite with one process | this process's writes (the layer) | late only for a write that commits after its request was dropped |
 //! | SQLite shared by several processes | this process's writes only | `--validator-cache-max-age` after another process's write |
 //! | PostgreSQL | every committed write, heard as a `NOTIFY` (see `listen.rs`) | the notification's delivery; the max age while not listening |
 //!

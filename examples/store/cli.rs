@@ -93,7 +93,11 @@ pub fn parse(
         };
         let value = match inline {
             Some(value) => value,
-            None => args.next().ok_or(format!("{flag} needs a value"))?,
+            // A flag where its value should be is a missing value, not the value.
+            None => args
+                .next()
+                .filter(|next| !next.starts_with("--"))
+                .ok_or(format!("{flag} needs a value"))?,
         };
         *slot = Some(value);
     }
@@ -131,6 +135,8 @@ pub fn parse(
             .ok()
             .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 86_400.0)
             .map(Duration::from_secs_f64)
+            // A positive value too small for a nanosecond is zero all the same.
+            .filter(|max_age| !max_age.is_zero())
             .ok_or(format!(
                 "invalid --validator-cache-max-age {secs:?}: seconds, 0 < SECS <= 86400"
             ))?,

@@ -91,6 +91,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The certificate and key first: a bad file must not leave a database created behind it.
+    let tls = match &options.tls {
+        None => None,
+        Some((cert, key)) => match tls::config(cert, key) {
+            Ok(config) => Some(config),
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let opened = match (&options.database, options.validator_cache) {
         (None, None) => Ok(app::router()),
         (None, Some(max_age)) => Ok(cache::memory_router(max_age)),
@@ -105,16 +116,6 @@ async fn main() -> ExitCode {
             Ok(router) => router,
             Err(error) => {
                 eprintln!("cannot open the database ({database}): {error}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let tls = match &options.tls {
-        None => None,
-        Some((cert, key)) => match tls::config(cert, key) {
-            Ok(config) => Some(config),
-            Err(message) => {
-                eprintln!("{message}");
                 return ExitCode::FAILURE;
             }
         },

@@ -870,8 +870,30 @@ pub fn layer_model(
         }
     }
     if config.encoding_aware && read && coding_decides(request, accept_encoding, state, &outcome) {
+        let mut status = revalidated_on_response(request, state, inner);
+        // The same rule on the response: a revalidation that does not end in a 304 and lacks
+        // the required precondition is answered 428 in place of the handler's response. Only
+        // a 2xx but 206 is evaluated; what passed is what If-Match / If-Unmodified-Since alone
+        // give against the source's state.
+        let evaluated = (200..300).contains(&inner.status) && inner.status != 206;
+        if required && evaluated && status != 304 && state.is_present() {
+            let lost_update = Request {
+                if_none_match: Vec::new(),
+                if_modified_since: Vec::new(),
+                if_range: Vec::new(),
+                range: false,
+                ..request.clone()
+            };
+            let passed = match model_with(&lost_update, state, aliases) {
+                Outcome::Proceed { passed, .. } => passed,
+                _ => None,
+            };
+            if !matches!(passed, Some(IfMatch | IfUnmodifiedSince)) {
+                status = 428;
+            }
+        }
         return LayerOutcome {
-            status: revalidated_on_response(request, state, inner),
+            status,
             inner_called: true,
         };
     }

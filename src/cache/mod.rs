@@ -72,8 +72,11 @@ impl fmt::Debug for Fill {
     }
 }
 
-/// Invalidates the keys of one write's target once it succeeded.
-pub(crate) struct Invalidate(Box<dyn FnOnce() + Send + Sync>);
+/// Invalidates the keys of one write's target once it succeeded, or once its outcome can no
+/// longer be known: dropped unanswered (the client went away while the handler ran, the inner
+/// service failed), it invalidates too, since the write may have been performed (or may still
+/// be, on a task of its own) all the same.
+pub(crate) struct Invalidate(Option<Box<dyn FnOnce() + Send + Sync>>);
 
 impl Invalidate {
     #[cfg_attr(
@@ -81,14 +84,28 @@ impl Invalidate {
         allow(dead_code, reason = "made only by the ValidatorCache")
     )]
     pub(crate) fn new(invalidate: impl FnOnce() + Send + Sync + 'static) -> Self {
-        Invalidate(Box::new(invalidate))
+        Invalidate(Some(Box::new(invalidate)))
     }
 
     /// Invalidates when the write's response is a success (2xx): anything else changed
     /// nothing the layer can know of (the maximum age bounds the rest).
-    pub(crate) fn after(self, status: StatusCode) {
+    pub(crate) fn after(mut self, status: StatusCode) {
+        let invalidate = self.0.take();
         if status.is_success() {
-            (self.0)();
+            invalidate.into_iter().for_each(|invalidate| invalidate());
+        }
+    }
+
+    /// The write was refused before the inner service was called: nothing to invalidate.
+    pub(crate) fn refused(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Invalidate {
+    fn drop(&mut self) {
+        if let Some(invalidate) = self.0.take() {
+            invalidate();
         }
     }
 }

@@ -335,13 +335,16 @@ impl<K: Hash + Eq + Clone> Inner<K> {
         None
     }
 
-    fn fill(&self, key: K, stamp: Stamp, validators: &Validators) {
+    /// `asked`: when the look-up was stamped, before the source was asked. The entry's age
+    /// counts from then, so the maximum age bounds how late a 304 is from the source's read,
+    /// not from its (possibly slow) answer.
+    fn fill(&self, key: K, stamp: Stamp, asked: Instant, validators: &Validators) {
         // Only an optimisation: a stamp made stale after this check is caught by `get`.
         if stamp == self.stamp(&key) {
             let entry = Entry {
                 validators: validators.clone(),
                 stamp,
-                stored: Instant::now(),
+                stored: asked,
             };
             self.entries.insert(key, entry);
         }
@@ -369,8 +372,9 @@ where
 {
     fn stamped_fill(&self, key: K) -> Fill {
         let stamp = self.inner.stamp(&key);
+        let asked = Instant::now();
         let inner = Arc::clone(&self.inner);
-        Fill::new(move |validators| inner.fill(key, stamp, validators))
+        Fill::new(move |validators| inner.fill(key, stamp, asked, validators))
     }
 }
 

@@ -54,6 +54,11 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
     // The response's tag is already the one issued for its coding: members are compared
     // with it as they are, and a 304 or 412 repeats it as it is.
     let decision = conditions.evaluate(&check.method, &state);
+    if check.required && decision.status().is_none() {
+        // The request-side decision was a 304 that the response's coding undid: without the
+        // required precondition, the answer is the 428 the request side gives (RFC 6585 §3).
+        return Some(crate::response::precondition_required());
+    }
     let mut response = match decision.status()? {
         // The 304 repeats the response's own metadata (RFC 9110 §15.4.5), and what the source
         // gave that the response lacks, as an early 304 would.

@@ -3,9 +3,9 @@
 //! and the [`Post`] for its response. Free of polling and of tower: the future only drives
 //! these.
 
-use http::header::{ETAG, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
+use http::header::{ETAG, IF_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
 use http::request::Parts;
-use http::{Method, Response, StatusCode};
+use http::{HeaderMap, Method, Response, StatusCode};
 
 use super::answers::{finish_answer, source_unavailable};
 use super::plan::{Plan, Post, RangeCheck, ResponseCheck};
@@ -335,6 +335,7 @@ fn hand_over(
 /// evaluated on the response, against the source's validators in the form issued for its
 /// coding. Range goes: the preconditions come first (§13.2.2), and a 206 cannot become a 304.
 fn on_the_response(state: ResourceState, parts: &mut Parts, plan: &Plan) -> Post {
+    let required = plan.precondition_required && state.is_present() && !protected(parts, &state);
     drop_range(parts);
     let validators = match state {
         ResourceState::Present(validators) => validators,
@@ -347,10 +348,31 @@ fn on_the_response(state: ResourceState, parts: &mut Parts, plan: &Plan) -> Post
     Post {
         fill,
         check: Some(Box::new(ResponseCheck::revalidation(
-            parts, plan, validators,
+            parts, plan, validators, required,
         ))),
         ..plan.post()
     }
+}
+
+/// Whether the request carries an `If-Match` or `If-Unmodified-Since` that was evaluated and
+/// passed against `state`: what `require_preconditions` asks for (RFC 6585 §3). Only asked of
+/// a revalidation decided on the response (rare: with `require_preconditions` and
+/// encoding-aware tags), whose request-side decision named the condition that decided it, not
+/// those that passed before it.
+fn protected(parts: &Parts, state: &ResourceState) -> bool {
+    let mut lost_update = HeaderMap::new();
+    for name in [IF_MATCH, IF_UNMODIFIED_SINCE] {
+        for value in parts.headers.get_all(&name) {
+            lost_update.append(name.clone(), value.clone());
+        }
+    }
+    let accept = AcceptEncoding::parse(&parts.headers);
+    let decision =
+        Conditions::from_headers(&lost_update).evaluate_with(&parts.method, state, Some(&accept));
+    matches!(
+        decision.proceed().and_then(Proceed::passed),
+        Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
+    )
 }
 
 /// A write the source cannot check before the handler ([`Lookup::Unknown`]): see the docs of

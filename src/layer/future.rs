@@ -281,6 +281,9 @@ where
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
+                            if let Some(invalidate) = invalidate {
+                                invalidate.refused();
+                            }
                             let framing = Framing::of(&parts.method, parts.version);
                             match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {

@@ -79,6 +79,9 @@ pub(super) struct ResponseCheck {
     /// answer: the response is evaluated against them, its tag in the form issued for its
     /// coding (the response's own `ETag` and `Last-Modified` win).
     pub(super) source: Option<Validators>,
+    /// A revalidation that lacks the precondition `require_preconditions` asks for: unless the
+    /// response becomes a 304, it is answered 428 (RFC 6585 §3) in its place.
+    pub(super) required: bool,
 }
 
 impl ResponseCheck {
@@ -95,14 +98,23 @@ impl ResponseCheck {
     }
 
     /// Copies `If-None-Match` and `If-Modified-Since` only (the other preconditions were
-    /// evaluated against `source` and passed), to evaluate them on the response.
-    pub(super) fn revalidation(parts: &Parts, plan: &Plan, source: Validators) -> Self {
-        Self::copying(
+    /// evaluated against `source` and passed), to evaluate them on the response. `required`:
+    /// the request lacks a precondition `require_preconditions` asks for, so a response that
+    /// does not become a 304 becomes a 428.
+    pub(super) fn revalidation(
+        parts: &Parts,
+        plan: &Plan,
+        source: Validators,
+        required: bool,
+    ) -> Self {
+        let mut check = Self::copying(
             parts,
             plan,
             [IF_NONE_MATCH, IF_MODIFIED_SINCE],
             Some(source),
-        )
+        );
+        check.required = required;
+        check
     }
 
     fn copying<const N: usize>(
@@ -123,6 +135,7 @@ impl ResponseCheck {
             conditions,
             plan: *plan,
             source,
+            required: false,
         }
     }
 }
