@@ -87,12 +87,11 @@ impl Invalidate {
         Invalidate(Some(Box::new(invalidate)))
     }
 
-    /// Invalidates when the write's response is a success (2xx): anything else changed
-    /// nothing the layer can know of (the maximum age bounds the rest).
-    pub(crate) fn after(mut self, status: StatusCode) {
-        let invalidate = self.0.take();
-        if status.is_success() {
-            invalidate.into_iter().for_each(|invalidate| invalidate());
+    /// Invalidates when the write's response is a success (2xx), as it is dropped: anything
+    /// else changed nothing the layer can know of (the maximum age bounds the rest).
+    pub(crate) fn after(self, status: StatusCode) {
+        if !status.is_success() {
+            self.refused();
         }
     }
 

@@ -5,10 +5,10 @@
 
 use http::header::{ETAG, IF_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
 use http::request::Parts;
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 
 use super::answers::{finish_answer, source_unavailable};
-use super::plan::{Plan, Post, RangeCheck, ResponseCheck};
+use super::plan::{Plan, Post, RangeCheck, ResponseCheck, only};
 use super::revalidation::{Timing, timing};
 use super::settings::{Config, OnSourceError};
 use super::trace;
@@ -140,7 +140,7 @@ pub(super) fn decide<E: Into<BoxError>>(
         Timing::Now(held) => held,
         Timing::OnResponse => {
             trace::unevaluated(parts, "the response's coding decides: evaluated on it");
-            return Verdict::Call(on_the_response(state, parts, plan));
+            return Verdict::Call(on_the_response(state, parts, plan, accept.as_ref()));
         }
     };
     let proceed = match decision {
@@ -334,8 +334,14 @@ fn hand_over(
 /// preconditions that passed stay passed, and `If-None-Match` / `If-Modified-Since` are
 /// evaluated on the response, against the source's validators in the form issued for its
 /// coding. Range goes: the preconditions come first (§13.2.2), and a 206 cannot become a 304.
-fn on_the_response(state: ResourceState, parts: &mut Parts, plan: &Plan) -> Post {
-    let required = plan.precondition_required && state.is_present() && !protected(parts, &state);
+fn on_the_response(
+    state: ResourceState,
+    parts: &mut Parts,
+    plan: &Plan,
+    accept: Option<&AcceptEncoding>,
+) -> Post {
+    let required =
+        plan.precondition_required && state.is_present() && !protected(parts, &state, accept);
     drop_range(parts);
     let validators = match state {
         ResourceState::Present(validators) => validators,
@@ -359,16 +365,10 @@ fn on_the_response(state: ResourceState, parts: &mut Parts, plan: &Plan) -> Post
 /// a revalidation decided on the response (rare: with `require_preconditions` and
 /// encoding-aware tags), whose request-side decision named the condition that decided it, not
 /// those that passed before it.
-fn protected(parts: &Parts, state: &ResourceState) -> bool {
-    let mut lost_update = HeaderMap::new();
-    for name in [IF_MATCH, IF_UNMODIFIED_SINCE] {
-        for value in parts.headers.get_all(&name) {
-            lost_update.append(name.clone(), value.clone());
-        }
-    }
-    let accept = AcceptEncoding::parse(&parts.headers);
+fn protected(parts: &Parts, state: &ResourceState, accept: Option<&AcceptEncoding>) -> bool {
+    let lost_update = only(&parts.headers, [IF_MATCH, IF_UNMODIFIED_SINCE]);
     let decision =
-        Conditions::from_headers(&lost_update).evaluate_with(&parts.method, state, Some(&accept));
+        Conditions::from_headers(&lost_update).evaluate_with(&parts.method, state, accept);
     matches!(
         decision.proceed().and_then(Proceed::passed),
         Some(Condition::IfMatch | Condition::IfUnmodifiedSince)

@@ -123,12 +123,7 @@ impl ResponseCheck {
         fields: [HeaderName; N],
         source: Option<Validators>,
     ) -> Self {
-        let mut conditions = HeaderMap::new();
-        for name in fields {
-            for value in parts.headers.get_all(&name) {
-                conditions.append(name.clone(), value.clone());
-            }
-        }
+        let conditions = only(&parts.headers, fields);
         ResponseCheck {
             method: parts.method.clone(),
             version: parts.version,
@@ -154,4 +149,15 @@ pub(super) struct RangeCheck {
     pub(super) head: Parts,
     /// The `Retry-After` of a 503 when that second look-up fails.
     pub(super) retry_after: Option<Duration>,
+}
+
+/// The lines of `headers` named in `names`, as a map of their own.
+pub(super) fn only<const N: usize>(headers: &HeaderMap, names: [HeaderName; N]) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in names {
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
 }
