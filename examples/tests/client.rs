@@ -3,10 +3,11 @@
 //! store never gives (always 412, 428 and 400 to a write, no validators, 410, 409, lost
 //! responses, long bodies). `tests/client_json.rs` has the JSON API, the proxy that loses
 //! responses over TCP and the endless body.
-#![cfg(feature = "client")]
 
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

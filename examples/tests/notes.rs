@@ -4,10 +4,12 @@
 //! the opt-in validator cache (a write to any note invalidates the list), CORS and compression,
 //! and 8 concurrent writers whose 200 increments all land.
 
-#[path = "../examples/notes/app.rs"]
+#[path = "../notes/app.rs"]
 mod app;
-#[path = "../examples/notes/db.rs"]
+#[path = "../notes/db.rs"]
 mod db;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::path::PathBuf;
@@ -88,7 +90,7 @@ async fn create(server: &Server, title: &str) -> (String, String) {
 /// The lines of `examples/notes/app.rs` marked `marker`: between `// {marker} {` and
 /// `// {marker} }`, or ending with `// {marker}`.
 fn marked_lines(marker: &str) -> usize {
-    let source = include_str!("../examples/notes/app.rs");
+    let source = include_str!("../notes/app.rs");
     let (open, close, tail) = (
         format!("// {marker} {{"),
         format!("// {marker} }}"),

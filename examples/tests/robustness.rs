@@ -2,8 +2,10 @@
 //! writes never lose an update or resurrect an item, a client that disconnects mid-request
 //! changes nothing, and refused writes (400, 412, 428, 503) leave the stored state untouched.
 
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::{HashMap, HashSet};

@@ -7,11 +7,13 @@
 //! [`on_every_backend!`]). The PostgreSQL runs need `DATABASE_URL` to name a PostgreSQL database
 //! (`bash .ci/run` starts one); without it they pass without running and say so.
 
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
 mod backends;
-#[path = "../examples/store/database.rs"]
+#[path = "../store/database.rs"]
 mod database;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

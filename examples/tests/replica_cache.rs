@@ -9,13 +9,15 @@
 //! window, and how long B's final 200 took. No figure is asserted: they measure the machine.
 
 #[allow(dead_code)]
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
 mod backends;
 #[allow(dead_code)]
-#[path = "../examples/store/database.rs"]
+#[path = "../store/database.rs"]
 mod database;
 mod process;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::net::SocketAddr;

@@ -4,13 +4,15 @@
 //! come from the database and the compare-and-set happens in it.
 
 #[allow(dead_code)]
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
 mod backends;
 #[allow(dead_code)]
-#[path = "../examples/store/database.rs"]
+#[path = "../store/database.rs"]
 mod database;
 mod process;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -5,10 +5,12 @@
 //! - the store example's axum app, served by `axum::serve` as its `main` does;
 //! - the hyper example, the very binary (`target/debug/examples/hyper`, built by `cargo test`).
 
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 #[allow(dead_code)]
 mod app;
 mod process;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::net::SocketAddr;

@@ -8,12 +8,14 @@
 //! the test switches off (connections reset and refused) or stalls (connections hang).
 
 #[allow(dead_code)]
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
 mod backends;
 #[allow(dead_code)]
-#[path = "../examples/store/database.rs"]
+#[path = "../store/database.rs"]
 mod database;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::net::SocketAddr;

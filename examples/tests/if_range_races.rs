@@ -6,12 +6,14 @@
 //! Served over a loopback socket by axum; the bytes received are what is checked.
 
 #[allow(dead_code)]
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 mod app;
 mod backends;
 #[allow(dead_code)]
-#[path = "../examples/store/database.rs"]
+#[path = "../store/database.rs"]
 mod database;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::convert::Infallible;

@@ -2,6 +2,8 @@
 //! choice of storage.
 
 mod process;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use http::StatusCode;

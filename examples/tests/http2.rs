@@ -10,10 +10,12 @@
 //! Each upload is tried 10 times per size, status and client (`H2_TRIES` sets another count):
 //! the whole file takes about 35 s in a debug build on a 2-core machine.
 
-#[path = "../examples/store/app.rs"]
+#[path = "../store/app.rs"]
 #[allow(dead_code)]
 mod app;
 mod process;
+// The HTTP test client shared with the library's own tests.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::convert::Infallible;
