@@ -1,15 +1,65 @@
-//! Correct, fast HTTP conditional requests (RFC 9110 §13): ETags, 304 Not Modified,
-//! 412 Precondition Failed and 428 Precondition Required.
-//!
-//! The core is a pure function, [`evaluate`]: method + request headers + the resource's current
-//! validators in, a [`Decision`] out. It knows nothing of tower or async, so any framework can
-//! call it; [`Decision::response`] turns a decision into the response to send.
-//!
-//! # Example: a framework of your own
+//! [`ConditionalLayer`] answers HTTP conditional requests (RFC 9110 §13) for tower, axum and
+//! hyper: 304 Not Modified, 412 Precondition Failed and 428 Precondition Required, before your
+//! handler runs.
 //!
 //! ```
-//! use http::{header, HeaderMap, Method, Request, Response, StatusCode};
-//! use tower_conditional::{evaluate, Decision, ETag, ResourceState, Validators};
+//! use std::convert::Infallible;
+//! use axum::{routing::get, Router};
+//! use http::{header, request::Parts, Method, Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Where the current validators come from: here a constant, usually a row version.
+//! let source = |_: &Parts| async {
+//!     let validators = Validators::new().with_etag(ETag::from_content(b"hello"));
+//!     Ok::<_, Infallible>(Lookup::Present(validators))
+//! };
+//! let app = Router::new()
+//!     .route("/greeting", get(|| async { "hello" }).put(|| async { StatusCode::NO_CONTENT }))
+//!     .route_layer(
+//!         ConditionalLayer::new(source)
+//!             .require_preconditions([Method::PUT])
+//!             .fill_response_validators(true),
+//!     );
+//!
+//! let first = app.clone().oneshot(Request::get("/greeting").body(String::new())?).await?;
+//! let etag = first.headers()[header::ETAG].clone();
+//!
+//! // A revalidation with that ETag: 304, no body.
+//! let revalidate = Request::get("/greeting")
+//!     .header(header::IF_NONE_MATCH, etag)
+//!     .body(String::new())?;
+//! assert_eq!(app.clone().oneshot(revalidate).await?.status(), StatusCode::NOT_MODIFIED);
+//!
+//! // A write against a stale version: 412.
+//! let stale = Request::put("/greeting").header(header::IF_MATCH, "\"old\"").body(String::new())?;
+//! assert_eq!(app.clone().oneshot(stale).await?.status(), StatusCode::PRECONDITION_FAILED);
+//!
+//! // A write that does not say which version it replaces: 428.
+//! let blind_write = Request::put("/greeting").body(String::from("hi"))?;
+//! assert_eq!(app.oneshot(blind_write).await?.status(), StatusCode::PRECONDITION_REQUIRED);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The layer asks a [`ValidatorSource`] (any async closure over the request head, or with the
+//! `axum` feature a function of extractors: [`source_fn_with_state`]) for the target's
+//! validators, and only when the answer can change the outcome. It answers 304, 412, 428 or 400
+//! itself, and otherwise calls the inner service, handing writes a [`Checked`] for their
+//! compare-and-set. Its answers are responses, never errors, so axum needs no
+//! `HandleErrorLayer`. Start with the [sources guide](guide::sources).
+//!
+//! # Other frameworks
+//!
+//! The core is a pure function, [`evaluate`]: method, request headers and the resource's
+//! current state in, a [`Decision`] out. It knows nothing of tower or async;
+//! [`Decision::response`] turns a decision into the response to send.
+//!
+//! ```
+//! use http::{header, Request, Response, StatusCode};
+//! use tower_conditional::{evaluate, ETag, ResourceState, Validators};
 //!
 //! // What the application knows about the target resource right now.
 //! fn current_state() -> ResourceState {
@@ -29,16 +79,13 @@
 //!     response
 //! }
 //!
-//! // First visit: 200 with an ETag.
 //! let first = handle(&Request::get("/greeting").body(())?);
 //! assert_eq!(first.status(), StatusCode::OK);
 //! let etag = first.headers()[header::ETAG].clone();
 //!
-//! // Revalidation with that ETag: 304, no body.
 //! let again = handle(&Request::get("/greeting").header(header::IF_NONE_MATCH, etag).body(())?);
 //! assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 //!
-//! // A write against a stale version: 412, carrying the current ETag.
 //! let stale = Request::put("/greeting").header(header::IF_MATCH, "\"old\"").body(())?;
 //! let refused = handle(&stale);
 //! assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
@@ -46,193 +93,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # With tower, axum or hyper
+//! # Guides
 //!
-//! [`ConditionalLayer`] does all of the above before your handler runs. It asks a
-//! [`ValidatorSource`] (any async closure over the request head) for the target's validators,
-//! answers 304, 412, 400 or 428 itself, and otherwise calls the inner service. Its answers are
-//! responses, never errors, so axum needs no `HandleErrorLayer`.
+//! - [Sources and databases](guide::sources): row versions, when the source is asked,
+//!   failures, compare-and-set writes with [`Checked`], collections.
+//! - [Several replicas](guide::replicas): validators in the row, dates, the compare-and-set in
+//!   the statement.
+//! - [The validator cache](guide::validator_cache): 304s without a query.
+//! - [Compression and strong ETags](guide::compression): one strong tag per coding.
+//! - [HTTP/2 and uploads](guide::http2): early answers, draining, serving HTTP/2.
+//! - [The client's half](guide::client): [`ConditionalUpdate`], refetch and retry on 412.
+//! - [Security](guide::security): authenticate outside the layer.
+//! - [How a request is decided](guide::decisions): RFC 9110 §13.2.2 as implemented, and what
+//!   each answer carries.
+//! - [Validators from the response](guide::from_responses): when no source can know them.
+//! - [Performance and limits](guide::limits): what one client can make the server do.
+//! - [Compared with the alternatives](guide::alternatives).
 //!
-//! ```
-//! use std::convert::Infallible;
-//! use axum::{routing::get, Router};
-//! use http::{header, request::Parts, Method, Request, StatusCode};
-//! use tower::ServiceExt;
-//! use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+//! # Every public item
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let source = |_: &Parts| async {
-//!     let validators = Validators::new().with_etag(ETag::from_content(b"hello"));
-//!     Ok::<_, Infallible>(Lookup::Present(validators))
-//! };
-//! let app = Router::new()
-//!     .route("/greeting", get(|| async { "hello" }).put(|| async { StatusCode::NO_CONTENT }))
-//!     .route_layer(
-//!         ConditionalLayer::new(source)
-//!             .require_preconditions([Method::PUT])
-//!             .fill_response_validators(true),
-//!     );
-//!
-//! let first = app.clone().oneshot(Request::get("/greeting").body(String::new())?).await?;
-//! let etag = first.headers()[header::ETAG].clone();
-//!
-//! let revalidate = Request::get("/greeting")
-//!     .header(header::IF_NONE_MATCH, etag)
-//!     .body(String::new())?;
-//! assert_eq!(app.clone().oneshot(revalidate).await?.status(), StatusCode::NOT_MODIFIED);
-//!
-//! let blind_write = Request::put("/greeting").body(String::from("hi"))?;
-//! assert_eq!(app.oneshot(blind_write).await?.status(), StatusCode::PRECONDITION_REQUIRED);
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # The pieces
-//!
-//! - [`ETag`]: a validated entity tag with explicit [strong](ETag::strong_eq) and
-//!   [weak](ETag::weak_eq) comparison, and [`ETag::from_content`] for content hashes.
-//! - [`LastModified`]: a modification date at HTTP's one-second resolution.
-//! - [`ResourceState`] and [`Validators`]: what the evaluator needs to know about the resource.
-//! - [`Conditions`] and [`evaluate`]: the request's conditions and their evaluation.
-//! - [`Decision`] and the [`response`] builders: the outcome and the response for it.
-//! - [`ConditionalLayer`], [`Conditional`], [`ValidatorSource`], [`Lookup`], [`Checked`]: the
-//!   tower middleware and its parts.
-//!
-//! # Source or response?
-//!
-//! Prefer a [`ValidatorSource`] that knows the validators before the handler runs: it is cheap
-//! (a 304 costs no rendering), works for HEAD and streams, and protects writes. Where that is
-//! impossible, [`ConditionalLayer::from_responses`] (or a source answering [`Lookup::Unknown`])
-//! evaluates GET and HEAD against the validators of the handler's response and tags small 2xx
-//! GET bodies with their SHA-256 hash. Writes are never evaluated after the handler: the write
-//! would already have happened.
-//!
-//! # When the source is asked
-//!
-//! Only when its answer can change the outcome: never for CONNECT, OPTIONS and TRACE, never for
-//! a GET or HEAD without a conditional field (unless
-//! [`fill_response_validators`](ConditionalLayer::fill_response_validators) is on), never for a
-//! write that carries no precondition and needs none. The table is in the
-//! [`ConditionalLayer`] docs. A failing source only affects requests that needed it.
-//!
-//! # Collections
-//!
-//! A list endpoint's validators must change after any write to any item, deletes included.
-//! Two ways:
-//!
-//! - **A collection version**: a counter the store bumps in the transaction of every item write
-//!   (create, update, delete), whose value is the list's ETag. Its source costs one row read,
-//!   and a 304 costs no rendering. Taking each item's version from the same counter (the
-//!   revision that last wrote it) makes the bump impossible to forget: `examples/notes` does
-//!   this over SQLite, with one [`ByRoute`] source for `/notes` and one for `/notes/{id}`
-//!   behind one layer, and `tests/notes.rs` checks that the list answers 304 and changes after
-//!   a create, a PATCH and a DELETE.
-//! - **The response**: a source answering [`Lookup::Unknown`] for the list route (or
-//!   [`ConditionalLayer::from_responses`]) tags the rendered list with its hash, which changes
-//!   exactly when the list's bytes do. Right where rendering is cheap and the body's size is
-//!   known (a compressed body inside the layer has none, so it is not hashed).
-//!
-//! # Compression
-//!
-//! A strong ETag promises byte-identical content; the gzip and identity bodies of one version
-//! differ. Put [`ConditionalLayer`] outside tower-http's `CompressionLayer` (with the
-//! `compression` feature, [`ConditionalLayer::compressed`] is both in that order, as one
-//! layer) and turn on [`encoding_aware_etags`](ConditionalLayer::encoding_aware_etags) (the
-//! combined layer does): strong tags then name their coding. It is off by default: nothing
-//! rewrites tags unless asked.
-//!
-//! The mapping, for a source (or handler) tag with opaque part `B` (tested row by row in
-//! `tests/compression.rs`):
-//!
-//! | source tag | response's `Content-Encoding` | `ETag` sent |
-//! |---|---|---|
-//! | strong `"B"` | none, or `identity` | `"B"` |
-//! | strong `"B"`, `B` itself ending in `-<coding>` (`"doc-br"`) | none, or `identity` | `"B-identity"` (`"doc-br-identity"`) |
-//! | strong `"B"` | `gzip`, `br`, `deflate`, `zstd`, `compress` | `"B-gzip"`, `"B-br"`, ... |
-//! | strong `"B"` | any other coding, or several | `W/"B"` |
-//! | weak `W/"B"` | any | `W/"B"` |
-//!
-//! Every strong tag sent names exactly one version and one coding, so a received member is
-//! decoded without guessing. On the way in:
-//!
-//! - `If-Match` passes only on a tag issued for the current version, in any coding.
-//! - An `If-None-Match` member matches only a representation this request may get: a strong
-//!   member `"B-c"` (or `"B"`) counts when coding `c` (identity) is acceptable by the
-//!   request's `Accept-Encoding` (weights, `q=0`, `identity;q=0`, `*;q=0`, `x-gzip` as gzip,
-//!   read as tower-http reads them); the 304 then names that member, the copy the client holds.
-//! - Where no member the client sent fixes the coding (a weak member such as `W/"B-gzip"`,
-//!   `If-None-Match: *`, `If-Modified-Since` alone), the layer cannot know before the handler
-//!   which coding the 200 gets (tower-http compresses only bodies of at least 32 bytes, never
-//!   images, and picks among equal weights itself). It lets the handler run and decides on the
-//!   response: weak comparison with the tag the response leaves with, and a 304 naming that
-//!   tag, with the response's `Vary`.
-//! - A request that does not accept identity is always decided on the response: only the
-//!   compressor knows whether it answers 406, and a 406 never becomes a 304.
-//! - `If-Range` is never mapped: a byte range of gzip bytes is not one of identity bytes.
-//!
-//! With [`ConditionalLayer::from_responses`], a compressed 2xx GET body (whose size a
-//! compressor does not know) is tagged with the hash of the bytes that leave, within
-//! [`body_hash_limit`](ConditionalLayer::body_hash_limit) and
-//! [`body_hash_timeout`](ConditionalLayer::body_hash_timeout): past either it goes out whole
-//! and untagged.
-//!
-//! # Security: authenticate outside the layer
-//!
-//! The layer answers before the handler runs. Authorization that lives in handlers or
-//! extractors therefore runs after it: a 412 would show an unauthenticated client the current
-//! validators, and 304 versus 200 would confirm a guessed tag. Put authentication in a layer
-//! outside [`ConditionalLayer`], and consider
-//! [`validators_in_412(false)`](ConditionalLayer::validators_in_412).
-//!
-//! # The client's half
-//!
-//! A 412 tells a client to refetch and retry. With the `client` feature, [`ConditionalUpdate`]
-//! runs that loop over any tower HTTP client: `GET`, apply a change function, send the write it
-//! asks for (`PUT`, `PATCH`, `DELETE`, ... with its content type) with `If-Match` (or
-//! `If-None-Match: *` to create), and on 412 refetch and re-apply the change, with a bound and
-//! jittered backoff. It never writes without a precondition, never retries a 400 or 428, reads
-//! every response within a limit, and never takes a lost response for a write that did or did
-//! not happen; the typed [`Outcome`] says whether the write happened.
-//!
-//! ```
-//! # #[cfg(feature = "client")]
-//! # async fn example(
-//! #     client: &mut hyper_util::client::legacy::Client<
-//! #         hyper_util::client::legacy::connect::HttpConnector,
-//! #         http_body_util::Full<bytes::Bytes>,
-//! #     >,
-//! # ) -> Result<(), Box<dyn std::error::Error>> {
-//! use tower_conditional::{Change, ConditionalUpdate, Outcome};
-//!
-//! let outcome = ConditionalUpdate::new(tokio::time::sleep)
-//!     .max_attempts(10)
-//!     .update(client, "http://localhost:3000/items/title".parse()?, |current| {
-//!         let text = current.content().map(|bytes| String::from_utf8_lossy(bytes).into_owned());
-//!         Change::write(text.unwrap_or_default().to_uppercase())
-//!     })
-//!     .await?;
-//! if let Outcome::Written { validators, .. } = outcome {
-//!     println!("now at {:?}", validators.etag());
-//! }
-//! # Ok(())
-//! # }
-//! ```
+//! (table: see the api branch)
 //!
 //! # Feature flags
 //!
-//! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
-//!   the status), so operators can see how often they serve 304, 412 and 428; a failing
-//!   source's error is reported with its `source()` chain.
+//! None are on by default.
+//!
 //! - `axum`: sources written like handlers, from axum extractors ([`source_fn_with_state`],
 //!   [`source_fn`]), whose rejections are the client's answer ([`Lookup::Rejected`]); one
 //!   source per route behind one layer ([`ByRoute`], by axum's `MatchedPath`); [`Validators`]
-//!   as response parts (`(validators, Json(row))`); and [`Checked`] as an extractor
-//!   (`FromRequestParts`, and `Option<Checked>`), whose rejection (`MissingChecked`) names the
-//!   missing layer in a problem+json 500. It depends on axum-core and on axum without default
-//!   features (no server, no JSON). (The
-//!   [`response`] builders need no feature: their [`AnswerBody`](response::AnswerBody) makes
-//!   them axum responses as they are.)
+//!   as response parts (`(validators, Json(row))`); and [`Checked`] as an extractor, whose
+//!   rejection ([`MissingChecked`]) names the missing layer in a problem+json 500. Adds
+//!   axum-core and axum without default features. (The [`response`] builders need no feature:
+//!   their [`AnswerBody`](response::AnswerBody) makes them axum responses as they are.)
+//! - `tracing`: one `tracing` event per decision (method, path, the deciding precondition and
+//!   the status), so operators can see how often they serve 304, 412 and 428; a failing
+//!   source's error is reported with its `source()` chain.
 //! - `client`: [`ConditionalUpdate`] and its [`Outcome`], the client's refetch-and-retry loop
 //!   (adds `http-body-util` and `fastrand`).
 //! - `compression`: [`ConditionalCompressionLayer`] ([`ConditionalLayer::compressed`]), this
@@ -240,16 +135,9 @@
 //!   `compression-br`, `-zstd` or `-deflate` features in your own `Cargo.toml` for more
 //!   codings). tower-http's types are part of that API: the feature follows tower-http's
 //!   releases.
-//!
-//! # Lost updates
-//!
-//! Checking a precondition and performing a write are two steps: two clients holding the same
-//! ETag can both pass the check before either writes. The check prevents lost updates only if
-//! the write itself is conditional on the validator that was checked: a compare-and-set in the
-//! store (`UPDATE ... WHERE version = $checked`), or a lock held across check and write.
-//! [`Proceed::etag_matched`] says when the client's `If-Match` named the current tag; the layer
-//! hands writes a [`Checked`] extension holding the state it checked, to compare-and-set against
-//! ([`Checked::is_current`], then [`Checked::refusal`] when it lost the race).
+//! - `validator-cache`: [`ValidatorCache`] ([`ConditionalLayer::validator_cache`]),
+//!   revalidations answered 304 from cached validators without asking the source (adds
+//!   `quick_cache`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -301,6 +189,33 @@ pub use layer::{
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
 pub use version::NotAVersion;
+
+/// Guides: how to use the layer with databases, replicas, caches, compression, HTTP/2 and
+/// clients, and what it answers. Each is documentation only; its examples are doc tests.
+pub mod guide {
+    #[doc = include_str!("docs/sources.md")]
+    pub mod sources {}
+    #[doc = include_str!("docs/replicas.md")]
+    pub mod replicas {}
+    #[doc = include_str!("docs/validator_cache.md")]
+    pub mod validator_cache {}
+    #[doc = include_str!("docs/compression.md")]
+    pub mod compression {}
+    #[doc = include_str!("docs/http2.md")]
+    pub mod http2 {}
+    #[doc = include_str!("docs/client.md")]
+    pub mod client {}
+    #[doc = include_str!("docs/security.md")]
+    pub mod security {}
+    #[doc = include_str!("docs/decisions.md")]
+    pub mod decisions {}
+    #[doc = include_str!("docs/from_responses.md")]
+    pub mod from_responses {}
+    #[doc = include_str!("docs/limits.md")]
+    pub mod limits {}
+    #[doc = include_str!("docs/alternatives.md")]
+    pub mod alternatives {}
+}
 
 /// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doc tests, so
 /// they cannot rot.
