@@ -284,7 +284,7 @@ fn time_of_day(hour: u32, minute: u32, second: u32) -> Option<i64> {
 /// (1970 on), and a date whose day name contradicts it is not one a server generated, so it is
 /// refused the same way before 1970 (proleptic Gregorian calendar, as HTTP-dates use).
 fn date_time(year: u32, month: u32, day: u32, time: i64, weekday: i64) -> Option<i64> {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in_month = match month {
         2 => 28 + u32::from(leap),
         4 | 6 | 9 | 11 => 30,

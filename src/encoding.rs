@@ -47,10 +47,10 @@ pub(crate) fn decode(opaque: &[u8]) -> (&[u8], Coding) {
     if let Some((base, coding)) = strip_known(opaque) {
         return (base, Some(coding));
     }
-    if let Some(base) = strip_suffix(opaque, IDENTITY) {
-        if looks_coded(base) {
-            return (base, None);
-        }
+    if let Some(base) = strip_suffix(opaque, IDENTITY)
+        && looks_coded(base)
+    {
+        return (base, None);
     }
     (opaque, None)
 }

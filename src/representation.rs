@@ -109,10 +109,10 @@ pub(crate) fn fill(headers: &mut HeaderMap, validators: &Validators) {
             if let Some(vary) = validators.vary() {
                 merge_vary(headers, vary);
             }
-        } else if !headers.contains_key(&name) {
-            if let Some(value) = value_of(validators, &name) {
-                headers.insert(name, value);
-            }
+        } else if !headers.contains_key(&name)
+            && let Some(value) = value_of(validators, &name)
+        {
+            headers.insert(name, value);
         }
     }
 }

@@ -213,14 +213,13 @@ impl<'a> Members<'a> {
         // aside. One vectorised pass over the span then both finds that there is no other
         // quote and checks the bytes.
         let rest = &self.bytes[start..];
-        // (Nested rather than a let chain: let chains need Rust 1.88, above `rust-version`.)
-        if std::mem::take(&mut self.first) && rest.len() <= ONE_TAG_FAST_PATH {
-            if let [opaque @ .., b'"'] = trim_trailing_ows(rest) {
-                if all_etagc_unquoted(opaque) {
-                    self.pos = self.bytes.len();
-                    return Ok(Member::Tag { weak, opaque });
-                }
-            }
+        if std::mem::take(&mut self.first)
+            && rest.len() <= ONE_TAG_FAST_PATH
+            && let [opaque @ .., b'"'] = trim_trailing_ows(rest)
+            && all_etagc_unquoted(opaque)
+        {
+            self.pos = self.bytes.len();
+            return Ok(Member::Tag { weak, opaque });
         }
         // The tag ends at the next quote (there is no escaping, §8.8.3); everything before it
         // must be etagc. Finding the quote with memchr and checking the span without early exit

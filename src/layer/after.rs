@@ -84,11 +84,11 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
 /// `Cache-Control`, `Expires`, `Content-Location`, `Vary` (with `Accept-Encoding`: the tag
 /// depends on the coding).
 fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag>) {
-    if let Some(etag) = etag {
-        if !headers.contains_key(ETAG) {
-            headers.insert(ETAG, etag.to_header_value());
-            headers.remove(LAST_MODIFIED); // Last-Modified only without an ETag
-        }
+    if let Some(etag) = etag
+        && !headers.contains_key(ETAG)
+    {
+        headers.insert(ETAG, etag.to_header_value());
+        headers.remove(LAST_MODIFIED); // Last-Modified only without an ETag
     }
     for (name, value) in [
         (CACHE_CONTROL, source.cache_control()),
@@ -123,17 +123,17 @@ pub(super) enum After<B: Body> {
 pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> {
     // First, on the handler's own headers: a 206 of another version than If-Range named never
     // leaves (see `ranges`).
-    if let Some(range) = post.range.take() {
-        if response.status() == StatusCode::PARTIAL_CONTENT {
-            match ranges::judge(&range, response.headers(), post.encoding_tags) {
-                RangeOf::Named => {}
-                RangeOf::Other => {
-                    let status = Some(SERVICE_UNAVAILABLE);
-                    trace::decided(&range.head, Some(Condition::IfRange), status);
-                    return After::Done(another_version(false, &range));
-                }
-                RangeOf::Unknown => return After::Recheck(response, range, post),
+    if let Some(range) = post.range.take()
+        && response.status() == StatusCode::PARTIAL_CONTENT
+    {
+        match ranges::judge(&range, response.headers(), post.encoding_tags) {
+            RangeOf::Named => {}
+            RangeOf::Other => {
+                let status = Some(SERVICE_UNAVAILABLE);
+                trace::decided(&range.head, Some(Condition::IfRange), status);
+                return After::Done(another_version(false, &range));
             }
+            RangeOf::Unknown => return After::Recheck(response, range, post),
         }
     }
     finish(response, post)

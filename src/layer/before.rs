@@ -127,10 +127,10 @@ pub(super) fn decide<E: Into<BoxError>>(
     let decision = conditions.evaluate_with(&parts.method, &state, accept.as_ref());
     // RFC 6585 §3 first: a request that proceeds without the required precondition never
     // reaches the handler, whether or not the response's coding decides the rest.
-    if let Decision::Proceed(proceed) = &decision {
-        if let Some(refusal) = precondition_missing(proceed, &state, parts, plan) {
-            return refusal;
-        }
+    if let Decision::Proceed(proceed) = &decision
+        && let Some(refusal) = precondition_missing(proceed, &state, parts, plan)
+    {
+        return refusal;
     }
     let timing = match &accept {
         Some(accept) if is_read(&parts.method) => timing(&decision, &conditions, &state, accept),
@@ -230,10 +230,10 @@ pub(super) fn from_cache(cache: &dyn Hook, parts: &Parts, plan: &Plan) -> Cached
         },
         None => None,
     };
-    if let Decision::NotModified(_) = decision {
-        if let Verdict::Answer(response) = answer_early(decision, held, &state, parts, plan) {
-            return Cached::NotModified(response);
-        }
+    if let Decision::NotModified(_) = decision
+        && let Verdict::Answer(response) = answer_early(decision, held, &state, parts, plan)
+    {
+        return Cached::NotModified(response);
     }
     Cached::Ask(cache.fill(parts))
 }
@@ -252,11 +252,11 @@ fn answer_early(
     let mut response = decision
         .response(state)
         .expect("every decision but Proceed has a response");
-    if let (Decision::NotModified(_), Some(current)) = (decision, state.etag()) {
-        if plan.settings.encoding_aware_etags {
-            let issued = held.unwrap_or_else(|| identity_form(current));
-            response.headers_mut().insert(ETAG, issued.into());
-        }
+    if let (Decision::NotModified(_), Some(current)) = (decision, state.etag())
+        && plan.settings.encoding_aware_etags
+    {
+        let issued = held.unwrap_or_else(|| identity_form(current));
+        response.headers_mut().insert(ETAG, issued.into());
     }
     finish_answer(&mut response, state, &plan.settings);
     Verdict::Answer(response)

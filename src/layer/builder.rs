@@ -310,9 +310,9 @@ impl<V> ConditionalLayer<V> {
     /// is reset after the answer), whether or not data is still arriving: a client that sends
     /// one chunk and stops is answered at the deadline.
     ///
-    /// The deadline needs no runtime and no feature: it is kept by the layer's one timer thread
-    /// (started the first time a deadline is waited on), so it fires on tokio, async-std,
-    /// smol or a hand-written executor alike.
+    /// The deadline needs no runtime and no feature: it is kept by `futures-timer` (one shared
+    /// thread, started the first time a deadline is waited on), so it fires on tokio,
+    /// async-std, smol or a hand-written executor alike.
     ///
     /// ```
     /// use std::time::Duration;
@@ -420,7 +420,7 @@ impl<V> ConditionalLayer<V> {
     /// [`DEFAULT_BODY_HASH_TIMEOUT`](crate::DEFAULT_BODY_HASH_TIMEOUT) (1 second). A body not
     /// whole by then is sent on as it comes, untagged, rather than held: what was read, then the
     /// rest. The bound holds while the body sends nothing too (the layer wakes itself, on any
-    /// runtime, from one shared timer thread started the first time a body is hashed).
+    /// runtime, through `futures-timer`'s one shared thread).
     ///
     /// ```
     /// use std::time::Duration;

@@ -19,11 +19,10 @@
 //! is that a client that reads while sending (curl) sees the answer once its upload is read
 //! rather than at once: the same as when a handler reads the body.
 //!
-//! The deadline fires whether or not data arrives: a [`Deadline`] (the layer's one timer thread,
-//! any runtime, no feature) is started when a drain starts, and only then, so the fast path
-//! never touches it. The number of drains running at once
-//! is capped per layer ([`Drains`]); past the cap an answer goes out at once, as for a body past
-//! the byte limit.
+//! The deadline fires whether or not data arrives: a [`Deadline`] (any runtime, no feature) is
+//! started when a drain starts, and only then, so the fast path never touches it. The number of
+//! drains running at once is capped per layer ([`Drains`]); past the cap an answer goes out at
+//! once, as for a body past the byte limit.
 
 use std::fmt;
 use std::pin::Pin;
@@ -36,9 +35,9 @@ use http::request::Parts;
 use http::{HeaderValue, Response, Version};
 use http_body::Body;
 
+use super::deadline::Deadline;
 use super::running::{Drains, Permit};
 use super::settings::Settings;
-use super::timer::Deadline;
 use crate::response::AnswerBody;
 
 /// The bounds of a drain, from the layer's configuration.

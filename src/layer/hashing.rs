@@ -13,8 +13,8 @@ use http_body::Body;
 use sha2::{Digest, Sha256};
 
 use super::after::after_hashing;
+use super::deadline::Deadline;
 use super::plan::ResponseCheck;
-use super::timer::Deadline;
 use crate::body::ResponseBody;
 use crate::etag::ETag;
 

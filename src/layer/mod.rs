@@ -59,10 +59,10 @@
 //! 11. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
 //!     defaults, and `Shared`, the configuration with the source), used by both sides and
 //!     using neither.
-//! 12. `running.rs`: the drains running at once (their count and timer), shared by every
+//! 12. `running.rs`: the count of drains running at once, shared by every
 //!     service of one layer.
 //! 13. `trace.rs`: one `tracing` event per decision.
-//! 14. `timer.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
+//! 14. `deadline.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
 //!
 //! The validator cache is a core module (`crate::cache`: the `Hook` the layer calls, and the
 //! public `ValidatorCache` behind the `validator-cache` feature). The layer touches it in three
@@ -76,6 +76,7 @@ mod before;
 mod builder;
 #[cfg(feature = "compression")]
 mod compressed;
+mod deadline;
 mod drain;
 mod future;
 mod hashing;
@@ -85,7 +86,6 @@ mod revalidation;
 mod running;
 mod service;
 mod settings;
-mod timer;
 mod trace;
 
 pub use self::builder::ConditionalLayer;

@@ -212,10 +212,6 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // The ready service goes into the future; a fresh clone stays behind (tower-service's
-        // "be careful when cloning inner services").
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let conditions = Conditions::from_headers(request.headers());
         let need = need(
             request.method(),
@@ -227,7 +223,7 @@ where
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing if self.shared.config.cache.is_none() || !is_write(request.method()) => {
                 let post = Post::passing(&self.shared.config.settings);
-                ResponseFuture::inner(inner.call(request), post)
+                ResponseFuture::inner(self.inner.call(request), post)
             }
             Need::Nothing => {
                 // A write that needs no look-up still invalidates its cache keys on success.
@@ -236,13 +232,13 @@ where
                     invalidate: self.cache_steps(&parts, None).invalidate,
                     ..Post::passing(&self.shared.config.settings)
                 };
-                ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (mut parts, body) = request.into_parts();
                 let post = post_from_response(&plan, &mut parts);
-                ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Lookup => {
                 let plan = Plan::new(&self.shared.config, request.method());
@@ -265,6 +261,11 @@ where
                 let cache = self.cache_steps(&parts, fill);
                 let lookup = self.shared.source.lookup(&parts);
                 let request = Request::from_parts(parts, body);
+                // Called once the source has answered: the ready service goes into the
+                // future and a fresh clone stays behind (tower-service's "be careful when
+                // cloning inner services"). The other paths call it at once, without a clone.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
                 let shared = Arc::clone(&self.shared);
                 let drain = self.drain_limits();
                 ResponseFuture::lookup(lookup, shared, inner, request, plan, drain, cache)

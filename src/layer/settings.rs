@@ -130,7 +130,7 @@ pub(super) struct Shared<V> {
 pub(super) struct Config {
     pub(super) required: Option<Arc<[Method]>>,
     pub(super) settings: Settings,
-    /// The timer and the count of running drains, shared by every service of one layer.
+    /// The count of running drains, shared by every service of one layer.
     pub(super) drains: Drains,
     /// The validator cache, when one is set (`ConditionalLayer::validator_cache`).
     pub(super) cache: Option<Arc<dyn Hook>>,
