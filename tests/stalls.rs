@@ -176,7 +176,7 @@ fn off_any_runtime_a_stalled_body_is_answered_at_the_deadline() {
         .header(http::header::IF_MATCH, "\"v0\"")
         .body(Stalled)
         .expect("request");
-    // No runtime at all: only the layer's own timer can wake this task.
+    // No runtime at all: only the layer's deadline (futures-timer's thread) can wake this task.
     let unpark = Arc::new(Unpark(std::thread::current(), AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&unpark));
     let mut cx = Context::from_waker(&waker);
