@@ -173,9 +173,8 @@
 //!
 //! With [`ConditionalLayer::from_responses`], a compressed 2xx GET body (whose size a
 //! compressor does not know) is tagged with the hash of the bytes that leave, within
-//! [`body_hash_limit`](ConditionalLayer::body_hash_limit) and
-//! [`body_hash_timeout`](ConditionalLayer::body_hash_timeout): past either it goes out whole
-//! and untagged.
+//! the bounds of its [`BodyHashConfig`] ([`body_hash`](ConditionalLayer::body_hash)): past
+//! either it goes out whole and untagged.
 //!
 //! # Security: authenticate outside the layer
 //!
@@ -209,7 +208,7 @@
 //!     .max_attempts(10)
 //!     .update(client, "http://localhost:3000/items/title".parse()?, |current| {
 //!         let text = current.content().map(|bytes| String::from_utf8_lossy(bytes).into_owned());
-//!         Change::write(text.unwrap_or_default().to_uppercase())
+//!         Change::put(text.unwrap_or_default().to_uppercase())
 //!     })
 //!     .await?;
 //! if let Outcome::Written { validators, .. } = outcome {
@@ -284,20 +283,16 @@ pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 pub use etag::{ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
 
-pub use body::ResponseBody;
+pub use body::ConditionalBody;
 #[cfg(feature = "validator-cache")]
-pub use cache::validator::{
-    DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_AGE, ValidatorCache, ValidatorCacheBuilder,
-};
+pub use cache::validator::{ValidatorCache, ValidatorCacheBuilder};
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
 #[cfg(feature = "axum")]
 pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT,
-    DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER,
-    OnSourceError, ResponseFuture,
+    BodyHashConfig, Conditional, ConditionalLayer, DrainConfig, OnSourceError, ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
 pub use version::NotAVersion;
@@ -313,8 +308,8 @@ pub use layer::ConditionalCompressionLayer;
 
 #[cfg(feature = "client")]
 pub use client::{
-    Change, ConditionalUpdate, Current, DEFAULT_RESPONSE_LIMIT, InvalidWrite, Outcome,
-    Representation, UpdateError, WriteRequest,
+    Change, ConditionalUpdate, Current, InvalidWrite, Outcome, Representation, UpdateError,
+    WriteRequest,
 };
 
 #[cfg(test)]

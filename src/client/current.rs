@@ -25,10 +25,10 @@ use crate::state::Validators;
 ///             None => return Change::Abort, // not a counter: leave it alone
 ///         },
 ///     };
-///     Change::write((value + 1).to_string())
+///     Change::put((value + 1).to_string())
 /// }
 ///
-/// assert_eq!(increment(&Current::Missing), Change::write("1"));
+/// assert_eq!(increment(&Current::Missing), Change::put("1"));
 /// ```
 #[derive(Debug, Clone)]
 #[allow(
@@ -112,7 +112,7 @@ impl Current {
 ///     Some(doc) if doc.headers().get("content-type").is_some_and(|t| t == "text/plain") => {
 ///         let mut text = doc.content().to_vec();
 ///         text.extend_from_slice(b"\nanother line");
-///         Change::write(text)
+///         Change::put(text)
 ///     }
 ///     _ => Change::Abort,
 /// };
