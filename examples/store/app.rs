@@ -137,7 +137,7 @@ pub fn router_cached<S: Storage>(
             let key = head.extensions.get::<ItemKey>().cloned();
             async move {
                 // No key only if `check_key` did not run: reads are then served unevaluated and
-                // writes refused with 503 (the layer's default `OnSourceError::ServeReads`).
+                // writes refused with 503 (the layer's default `OnSourceError::serve_reads()`).
                 let Some(ItemKey(key)) = key else {
                     return Ok(Lookup::Unknown);
                 };
