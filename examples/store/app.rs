@@ -338,7 +338,7 @@ async fn put_item<S: Storage>(
     checked: Checked,
     content: Bytes,
 ) -> Response {
-    let expected = match (checked.state(), checked.etag()) {
+    let expected = match (checked.state(), checked.state().etag()) {
         (ResourceState::Missing, _) => Expected::Missing,
         (ResourceState::Present(_), Some(etag)) => Expected::Current(etag),
         // Every stored item has a tag, so the layer always checked one.
@@ -376,7 +376,7 @@ async fn delete_item<S: Storage>(
     // Missing when the layer looked (it ignores preconditions then: the answer is 404 with or
     // without them). Even if the key has been created since, this DELETE is ordered before that
     // create: it must not remove an item it never saw.
-    let (ResourceState::Present(_), Some(etag)) = (checked.state(), checked.etag()) else {
+    let (ResourceState::Present(_), Some(etag)) = (checked.state(), checked.state().etag()) else {
         return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
     };
     match storage.delete_if(&key, etag).await {
