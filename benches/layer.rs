@@ -107,7 +107,7 @@ fn layered_arc()
 }
 
 fn current_tag() -> HeaderValue {
-    validators().etag().expect("has a tag").to_header_value()
+    HeaderValue::from(validators().etag().expect("has a tag"))
 }
 
 /// What a request carries besides its method.

@@ -174,7 +174,7 @@ pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Respo
     if let Some(validators) = state.validators() {
         let headers = response.headers_mut();
         if let Some(etag) = validators.etag() {
-            headers.insert(ETAG, etag.to_header_value());
+            headers.insert(ETAG, HeaderValue::from(etag));
         }
         insert_last_modified(headers, validators.last_modified());
     }

@@ -187,7 +187,7 @@ fn validators(version: &Version) -> Validators {
 /// Such a date names no single version: `If-Unmodified-Since` with it is refused until the
 /// clock has passed the stored date, and a refetch then sends the stored one.
 fn insert_validators(version: &Version, clock: Clock, headers: &mut HeaderMap) {
-    headers.insert(ETAG, version.etag.to_header_value());
+    headers.insert(ETAG, HeaderValue::from(&version.etag));
     let date = version.last_modified.header_value_at(clock.now());
     headers.insert(LAST_MODIFIED, date);
 }

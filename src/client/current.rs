@@ -93,7 +93,7 @@ impl Current {
             Current::Present(representation) => &representation.validators,
         };
         if let Some(etag) = validators.etag().filter(|etag| !etag.is_weak()) {
-            return Some((IF_MATCH, etag.to_header_value()));
+            return Some((IF_MATCH, HeaderValue::from(etag)));
         }
         // `header_value_at(itself)`: the date as sent, never clamped to this machine's clock
         // (a server clock ahead of ours must not turn every write into a 412).

@@ -86,7 +86,7 @@ fn answer(check: &ResponseCheck, head: &response::Parts) -> Option<Response<Answ
 fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag>) {
     if let Some(etag) = etag {
         if !headers.contains_key(ETAG) {
-            headers.insert(ETAG, etag.to_header_value());
+            headers.insert(ETAG, etag.into());
             headers.remove(LAST_MODIFIED); // Last-Modified only without an ETag
         }
     }
