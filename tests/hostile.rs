@@ -1220,7 +1220,7 @@ fn many_distinct_fields_are_looked_up_like_a_few() {
 // Every option on, on a small stack (issue 18)
 // ---------------------------------------------------------------------------------------------
 
-/// The layer with every option on: required preconditions, `RejectAll`, a `Retry-After`,
+/// The layer with every option on: required preconditions, `reject_all()`, a `Retry-After`,
 /// validators in 412s, a drain limit and timeout, filled validators, body hashing and
 /// encoding-aware tags.
 fn every_option(state: &ResourceState) -> ConditionalLayer<impl ValidatorSource + Clone> {

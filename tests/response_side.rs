@@ -801,7 +801,7 @@ async fn body_above_the_hash_limit_is_neither_hashed_nor_buffered() {
 }
 
 #[tokio::test]
-async fn body_hash_limit_none_turns_hashing_off() {
+async fn body_hash_none_turns_hashing_off() {
     let layer = ConditionalLayer::from_responses().body_hash(None);
     let headers =
         assert_streamed_untouched(&layer, Method::GET, StatusCode::OK, &[], Some(STREAMED)).await;
