@@ -31,7 +31,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceExt, service_fn};
-use tower_conditional::{ConditionalLayer, ETag, Lookup, ResponseBody, Validators};
+use tower_conditional::{ConditionalBody, ConditionalLayer, ETag, Lookup, Validators};
 
 #[path = "support/poll.rs"]
 mod poll;
@@ -108,7 +108,7 @@ fn bare()
 /// The application behind the layer (default drain bounds: 64 MiB, 10 s), with a source that
 /// answers at once.
 fn layered()
--> impl Service<Request<Chunks>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible>
+-> impl Service<Request<Chunks>, Response = Response<ConditionalBody<Full<Bytes>>>, Error = Infallible>
 + Clone {
     let validators = Validators::new().with_etag(ETag::from_content(b"the current version"));
     let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));

@@ -27,8 +27,8 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use tower::{Layer, Service, service_fn};
 use tower_conditional::{
-    Condition, ConditionalLayer, Decision, ETag, LastModified, Lookup, OnSourceError,
-    ResourceState, Validators, evaluate,
+    BodyHashConfig, Condition, ConditionalLayer, Decision, DrainConfig, ETag, LastModified, Lookup,
+    OnSourceError, ResourceState, Validators, evaluate,
 };
 
 #[path = "support/poll.rs"]
@@ -162,13 +162,15 @@ fn every_option(
         move |_: &Parts| -> Ready<Result<Lookup, Infallible>> { ready(Ok(current.clone())) };
     ConditionalLayer::new(source)
         .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
-        .on_source_error(OnSourceError::RejectAll)
-        .retry_after(Some(Duration::from_secs(2)))
+        .on_source_error(OnSourceError::reject_all().retry_after(Duration::from_secs(2)))
         .validators_in_412(true)
-        .drain_limit(1 << 20)
-        .drain_timeout(Duration::from_secs(1))
+        .drain(
+            DrainConfig::default()
+                .limit(1 << 20)
+                .timeout(Duration::from_secs(1)),
+        )
         .fill_response_validators(true)
-        .body_hash_limit(Some(1 << 20))
+        .body_hash(BodyHashConfig::default().limit(1 << 20))
         .encoding_aware_etags(encoding_aware)
         .layer(service_fn(|_: Request<String>| {
             ready(Ok::<_, Infallible>(Response::new(String::from("inner"))))

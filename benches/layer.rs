@@ -39,7 +39,9 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceExt, service_fn};
-use tower_conditional::{ConditionalLayer, ETag, LastModified, Lookup, ResponseBody, Validators};
+use tower_conditional::{
+    ConditionalBody, ConditionalLayer, ETag, LastModified, Lookup, Validators,
+};
 
 // ----- allocation counting ------------------------------------------------------------------
 
@@ -82,7 +84,7 @@ fn validators() -> Validators {
 
 /// The application behind the layer, with a source that answers at once.
 fn layered()
--> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
+-> impl Service<Request<Full<Bytes>>, Response = Response<ConditionalBody<Body>>, Error = Infallible>
 + Clone {
     let validators = validators();
     let source = move |_: &Parts| ready(Ok::<_, Infallible>(Lookup::Present(validators.clone())));
@@ -93,7 +95,7 @@ fn layered()
 /// its store: cloning the service per request (as `serve` and axum do) then costs a reference
 /// count instead of a `Validators` clone. A look-up still clones the `Validators`.
 fn layered_arc()
--> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
+-> impl Service<Request<Full<Bytes>>, Response = Response<ConditionalBody<Body>>, Error = Infallible>
 + Clone {
     let validators = Arc::new(validators());
     let source = move |_: &Parts| {
@@ -105,7 +107,7 @@ fn layered_arc()
 }
 
 fn current_tag() -> HeaderValue {
-    validators().etag().expect("has a tag").to_header_value()
+    HeaderValue::from(validators().etag().expect("has a tag"))
 }
 
 /// What a request carries besides its method.
@@ -323,7 +325,7 @@ fn spin(time: Duration) {
 /// The application behind the layer, with a source whose look-up takes [`LOOKUP_TIME`] when it
 /// is polled (never when the layer does not ask).
 fn layered_slow()
--> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Body>>, Error = Infallible>
+-> impl Service<Request<Full<Bytes>>, Response = Response<ConditionalBody<Body>>, Error = Infallible>
 + Clone {
     let validators = validators();
     let source = move |_: &Parts| {

@@ -119,7 +119,7 @@ fn bench_response_side(c: &mut Criterion) {
     let mut group = c.benchmark_group("response_side");
     for (label, size) in [("1KiB", 1 << 10), ("64KiB", 64 << 10), ("1MiB", 1 << 20)] {
         let body = content(size);
-        let tag = ETag::from_content(&body).to_header_value();
+        let tag = HeaderValue::from(ETag::from_content(&body));
         let bare = bare(body.clone());
         let layered = ConditionalLayer::from_responses().layer(bare.clone());
 

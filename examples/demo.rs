@@ -134,7 +134,7 @@ async fn run() -> Result<(), String> {
     let bobs_edit = |current: &Current| match current.content() {
         Some(text) => {
             let text = String::from_utf8_lossy(text);
-            Change::write(format!("{} and Bob!", text.trim_end_matches('!')))
+            Change::put(format!("{} and Bob!", text.trim_end_matches('!')))
         }
         None => Change::Abort, // deleted meanwhile: nothing to edit
     };

@@ -318,7 +318,7 @@ impl Store {
         let mut items = self.items();
         // Every item has an ETag, so equal tags also mean equal presence.
         let current = items.by_path.get(path).map(|item| &item.etag);
-        if current != checked.etag() {
+        if current != checked.state().etag() {
             return Err(items.by_path.get(path).cloned());
         }
         let created = current.is_none();

@@ -1,4 +1,4 @@
-//! The response body of the layer: the inner service's body, a body the layer read to hash it,
+//! The response body of the layer, [`ConditionalBody`]: the inner service's body, a body the layer read to hash it,
 //! or a short body of the layer's own.
 
 use std::collections::VecDeque;
@@ -13,17 +13,19 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The body of a [`Conditional`](crate::Conditional) response: the inner service's body when
-    /// it ran (passed through, or read whole to hash it and handed on chunk by chunk without a
-    /// copy), or the layer's own (empty for 304, a problem+json document for 400, 412, 428 and
-    /// 503) when the layer answered.
+    /// The body of every response of a [`Conditional`](crate::Conditional) service (as
+    /// tower-http's `Compression` answers with a `CompressionBody`): the inner service's body
+    /// `B` when it ran (passed through, or read whole to hash it and handed on chunk by chunk
+    /// without a copy), or the layer's own answer (an
+    /// [`AnswerBody`](crate::response::AnswerBody): empty for 304, a problem+json document for
+    /// 400, 412, 428 and 503) when the layer answered.
     ///
     /// ```
     /// use std::convert::Infallible;
     /// use http::{header, request::Parts, Request, Response, StatusCode};
     /// use http_body_util::BodyExt;
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, ResponseBody, Validators};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, ConditionalBody, Validators};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,7 +37,7 @@ pin_project! {
     ///     Ok::<_, Infallible>(Response::new(String::from("hello")))
     /// }));
     /// let read = Request::get("/").body(String::new())?;
-    /// let response: Response<ResponseBody<String>> = service.clone().oneshot(read).await?;
+    /// let response: Response<ConditionalBody<String>> = service.clone().oneshot(read).await?;
     /// assert_eq!(response.into_body().collect().await?.to_bytes(), "hello"); // passed through
     ///
     /// let stale = Request::put("/").header(header::IF_MATCH, "\"v1\"").body(String::new())?;
@@ -46,7 +48,7 @@ pin_project! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct ResponseBody<B>
+    pub struct ConditionalBody<B>
     where
         B: Body,
     {
@@ -112,16 +114,16 @@ impl Framing {
     }
 }
 
-impl<B: Body> ResponseBody<B> {
+impl<B: Body> ConditionalBody<B> {
     pub(crate) fn inner(body: B) -> Self {
-        ResponseBody {
+        ConditionalBody {
             kind: Kind::Inner { body },
         }
     }
 
     pub(crate) fn full(data: Bytes) -> Self {
         let data = (!data.is_empty()).then_some(data);
-        ResponseBody {
+        ConditionalBody {
             kind: Kind::Full { data },
         }
     }
@@ -131,7 +133,7 @@ impl<B: Body> ResponseBody<B> {
         response: http::Response<AnswerBody>,
         framing: Framing,
     ) -> http::Response<Self> {
-        let ended = ResponseBody { kind: Kind::Ended };
+        let ended = ConditionalBody { kind: Kind::Ended };
         if response.status() == http::StatusCode::NOT_MODIFIED {
             if framing.head || framing.http2 {
                 return response.map(|_| ended);
@@ -152,7 +154,7 @@ impl<B: Body> ResponseBody<B> {
         trailers: Option<HeaderMap>,
         error: Option<B::Error>,
     ) -> Self {
-        ResponseBody {
+        ConditionalBody {
             kind: Kind::Buffered {
                 chunks,
                 rest: None,
@@ -164,7 +166,7 @@ impl<B: Body> ResponseBody<B> {
 
     /// The chunks already read, then the rest of `body`, as it comes.
     pub(crate) fn buffered_then(chunks: VecDeque<Bytes>, body: Pin<Box<B>>) -> Self {
-        ResponseBody {
+        ConditionalBody {
             kind: Kind::Buffered {
                 chunks,
                 rest: Some(body),
@@ -175,7 +177,7 @@ impl<B: Body> ResponseBody<B> {
     }
 }
 
-impl<B> Body for ResponseBody<B>
+impl<B> Body for ConditionalBody<B>
 where
     B: Body,
     B::Data: From<Bytes>,
@@ -257,17 +259,17 @@ where
     }
 }
 
-impl<B: Body> fmt::Debug for ResponseBody<B> {
+impl<B: Body> fmt::Debug for ConditionalBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Inner { .. } => f.write_str("ResponseBody::Inner"),
+            Kind::Inner { .. } => f.write_str("ConditionalBody::Inner"),
             Kind::Full { data } => f
-                .debug_tuple("ResponseBody::Full")
+                .debug_tuple("ConditionalBody::Full")
                 .field(&data.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::Ended => f.write_str("ResponseBody::Ended"),
+            Kind::Ended => f.write_str("ConditionalBody::Ended"),
             Kind::Buffered { chunks, .. } => f
-                .debug_tuple("ResponseBody::Buffered")
+                .debug_tuple("ConditionalBody::Buffered")
                 .field(&chunks.len())
                 .finish(),
         }
@@ -281,8 +283,8 @@ mod tests {
     use crate::state::Validators;
     use http::{Method, Version};
 
-    fn not_modified_body(method: Method, version: Version) -> ResponseBody<String> {
-        ResponseBody::answer(
+    fn not_modified_body(method: Method, version: Version) -> ConditionalBody<String> {
+        ConditionalBody::answer(
             not_modified(&Validators::new()),
             Framing::of(&method, version),
         )
@@ -314,7 +316,7 @@ mod tests {
         let length = problem.body().len();
         assert!(length > 0);
         for version in [Version::HTTP_11, Version::HTTP_2] {
-            let head = ResponseBody::<String>::answer(
+            let head = ConditionalBody::<String>::answer(
                 crate::response::precondition_required(),
                 Framing::of(&Method::HEAD, version),
             );
@@ -325,7 +327,7 @@ mod tests {
             );
             assert!(head.body().is_end_stream(), "{version:?}");
             assert_eq!(head.body().size_hint().exact(), None, "{version:?}");
-            let get = ResponseBody::<String>::answer(
+            let get = ConditionalBody::<String>::answer(
                 crate::response::precondition_required(),
                 Framing::of(&Method::GET, version),
             );

@@ -2,7 +2,6 @@
 
 use http::Response;
 
-use crate::date::LastModified;
 use crate::decision::Condition;
 use crate::etag::ETag;
 use crate::response::{self, AnswerBody};
@@ -105,34 +104,6 @@ impl Checked {
     /// ```
     pub fn state(&self) -> &ResourceState {
         &self.state
-    }
-
-    /// The entity tag that was current at the check, if any.
-    ///
-    /// ```
-    /// use tower_conditional::{Checked, ETag, ResourceState, Validators};
-    ///
-    /// let current = ETag::from_static("\"v1\"");
-    /// let checked = Checked::new(ResourceState::Present(Validators::new().with_etag(current)));
-    /// assert_eq!(checked.etag(), Some(&ETag::from_static("\"v1\"")));
-    /// ```
-    pub fn etag(&self) -> Option<&ETag> {
-        self.state.etag()
-    }
-
-    /// The modification date that was current at the check, if any.
-    ///
-    /// ```
-    /// use tower_conditional::{Checked, LastModified, ResourceState, Validators};
-    ///
-    /// let date = LastModified::from_unix_seconds(1_000)?;
-    /// let state = ResourceState::Present(Validators::new().with_last_modified(date));
-    /// let checked = Checked::new(state);
-    /// assert_eq!(checked.last_modified(), Some(date));
-    /// # Ok::<(), tower_conditional::InvalidDate>(())
-    /// ```
-    pub fn last_modified(&self) -> Option<LastModified> {
-        self.state.last_modified()
     }
 
     /// The first precondition that was evaluated and found true; `None` for an unconditional
@@ -335,7 +306,7 @@ impl Checked {
     where
         T: for<'a> TryFrom<&'a ETag>,
     {
-        self.etag().and_then(|tag| T::try_from(tag).ok())
+        self.state.etag().and_then(|tag| T::try_from(tag).ok())
     }
 }
 

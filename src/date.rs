@@ -96,7 +96,7 @@ impl LastModified {
     ///
     /// let now = LastModified::now();
     /// assert!(now.unix_seconds() > 1_700_000_000); // after November 2023
-    /// assert_eq!(LastModified::try_from(now.to_system_time())?, now); // already whole seconds
+    /// assert_eq!(LastModified::try_from(std::time::SystemTime::from(now))?, now); // already whole seconds
     /// # Ok::<(), tower_conditional::InvalidDate>(())
     /// ```
     pub fn now() -> Self {
@@ -114,20 +114,6 @@ impl LastModified {
     /// ```
     pub fn unix_seconds(self) -> u64 {
         self.unix_seconds
-    }
-
-    /// The date as a [`SystemTime`] (whole seconds).
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_conditional::LastModified;
-    ///
-    /// let date = LastModified::from_unix_seconds(784_111_777)?;
-    /// assert_eq!(date.to_system_time(), UNIX_EPOCH + Duration::from_secs(784_111_777));
-    /// # Ok::<(), tower_conditional::InvalidDate>(())
-    /// ```
-    pub fn to_system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.unix_seconds)
     }
 
     /// The value to send in a `Last-Modified` field at `now`: the date itself, or `now` when the
@@ -400,19 +386,19 @@ impl TryFrom<SystemTime> for LastModified {
     }
 }
 
-/// The same instant as [`LastModified::to_system_time`].
+/// The date as a [`SystemTime`] (whole seconds).
 ///
 /// ```
-/// use std::time::SystemTime;
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// use tower_conditional::LastModified;
 ///
-/// let date = LastModified::from_unix_seconds(1_000)?;
-/// assert_eq!(SystemTime::from(date), date.to_system_time());
+/// let date = LastModified::from_unix_seconds(784_111_777)?;
+/// assert_eq!(SystemTime::from(date), UNIX_EPOCH + Duration::from_secs(784_111_777));
 /// # Ok::<(), tower_conditional::InvalidDate>(())
 /// ```
 impl From<LastModified> for SystemTime {
     fn from(date: LastModified) -> Self {
-        date.to_system_time()
+        UNIX_EPOCH + Duration::from_secs(date.unix_seconds)
     }
 }
 
@@ -428,7 +414,7 @@ impl From<LastModified> for SystemTime {
 /// ```
 impl fmt::Display for LastModified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&httpdate::HttpDate::from(self.to_system_time()), f)
+        fmt::Display::fmt(&httpdate::HttpDate::from(SystemTime::from(*self)), f)
     }
 }
 

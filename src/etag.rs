@@ -235,22 +235,6 @@ impl ETag {
         self.value.as_bytes()
     }
 
-    /// The tag as a header value (a cheap clone of the stored bytes).
-    ///
-    /// ```
-    /// use http::{header, HeaderMap};
-    /// use tower_conditional::ETag;
-    ///
-    /// let tag = ETag::from_content(b"hello");
-    /// let mut headers = HeaderMap::new();
-    /// headers.insert(header::ETAG, tag.to_header_value());
-    /// assert_eq!(ETag::try_from(&headers[header::ETAG])?, tag);
-    /// # Ok::<(), tower_conditional::InvalidETag>(())
-    /// ```
-    pub fn to_header_value(&self) -> HeaderValue {
-        self.value.clone()
-    }
-
     /// Strong comparison (RFC 9110 §8.8.3.2): neither tag is weak and the opaque tags are equal
     /// byte for byte. This is the comparison If-Match and If-Range use.
     ///
@@ -416,6 +400,18 @@ impl From<ETag> for HeaderValue {
     }
 }
 
+/// The tag as a header value (a cheap clone of the stored bytes).
+///
+/// ```
+/// use http::{header, HeaderMap, HeaderValue};
+/// use tower_conditional::ETag;
+///
+/// let tag = ETag::from_content(b"hello");
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::ETAG, HeaderValue::from(&tag));
+/// assert_eq!(ETag::try_from(&headers[header::ETAG])?, tag);
+/// # Ok::<(), tower_conditional::InvalidETag>(())
+/// ```
 impl From<&ETag> for HeaderValue {
     fn from(tag: &ETag) -> Self {
         tag.value.clone()

@@ -110,9 +110,71 @@
 //! - [Performance and limits](guide::limits): what one client can make the server do.
 //! - [Compared with the alternatives](guide::alternatives).
 //!
-//! # Every public item
+//! # Every public item, by purpose
 //!
-//! (table: see the api branch)
+//! Features in brackets; everything else is always there.
+//!
+//! | item | what it is for |
+//! |---|---|
+//! | **The layer and its configuration** | |
+//! | [`ConditionalLayer`] | The tower layer: asks a source, answers 304 / 412 / 428 / 400 itself, else calls the inner service. [`from_responses`](ConditionalLayer::from_responses) when validators come from the handler's responses. |
+//! | [`Conditional`] | The service the layer builds around the inner service. |
+//! | [`ResponseFuture`] | Its response future. |
+//! | [`ConditionalBody`] | The body of every response of [`Conditional`]: the inner service's body, or the layer's own answer. |
+//! | [`OnSourceError`] | What a failing source means (serve reads or refuse all) and the 503's `Retry-After`. |
+//! | [`DrainConfig`] | Bounds for reading an unread request body before an early answer; `drain(None)`: never. |
+//! | [`BodyHashConfig`] | Bounds for hashing a response body into its `ETag`; `body_hash(None)`: never. |
+//! | [`Checked`] | The state a write was checked against, handed to the inner service for a compare-and-set. |
+//! | [`ConditionalCompressionLayer`] \[`compression`\] | This layer outside tower-http's `CompressionLayer`, in the one order that works ([`ConditionalLayer::compressed`]). |
+//! | **Sources** | |
+//! | [`ValidatorSource`] | Where the layer learns the target's current validators; any async closure over the request head is one. |
+//! | [`Lookup`] | A source's answer: a [`ResourceState`] (`Missing`, `Present`), or `Unknown` (ask the response), or `Rejected`. |
+//! | [`Rejection`] | The response of a `Lookup::Rejected`: the client's error, sent as it is. |
+//! | [`FromResponse`] | The source type of [`ConditionalLayer::from_responses`], to name the layer's type. |
+//! | [`BoxLookup`] | The boxed future of a source written with an `async` block. |
+//! | [`BoxError`] | A source's error once the layer reports it. |
+//! | **Validators and tags** | |
+//! | [`ETag`] | A validated entity tag, with strong and weak comparison and content hashing. |
+//! | [`InvalidETag`] | Why bytes are not an entity tag. |
+//! | [`LastModified`] | A modification date at HTTP's one-second resolution. |
+//! | [`InvalidDate`] | Why a value is not such a date. |
+//! | [`Validators`] | What the resource carries now: `ETag`, `Last-Modified` and the fields a 304 repeats. |
+//! | [`ResourceState`] | The resource as the evaluator sees it: missing, or present with its validators. |
+//! | [`NotAVersion`] | Why an entity tag does not read back as a version number ([`Checked::version`]). |
+//! | **The evaluator** | |
+//! | [`evaluate`] | RFC 9110 §13.2.2 as a pure function: method, request headers and state in, a [`Decision`] out. |
+//! | [`Conditions`] | A request's precondition fields, parsed once, to evaluate or inspect. |
+//! | [`Decision`] | The outcome: proceed, or answer 304, 412 or 400. |
+//! | [`Proceed`] | What proceeding means: which precondition passed, how to treat `Range`, what was ignored. |
+//! | [`Condition`] | One precondition field (`If-Match`, `If-None-Match`, ...). |
+//! | [`Ignored`] | Why the request's preconditions were ignored (its method, or a missing resource). |
+//! | [`RangeHandling`] | Whether a `Range` may be honoured after `If-Range`. |
+//! | **Responses** | |
+//! | [`response`] | Builders for the answers: 304, 412, 400, 428, 503; [`Decision::response`] picks one. |
+//! | [`response::AnswerBody`] | The body of those answers (empty, or problem+json), an `http_body::Body`. |
+//! | **Cache** | |
+//! | [`ValidatorCache`] \[`validator-cache`\] | Answers revalidations 304 from cached validators, without asking the source. |
+//! | [`ValidatorCacheBuilder`] \[`validator-cache`\] | Its bounds (entries, age) and related keys. |
+//! | **Client** | |
+//! | [`ConditionalUpdate`] \[`client`\] | Read-modify-write with `If-Match` over a tower HTTP client, retrying on 412. |
+//! | [`Current`] \[`client`\] | What the change function is shown: the resource missing, or its [`Representation`]. |
+//! | [`Representation`] \[`client`\] | A fetched representation: content, validators, headers. |
+//! | [`Change`] \[`client`\] | What the change function answers: the write to send, or stop. |
+//! | [`WriteRequest`] \[`client`\] | The write a [`Change`] describes: method, content, headers. |
+//! | [`InvalidWrite`] \[`client`\] | Why a write could not be sent. |
+//! | [`Outcome`] \[`client`\] | How the update ended: `Written`, or why not (`Conflict`, `Gone`, `Refused`, `Aborted`, ...). |
+//! | [`UpdateError`] \[`client`\] | Why it failed, and whether the write may have happened. |
+//! | **axum integration** | |
+//! | [`source_fn_with_state`] \[`axum`\] | A source written like a handler: an async function of axum extractors, with state. |
+//! | [`source_fn`] \[`axum`\] | The same, without state. |
+//! | [`SourceFn`] \[`axum`\] | The source those two return. |
+//! | [`LookupFn`] \[`axum`\] | The functions they accept (implemented for you). |
+//! | [`ByRoute`] \[`axum`\] | One source per route (by `MatchedPath`) behind one layer. |
+//! | [`MissingChecked`] \[`axum`\] | The rejection of the [`Checked`] extractor when the layer is missing. |
+//!
+//! Switches are `bool` setters (`fill_response_validators`, `encoding_aware_etags`,
+//! `validators_in_412`); a behaviour with settings is turned off with `None` (`drain(None)`,
+//! `body_hash(None)`, `OnSourceError::retry_after(None)`); a number is always a bound.
 //!
 //! # Feature flags
 //!
@@ -172,20 +234,16 @@ pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
 pub use etag::{ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
 
-pub use body::ResponseBody;
+pub use body::ConditionalBody;
 #[cfg(feature = "validator-cache")]
-pub use cache::validator::{
-    DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_AGE, ValidatorCache, ValidatorCacheBuilder,
-};
+pub use cache::validator::{ValidatorCache, ValidatorCacheBuilder};
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
 #[cfg(feature = "axum")]
 pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
-    Conditional, ConditionalLayer, DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT,
-    DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER,
-    OnSourceError, ResponseFuture,
+    BodyHashConfig, Conditional, ConditionalLayer, DrainConfig, OnSourceError, ResponseFuture,
 };
 pub use source::{BoxError, BoxLookup, FromResponse, Lookup, Rejection, ValidatorSource};
 pub use version::NotAVersion;
@@ -228,8 +286,8 @@ pub use layer::ConditionalCompressionLayer;
 
 #[cfg(feature = "client")]
 pub use client::{
-    Change, ConditionalUpdate, Current, DEFAULT_RESPONSE_LIMIT, InvalidWrite, Outcome,
-    Representation, UpdateError, WriteRequest,
+    Change, ConditionalUpdate, Current, InvalidWrite, Outcome, Representation, UpdateError,
+    WriteRequest,
 };
 
 #[cfg(test)]

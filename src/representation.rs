@@ -55,7 +55,7 @@ fn repeated_on_304(name: &HeaderName, has_etag: bool) -> bool {
 /// The value `validators` give the field `name`, if any.
 fn value_of(validators: &Validators, name: &HeaderName) -> Option<HeaderValue> {
     if name == ETAG {
-        validators.etag().map(|etag| etag.to_header_value())
+        validators.etag().map(HeaderValue::from)
     } else if name == LAST_MODIFIED {
         validators
             .last_modified()

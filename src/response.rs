@@ -27,8 +27,9 @@ use crate::state::{ResourceState, Validators};
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
-/// The body of the responses built here: a complete, short body (empty for 304, a problem+json
-/// document otherwise).
+/// The body of the layer's own answers and of the responses built here: a complete, short body
+/// (empty for 304, a problem+json document otherwise). The layer's service wraps it, like the
+/// inner service's body, in a [`ConditionalBody`](crate::ConditionalBody).
 ///
 /// It is an [`http_body::Body`] with `Bytes` data, so the responses can be returned from axum
 /// handlers as they are, and served by hyper; it dereferences to its bytes for tests and
@@ -173,7 +174,7 @@ pub fn precondition_failed(condition: Condition, state: &ResourceState) -> Respo
     if let Some(validators) = state.validators() {
         let headers = response.headers_mut();
         if let Some(etag) = validators.etag() {
-            headers.insert(ETAG, etag.to_header_value());
+            headers.insert(ETAG, HeaderValue::from(etag));
         }
         insert_last_modified(headers, validators.last_modified());
     }

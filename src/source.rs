@@ -176,39 +176,25 @@ pub trait ValidatorSource {
     /// # }
     /// ```
     fn lookup(&self, head: &Parts) -> Self::Future;
-
-    /// Whether this source answers [`Lookup::Unknown`] for every request, leaving validators to
-    /// the handler's responses. The layer then never asks it about GET and HEAD and evaluates
-    /// every one of them against the response, unconditional ones included (so their 2xx
-    /// bodies are tagged). `false` by default; [`FromResponse`] says `true`.
-    ///
-    /// ```
-    /// use std::convert::Infallible;
-    /// use http::request::Parts;
-    /// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
-    ///
-    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
-    /// assert!(!source.always_unknown());
-    /// assert!(FromResponse.always_unknown());
-    /// ```
-    fn always_unknown(&self) -> bool {
-        false
-    }
 }
 
-/// The source of [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses):
-/// answers [`Lookup::Unknown`] for every request, so validators come from the responses.
+/// The source of [`ConditionalLayer::from_responses`](crate::ConditionalLayer::from_responses),
+/// the one way to make it: validators come from the handler's responses. Its name is public so
+/// that the layer's type can be written out.
 ///
 /// ```
-/// use http::Request;
-/// use tower_conditional::{FromResponse, Lookup, ValidatorSource};
+/// use tower_conditional::{ConditionalLayer, FromResponse};
 ///
-/// let (head, ()) = Request::get("/").body(())?.into_parts();
-/// assert_eq!(FromResponse.lookup(&head).into_inner(), Ok(Lookup::Unknown));
-/// # Ok::<(), http::Error>(())
+/// fn pages() -> ConditionalLayer<FromResponse> {
+///     ConditionalLayer::from_responses()
+/// }
+/// # let _ = pages();
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FromResponse;
+#[derive(Debug, Clone, Copy)]
+pub struct FromResponse {
+    /// Made only by `from_responses`, which also tells the layer never to ask it about reads.
+    pub(crate) _private: (),
+}
 
 impl ValidatorSource for FromResponse {
     type Error = std::convert::Infallible;
@@ -216,10 +202,6 @@ impl ValidatorSource for FromResponse {
 
     fn lookup(&self, _: &Parts) -> Self::Future {
         std::future::ready(Ok(Lookup::Unknown))
-    }
-
-    fn always_unknown(&self) -> bool {
-        true
     }
 }
 
@@ -241,10 +223,24 @@ where
 /// can serve several layers without cloning it.
 ///
 /// ```
+/// use std::convert::Infallible;
 /// use std::sync::Arc;
-/// use tower_conditional::{ConditionalLayer, FromResponse};
+/// use http::request::Parts;
+/// use tower_conditional::{ConditionalLayer, Lookup, ValidatorSource};
 ///
-/// let shared = Arc::new(FromResponse);
+/// #[derive(Clone)]
+/// struct Pool;
+///
+/// impl ValidatorSource for Pool {
+///     type Error = Infallible;
+///     type Future = std::future::Ready<Result<Lookup, Infallible>>;
+///
+///     fn lookup(&self, _: &Parts) -> Self::Future {
+///         std::future::ready(Ok(Lookup::Missing))
+///     }
+/// }
+///
+/// let shared = Arc::new(Pool);
 /// let reads = ConditionalLayer::new(Arc::clone(&shared));
 /// let writes = ConditionalLayer::new(shared);
 /// # let _ = (reads, writes);
@@ -256,21 +252,21 @@ impl<T: ValidatorSource + ?Sized> ValidatorSource for Arc<T> {
     fn lookup(&self, head: &Parts) -> Self::Future {
         (**self).lookup(head)
     }
-
-    fn always_unknown(&self) -> bool {
-        (**self).always_unknown()
-    }
 }
 
-/// A [`ValidatorSource`]'s answer.
+/// A [`ValidatorSource`]'s answer: a [`ResourceState`] (the two cases the evaluator works with,
+/// [`Missing`](Lookup::Missing) and [`Present`](Lookup::Present), spelled as they are there),
+/// plus the two answers only a source can give: [`Unknown`](Lookup::Unknown) (ask the
+/// response) and [`Rejected`](Lookup::Rejected) (refuse the request). A `ResourceState`
+/// converts into a `Lookup` with `From`, and back with [`into_state`](Lookup::into_state).
 ///
 /// ```
 /// use tower_conditional::{ETag, Lookup, ResourceState, Validators};
 ///
 /// let found: Lookup = Validators::new().with_etag(ETag::from_static("\"1\"")).into();
-/// assert!(matches!(found.state(), Some(ResourceState::Present(_))));
-/// assert_eq!(Lookup::Missing.state(), Some(ResourceState::Missing));
-/// assert_eq!(Lookup::Unknown.state(), None);
+/// assert!(matches!(found.into_state(), Some(ResourceState::Present(_))));
+/// assert_eq!(Lookup::Missing.into_state(), Some(ResourceState::Missing));
+/// assert_eq!(Lookup::Unknown.into_state(), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -318,7 +314,7 @@ pub enum Lookup {
     ///     async move {
     ///         Ok::<_, Infallible>(match id {
     ///             Ok(_) => Lookup::Missing,
-    ///             Err(_) => Lookup::Rejected(Rejection::status(StatusCode::BAD_REQUEST)),
+    ///             Err(_) => Lookup::Rejected(Rejection::from_status(StatusCode::BAD_REQUEST)),
     ///         })
     ///     }
     /// };
@@ -342,10 +338,10 @@ impl Lookup {
     /// use tower_conditional::{Lookup, ResourceState, Validators};
     ///
     /// let state = ResourceState::Present(Validators::new());
-    /// assert_eq!(Lookup::from(state.clone()).state(), Some(state));
-    /// assert_eq!(Lookup::Unknown.state(), None);
+    /// assert_eq!(Lookup::from(state.clone()).into_state(), Some(state));
+    /// assert_eq!(Lookup::Unknown.into_state(), None);
     /// ```
-    pub fn state(self) -> Option<ResourceState> {
+    pub fn into_state(self) -> Option<ResourceState> {
         match self {
             Lookup::Missing => Some(ResourceState::Missing),
             Lookup::Present(validators) => Some(ResourceState::Present(validators)),
@@ -411,9 +407,9 @@ impl Rejection {
     /// use http::StatusCode;
     /// use tower_conditional::Rejection;
     ///
-    /// assert!(Rejection::status(StatusCode::NOT_FOUND).response().body().is_empty());
+    /// assert!(Rejection::from_status(StatusCode::NOT_FOUND).response().body().is_empty());
     /// ```
-    pub fn status(status: StatusCode) -> Self {
+    pub fn from_status(status: StatusCode) -> Self {
         let mut response = Response::new(AnswerBody::default());
         *response.status_mut() = status;
         Rejection::from(response)
@@ -425,7 +421,7 @@ impl Rejection {
     /// use http::StatusCode;
     /// use tower_conditional::Rejection;
     ///
-    /// assert_eq!(Rejection::status(StatusCode::GONE).response().status(), StatusCode::GONE);
+    /// assert_eq!(Rejection::from_status(StatusCode::GONE).response().status(), StatusCode::GONE);
     /// ```
     pub fn response(&self) -> &Response<AnswerBody> {
         &self.0
@@ -437,7 +433,7 @@ impl Rejection {
     /// use http::StatusCode;
     /// use tower_conditional::Rejection;
     ///
-    /// let response = Rejection::status(StatusCode::BAD_REQUEST).into_response();
+    /// let response = Rejection::from_status(StatusCode::BAD_REQUEST).into_response();
     /// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     /// ```
     pub fn into_response(self) -> Response<AnswerBody> {

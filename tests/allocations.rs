@@ -236,7 +236,7 @@ where
 }
 
 fn current() -> Option<(HeaderName, HeaderValue)> {
-    Some((IF_NONE_MATCH, current_tag().to_header_value()))
+    Some((IF_NONE_MATCH, HeaderValue::from(current_tag())))
 }
 
 fn stale_if_match() -> Option<(HeaderName, HeaderValue)> {
@@ -315,7 +315,7 @@ fn pass_through_put_allocations_are_bounded() {
         || {
             request(
                 Method::PUT,
-                Some((IF_MATCH, current_tag().to_header_value())),
+                Some((IF_MATCH, HeaderValue::from(current_tag()))),
             )
         },
         StatusCode::OK,
@@ -325,7 +325,7 @@ fn pass_through_put_allocations_are_bounded() {
         || {
             request(
                 Method::PUT,
-                Some((IF_MATCH, current_tag().to_header_value())),
+                Some((IF_MATCH, HeaderValue::from(current_tag()))),
             )
         },
         StatusCode::OK,

@@ -25,7 +25,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use tokio::sync::mpsc;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_conditional::{ConditionalLayer, ETag, LastModified, Lookup, Validators};
+use tower_conditional::{BodyHashConfig, ConditionalLayer, ETag, LastModified, Lookup, Validators};
 
 const MODIFIED: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
 const OLDER: &str = "Tue, 14 Nov 2023 22:13:19 GMT";
@@ -366,7 +366,7 @@ async fn a_compressed_body_over_the_size_bound_goes_out_whole_and_untagged() {
         Ok::<_, Infallible>(response.body(Full::new(Bytes::from_static(TEXT))).unwrap())
     });
     let service = ConditionalLayer::from_responses()
-        .body_hash_limit(Some(16))
+        .body_hash(BodyHashConfig::default().limit(16))
         .compressed()
         .layer(handler);
     let request = Request::get("/").header(ACCEPT_ENCODING, "gzip");
@@ -395,7 +395,7 @@ async fn a_stalled_compressed_stream_is_sent_on_untagged_at_the_time_bound() {
         }
     });
     let service = ConditionalLayer::from_responses()
-        .body_hash_timeout(Duration::from_millis(50))
+        .body_hash(BodyHashConfig::default().timeout(Duration::from_millis(50)))
         .compressed()
         .layer(handler);
     sender.send(Bytes::from_static(&TEXT[..40])).await.unwrap();

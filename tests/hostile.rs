@@ -27,8 +27,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::BodyExt;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_conditional::{
-    Condition, ConditionalLayer, Decision, ETag, LastModified, Lookup, RangeHandling,
-    ResourceState, ValidatorSource, Validators, evaluate, response,
+    BodyHashConfig, Condition, ConditionalLayer, Decision, DrainConfig, ETag, LastModified, Lookup,
+    RangeHandling, ResourceState, ValidatorSource, Validators, evaluate, response,
 };
 
 use Condition::{IfMatch, IfModifiedSince, IfNoneMatch, IfUnmodifiedSince};
@@ -1220,19 +1220,24 @@ fn many_distinct_fields_are_looked_up_like_a_few() {
 // Every option on, on a small stack (issue 18)
 // ---------------------------------------------------------------------------------------------
 
-/// The layer with every option on: required preconditions, `RejectAll`, a `Retry-After`,
+/// The layer with every option on: required preconditions, `reject_all()`, a `Retry-After`,
 /// validators in 412s, a drain limit and timeout, filled validators, body hashing and
 /// encoding-aware tags.
 fn every_option(state: &ResourceState) -> ConditionalLayer<impl ValidatorSource + Clone> {
     ConditionalLayer::new(source(state))
         .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
-        .on_source_error(tower_conditional::OnSourceError::RejectAll)
-        .retry_after(Some(std::time::Duration::from_secs(2)))
+        .on_source_error(
+            tower_conditional::OnSourceError::reject_all()
+                .retry_after(std::time::Duration::from_secs(2)),
+        )
         .validators_in_412(true)
-        .drain_limit(1 << 20)
-        .drain_timeout(std::time::Duration::from_secs(1))
+        .drain(
+            DrainConfig::default()
+                .limit(1 << 20)
+                .timeout(std::time::Duration::from_secs(1)),
+        )
         .fill_response_validators(true)
-        .body_hash_limit(Some(1 << 20))
+        .body_hash(BodyHashConfig::default().limit(1 << 20))
         .encoding_aware_etags(true)
 }
 

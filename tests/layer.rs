@@ -21,8 +21,9 @@ use http_body_util::BodyExt;
 use tower::util::ServiceFn;
 use tower::{Layer, ServiceBuilder, ServiceExt, service_fn};
 use tower_conditional::{
-    Checked, Condition, Conditional, ConditionalLayer, ETag, LastModified, Lookup, OnSourceError,
-    ResourceState, ResponseBody, ResponseFuture, ValidatorSource, Validators,
+    Checked, Condition, Conditional, ConditionalBody, ConditionalLayer, DrainConfig, ETag,
+    LastModified, Lookup, OnSourceError, ResourceState, ResponseFuture, ValidatorSource,
+    Validators,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -486,9 +487,11 @@ async fn source_error_refuses_a_write_under_428_policy_with_503() {
 #[tokio::test]
 async fn retry_after_is_configurable_and_can_be_left_out() {
     let write = || request(Method::PUT, &[(IF_MATCH, CURRENT)]);
-    let layer = ConditionalLayer::new(failing()).retry_after(Some(Duration::from_secs(30)));
+    let layer = ConditionalLayer::new(failing())
+        .on_source_error(OnSourceError::default().retry_after(Duration::from_secs(30)));
     assert_eq!(send(&layer, write()).await.header(RETRY_AFTER), "30");
-    let layer = ConditionalLayer::new(failing()).retry_after(None);
+    let layer = ConditionalLayer::new(failing())
+        .on_source_error(OnSourceError::default().retry_after(None));
     let answer = send(&layer, write()).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!answer.headers.contains_key(RETRY_AFTER));
@@ -498,7 +501,7 @@ async fn retry_after_is_configurable_and_can_be_left_out() {
 /// reads and unconditional writes go through, exactly as with a source that answers.
 #[tokio::test]
 async fn source_error_does_not_affect_requests_that_needed_no_look_up() {
-    for policy in [OnSourceError::ServeReads, OnSourceError::RejectAll] {
+    for policy in [OnSourceError::serve_reads(), OnSourceError::reject_all()] {
         let layer = ConditionalLayer::new(failing()).on_source_error(policy);
         for method in [
             Method::OPTIONS,
@@ -519,7 +522,7 @@ async fn source_error_does_not_affect_requests_that_needed_no_look_up() {
 
 #[tokio::test]
 async fn source_error_with_reject_all_refuses_conditional_reads_with_503() {
-    let layer = ConditionalLayer::new(failing()).on_source_error(OnSourceError::RejectAll);
+    let layer = ConditionalLayer::new(failing()).on_source_error(OnSourceError::reject_all());
     for method in [Method::GET, Method::HEAD] {
         let answer = send(&layer, request(method.clone(), &[(IF_NONE_MATCH, CURRENT)])).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{method}");
@@ -565,7 +568,7 @@ async fn unknown_validators_call_the_inner_service_for_get_even_with_a_matching_
 
 #[tokio::test]
 async fn unknown_validators_serve_get_even_with_reject_all() {
-    let layer = ConditionalLayer::new(unknown()).on_source_error(OnSourceError::RejectAll);
+    let layer = ConditionalLayer::new(unknown()).on_source_error(OnSourceError::reject_all());
     let answer = send(&layer, request(Method::GET, &[(IF_NONE_MATCH, CURRENT)])).await;
 
     assert_eq!(answer.status, StatusCode::OK);
@@ -1282,7 +1285,7 @@ async fn stale_upload(
 
 #[tokio::test]
 async fn an_early_answer_reads_the_whole_body_within_the_limit() {
-    let layer = ConditionalLayer::new(present()).drain_limit(64 * 1024);
+    let layer = ConditionalLayer::new(present()).drain(DrainConfig::default().limit(64 * 1024));
     let (answer, read) = stale_upload(layer, 64).await;
     assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
     assert_eq!(read, 64 * 1024, "drained to the end");
@@ -1291,7 +1294,7 @@ async fn an_early_answer_reads_the_whole_body_within_the_limit() {
 
 #[tokio::test]
 async fn past_the_drain_limit_the_answer_says_connection_close() {
-    let layer = ConditionalLayer::new(present()).drain_limit(16 * 1024);
+    let layer = ConditionalLayer::new(present()).drain(DrainConfig::default().limit(16 * 1024));
     let (answer, read) = stale_upload(layer, 64).await;
     assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
     assert_eq!(answer.header(http::header::CONNECTION), "close");
@@ -1300,7 +1303,8 @@ async fn past_the_drain_limit_the_answer_says_connection_close() {
 
 #[tokio::test]
 async fn past_the_drain_deadline_the_answer_says_connection_close() {
-    let layer = ConditionalLayer::new(present()).drain_timeout(Duration::ZERO);
+    let layer =
+        ConditionalLayer::new(present()).drain(DrainConfig::default().timeout(Duration::ZERO));
     let (answer, read) = stale_upload(layer, 64).await;
     assert_eq!(answer.header(http::header::CONNECTION), "close");
     assert_eq!(read, 1024, "one chunk, then the deadline had passed");
@@ -1323,8 +1327,8 @@ async fn checked_reaches_the_inner_service_for_a_put_with_a_matching_if_match() 
     assert_eq!(checked.state(), &ResourceState::Present(validators()));
     assert_eq!(checked.passed(), Some(Condition::IfMatch));
     assert_eq!(checked.matched_etag(), Some(&ETag::from_static(CURRENT)));
-    assert_eq!(checked.etag(), Some(&ETag::from_static(CURRENT)));
-    assert_eq!(checked.last_modified(), Some(modified()));
+    assert_eq!(checked.state().etag(), Some(&ETag::from_static(CURRENT)));
+    assert_eq!(checked.state().last_modified(), Some(modified()));
 }
 
 #[tokio::test]
@@ -1335,7 +1339,7 @@ async fn checked_for_if_match_star_has_no_matched_etag() {
     let checked = answer.seen().checked.as_ref().expect("Checked for a PUT");
     assert_eq!(checked.passed(), Some(Condition::IfMatch));
     assert_eq!(checked.matched_etag(), None);
-    assert_eq!(checked.etag(), Some(&ETag::from_static(CURRENT)));
+    assert_eq!(checked.state().etag(), Some(&ETag::from_static(CURRENT)));
 }
 
 #[tokio::test]
@@ -1762,7 +1766,7 @@ fn layer_service_future_body_and_checked_are_send_and_sync() {
     assert_send_sync::<ConditionalLayer<Source>>();
     assert_send_sync::<Conditional<Handler, Source>>();
     assert_send_sync::<ResponseFuture<Handler, Source, String, String>>();
-    assert_send_sync::<ResponseBody<String>>();
+    assert_send_sync::<ConditionalBody<String>>();
     assert_send_sync::<Checked>();
 }
 

@@ -32,7 +32,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
 use tower::{Layer, ServiceExt, service_fn};
-use tower_conditional::{ConditionalLayer, ETag, Lookup, OnSourceError};
+use tower_conditional::{
+    BodyHashConfig, ConditionalLayer, DrainConfig, ETag, Lookup, OnSourceError,
+};
 
 #[path = "../fuzz/src/model.rs"]
 mod reference;
@@ -366,17 +368,26 @@ fn through_layer(
                 .iter()
                 .map(|m| Method::from_bytes(m.as_bytes()).unwrap()),
         )
-        .on_source_error(if config.reject_all {
-            OnSourceError::RejectAll
-        } else {
-            OnSourceError::ServeReads
-        })
-        .retry_after(config.retry_after_ms.map(Duration::from_millis))
+        .on_source_error(
+            if config.reject_all {
+                OnSourceError::reject_all()
+            } else {
+                OnSourceError::serve_reads()
+            }
+            .retry_after(config.retry_after_ms.map(Duration::from_millis)),
+        )
         .validators_in_412(config.validators_in_412)
-        .drain_limit(config.drain_limit)
-        .drain_timeout(Duration::from_millis(config.drain_timeout_ms))
+        .drain(
+            DrainConfig::default()
+                .limit(config.drain_limit)
+                .timeout(Duration::from_millis(config.drain_timeout_ms)),
+        )
         .fill_response_validators(config.fill)
-        .body_hash_limit(config.body_hash_limit)
+        .body_hash(
+            config
+                .body_hash_limit
+                .map(|limit| BodyHashConfig::default().limit(limit)),
+        )
         .encoding_aware_etags(config.encoding_aware)
         .layer(handler);
     let mut http_request = Request::new(String::from("a request body"));

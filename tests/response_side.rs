@@ -38,8 +38,8 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, service_fn};
 use tower_conditional::{
-    Checked, ConditionalLayer, ETag, FromResponse, LastModified, Lookup, ResponseBody,
-    ValidatorSource, Validators,
+    BodyHashConfig, Checked, ConditionalBody, ConditionalLayer, ETag, FromResponse, LastModified,
+    Lookup, ValidatorSource, Validators,
 };
 use tower_http::compression::CompressionLayer;
 
@@ -278,7 +278,7 @@ async fn head_through<V, H, Fut, B>(
     layer: &ConditionalLayer<V>,
     handler: H,
     request: Request<String>,
-) -> (Response<ResponseBody<B>>, Calls)
+) -> (Response<ConditionalBody<B>>, Calls)
 where
     V: ValidatorSource + Clone,
     H: Fn(Request<String>) -> Fut + Clone,
@@ -420,7 +420,7 @@ async fn from_responses_get_matching_the_handlers_etag_answers_304_with_the_200s
 #[tokio::test]
 async fn from_responses_304_carries_last_modified_when_the_response_has_no_etag() {
     // Hashing off, so the 200 itself carries no ETag either.
-    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    let layer = ConditionalLayer::from_responses().body_hash(None);
     let headers = &[
         (LAST_MODIFIED, MODIFIED),
         (CACHE_CONTROL, "no-cache"),
@@ -443,7 +443,7 @@ async fn from_responses_304_carries_last_modified_when_the_response_has_no_etag(
 
 #[tokio::test]
 async fn from_responses_if_modified_since_at_or_after_the_responses_last_modified_answers_304() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    let layer = ConditionalLayer::from_responses().body_hash(None);
     let handler = page(&[(LAST_MODIFIED, MODIFIED)]);
     for date in [MODIFIED, AFTER_MODIFIED] {
         let reply = send(
@@ -458,7 +458,7 @@ async fn from_responses_if_modified_since_at_or_after_the_responses_last_modifie
 
 #[tokio::test]
 async fn from_responses_if_modified_since_before_the_responses_last_modified_serves_the_200() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    let layer = ConditionalLayer::from_responses().body_hash(None);
     let handler = page(&[(LAST_MODIFIED, MODIFIED)]);
     let reply = send(
         &layer,
@@ -778,7 +778,7 @@ async fn stream_of_known_small_size_is_read_whole_before_the_head_is_sent() {
 
 #[tokio::test]
 async fn body_at_exactly_the_hash_limit_is_hashed() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(Some(10));
+    let layer = ConditionalLayer::from_responses().body_hash(BodyHashConfig::default().limit(10));
     let body = Frames::data(&[b"0123456789"]);
     let reply = send(&layer, once(Response::new(body)), get_request(&[])).await;
 
@@ -794,15 +794,15 @@ async fn stream_of_unknown_size_is_neither_hashed_nor_buffered() {
 
 #[tokio::test]
 async fn body_above_the_hash_limit_is_neither_hashed_nor_buffered() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(Some(10));
+    let layer = ConditionalLayer::from_responses().body_hash(BodyHashConfig::default().limit(10));
     let headers =
         assert_streamed_untouched(&layer, Method::GET, StatusCode::OK, &[], Some(STREAMED)).await;
     assert!(!headers.contains_key(ETAG), "{headers:?}");
 }
 
 #[tokio::test]
-async fn body_hash_limit_none_turns_hashing_off() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+async fn body_hash_none_turns_hashing_off() {
+    let layer = ConditionalLayer::from_responses().body_hash(None);
     let headers =
         assert_streamed_untouched(&layer, Method::GET, StatusCode::OK, &[], Some(STREAMED)).await;
     assert!(!headers.contains_key(ETAG), "{headers:?}");
@@ -1520,7 +1520,7 @@ fn request_with_if_match(tag: &str) -> Request<String> {
 /// against `Lookup::Present` with no validators.
 #[tokio::test]
 async fn a_response_without_validators_is_evaluated_like_a_present_resource() {
-    let layer = ConditionalLayer::from_responses().body_hash_limit(None);
+    let layer = ConditionalLayer::from_responses().body_hash(None);
     for (headers, status) in [
         (
             vec![(IF_MATCH, "\"nope\"")],
@@ -1576,7 +1576,7 @@ async fn body_hash_limit_counts_the_bytes_read_whatever_the_size_hint_says() {
         chunks: 64,
         polled: Arc::clone(&polled),
     };
-    let layer = ConditionalLayer::from_responses().body_hash_limit(Some(16));
+    let layer = ConditionalLayer::from_responses().body_hash(BodyHashConfig::default().limit(16));
     let service = layer.layer(service_fn(move |_: Request<String>| {
         let body = Lying {
             chunks: body.chunks,

@@ -13,7 +13,7 @@ use http::request::Parts;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
-use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+use tower_conditional::{ConditionalLayer, DrainConfig, ETag, Lookup, Validators};
 
 /// An app whose one resource is at `"v1"`, and whose handler must never run for a stale write.
 type Source = fn(&Parts) -> std::future::Ready<Result<Lookup, Infallible>>;
@@ -73,7 +73,9 @@ async fn read_head(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_stalled_upload_is_answered_at_the_drain_deadline() {
     let deadline = Duration::from_millis(400);
-    let addr = serve(ConditionalLayer::new(v1 as Source).drain_timeout(deadline)).await;
+    let addr =
+        serve(ConditionalLayer::new(v1 as Source).drain(DrainConfig::default().timeout(deadline)))
+            .await;
     let started = Instant::now();
     let mut stream = stalled_upload(addr, 1024).await;
     // Without a timer the drain would wait for data that never comes: no answer at all.
@@ -92,9 +94,11 @@ async fn a_stalled_upload_is_answered_at_the_drain_deadline() {
 #[tokio::test]
 async fn drains_past_the_cap_are_answered_at_once_and_the_cap_frees_up() {
     let cap = 3;
-    let layer = ConditionalLayer::new(v1 as Source)
-        .drain_timeout(Duration::from_secs(60))
-        .max_concurrent_drains(cap);
+    let layer = ConditionalLayer::new(v1 as Source).drain(
+        DrainConfig::default()
+            .timeout(Duration::from_secs(60))
+            .max_concurrent(cap),
+    );
     let addr = serve(layer).await;
     // `cap` stalled uploads hold every drain.
     let mut held = Vec::new();
@@ -170,7 +174,7 @@ fn off_any_runtime_a_stalled_body_is_answered_at_the_deadline() {
         Ok::<_, Infallible>(http::Response::new(String::new()))
     });
     let service = ConditionalLayer::new(v1 as Source)
-        .drain_timeout(deadline)
+        .drain(DrainConfig::default().timeout(deadline))
         .layer(handler);
     let request = http::Request::put("/item")
         .header(http::header::IF_MATCH, "\"v0\"")
@@ -213,7 +217,7 @@ fn bare(
     layer: ConditionalLayer<Source>,
 ) -> impl tower::Service<
     http::Request<String>,
-    Response = http::Response<tower_conditional::ResponseBody<String>>,
+    Response = http::Response<tower_conditional::ConditionalBody<String>>,
     Error = Infallible,
 > {
     use tower::Layer;
@@ -232,7 +236,9 @@ fn a_drain_without_a_deadline_is_answered_without_a_panic() {
         .enable_time()
         .build()
         .expect("runtime");
-    let service = bare(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::MAX));
+    let service = bare(
+        ConditionalLayer::new(v1 as Source).drain(DrainConfig::default().timeout(Duration::MAX)),
+    );
     let response = runtime
         .block_on(service.oneshot(stale_put_with_body()))
         .expect("infallible");
@@ -307,8 +313,11 @@ async fn exchange(addr: SocketAddr, raw: &[u8], until: impl Fn(&str) -> bool) ->
 
 #[tokio::test]
 async fn an_upload_trickling_a_byte_at_a_time_is_answered_at_the_deadline() {
-    let addr =
-        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_millis(500))).await;
+    let addr = serve(
+        ConditionalLayer::new(v1 as Source)
+            .drain(DrainConfig::default().timeout(Duration::from_millis(500))),
+    )
+    .await;
     let mut stream = stalled_upload(addr, 1).await;
     let (mut reader, mut writer) = stream.split();
     // A byte every 100 ms: data keeps arriving, and 1 MiB of it would take a day.
@@ -344,8 +353,11 @@ async fn an_upload_trickling_a_byte_at_a_time_is_answered_at_the_deadline() {
 
 #[tokio::test]
 async fn a_chunked_upload_that_stalls_is_answered_at_the_deadline() {
-    let addr =
-        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_millis(300))).await;
+    let addr = serve(
+        ConditionalLayer::new(v1 as Source)
+            .drain(DrainConfig::default().timeout(Duration::from_millis(300))),
+    )
+    .await;
     let raw = b"PUT /item HTTP/1.1\r\nHost: test\r\nIf-Match: \"v0\"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nxxxxx\r\n";
     let seen = exchange(addr, raw, |seen| seen.contains("\r\n\r\n")).await;
     assert!(seen.starts_with("HTTP/1.1 412"), "{seen}");
@@ -376,8 +388,11 @@ async fn a_pipelined_request_after_a_drained_answer_is_answered_on_the_same_conn
 
 #[tokio::test]
 async fn expect_100_continue_in_any_case_is_answered_at_once_without_reading() {
-    let addr =
-        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_secs(60))).await;
+    let addr = serve(
+        ConditionalLayer::new(v1 as Source)
+            .drain(DrainConfig::default().timeout(Duration::from_secs(60))),
+    )
+    .await;
     for expect in ["100-continue", "100-CONTINUE", "100-Continue"] {
         // The client waits for 100 (Continue) and sends no body: a drain would wait 60 s.
         let raw = format!(
@@ -395,8 +410,11 @@ async fn expect_100_continue_in_any_case_is_answered_at_once_without_reading() {
 
 #[tokio::test]
 async fn an_http_1_0_upload_with_expect_is_drained_and_answered() {
-    let addr =
-        serve(ConditionalLayer::new(v1 as Source).drain_timeout(Duration::from_secs(60))).await;
+    let addr = serve(
+        ConditionalLayer::new(v1 as Source)
+            .drain(DrainConfig::default().timeout(Duration::from_secs(60))),
+    )
+    .await;
     let raw = b"PUT /item HTTP/1.0\r\nHost: test\r\nIf-Match: \"v0\"\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nxxxxx";
     let seen = exchange(addr, raw, |seen| seen.contains("\r\n\r\n")).await;
     assert!(seen.starts_with("HTTP/1.0 412"), "{seen}");
@@ -429,9 +447,11 @@ async fn a_drain_dropped_or_panicking_returns_its_permit() {
     use std::future::Future;
     use std::task::{Context, Poll};
     use tower::{Layer, Service, ServiceExt};
-    let layer = ConditionalLayer::new(v1 as Source)
-        .drain_timeout(Duration::from_secs(60))
-        .max_concurrent_drains(1);
+    let layer = ConditionalLayer::new(v1 as Source).drain(
+        DrainConfig::default()
+            .timeout(Duration::from_secs(60))
+            .max_concurrent(1),
+    );
     let mut service = layer.layer(tower::service_fn(|_: http::Request<Silent>| async {
         panic!("a stale write reached the handler");
         #[allow(unreachable_code)]

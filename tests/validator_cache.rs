@@ -14,7 +14,7 @@ use tokio::sync::Barrier;
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_conditional::{
-    ConditionalLayer, ETag, LastModified, Lookup, ResponseBody, ValidatorCache, Validators,
+    ConditionalBody, ConditionalLayer, ETag, LastModified, Lookup, ValidatorCache, Validators,
 };
 
 /// What the source answers, how often it was asked, and (for the race) barriers it waits on.
@@ -67,7 +67,7 @@ impl Db {
     }
 }
 
-type Service = BoxCloneService<Request<String>, Response<ResponseBody<String>>, Infallible>;
+type Service = BoxCloneService<Request<String>, Response<ConditionalBody<String>>, Infallible>;
 
 fn cache() -> ValidatorCache<String> {
     ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))

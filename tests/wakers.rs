@@ -18,7 +18,7 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service, service_fn};
-use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+use tower_conditional::{BodyHashConfig, ConditionalLayer, DrainConfig, ETag, Lookup, Validators};
 
 /// Far longer than the test may take: a waker still held then is held by the deadline.
 const DEADLINE: Duration = Duration::from_secs(3600);
@@ -127,7 +127,8 @@ fn a_finished_drain_releases_its_waker_at_once() {
         #[allow(unreachable_code)]
         Ok::<_, Infallible>(Response::new(String::new()))
     });
-    let layer = ConditionalLayer::new(at_v1 as Source).drain_timeout(DEADLINE);
+    let layer =
+        ConditionalLayer::new(at_v1 as Source).drain(DrainConfig::default().timeout(DEADLINE));
     let mut service = layer.layer(handler);
     ready_service(&mut service);
     let stale = Request::put("/")
@@ -150,7 +151,8 @@ fn a_finished_body_hash_releases_its_waker_at_once() {
     let handler = service_fn(|_: Request<String>| async {
         Ok::<_, Infallible>(Response::new(StallsOnce::new()))
     });
-    let layer = ConditionalLayer::from_responses().body_hash_timeout(DEADLINE);
+    let layer =
+        ConditionalLayer::from_responses().body_hash(BodyHashConfig::default().timeout(DEADLINE));
     let mut service = layer.layer(handler);
     ready_service(&mut service);
     let request = Request::get("/")
@@ -162,7 +164,7 @@ fn a_finished_body_hash_releases_its_waker_at_once() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers().get(http::header::ETAG),
-        Some(&ETag::from_content(b"hello").to_header_value()),
+        Some(&http::HeaderValue::from(&ETag::from_content(b"hello"))),
         "the body was hashed whole"
     );
     drop(response);

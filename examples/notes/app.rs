@@ -60,7 +60,7 @@ async fn list_source(State(db): State<Db>) -> DbResult<Validators> {
 }
 
 fn cas<T>(written: Option<T>, checked: Option<Checked>) -> Result<T, Error> {
-    let lost = checked.filter(|c| c.etag().is_some()).map(Box::new);
+    let lost = checked.filter(|c| c.state().etag().is_some()).map(Box::new);
     written.ok_or_else(|| lost.map_or(Error::NotFound, Error::LostRace))
 }
 // conditional }

@@ -137,7 +137,7 @@ pub fn router_cached<S: Storage>(
             let key = head.extensions.get::<ItemKey>().cloned();
             async move {
                 // No key only if `check_key` did not run: reads are then served unevaluated and
-                // writes refused with 503 (the layer's default `OnSourceError::ServeReads`).
+                // writes refused with 503 (the layer's default `OnSourceError::serve_reads()`).
                 let Some(ItemKey(key)) = key else {
                     return Ok(Lookup::Unknown);
                 };
@@ -187,7 +187,7 @@ fn validators(version: &Version) -> Validators {
 /// Such a date names no single version: `If-Unmodified-Since` with it is refused until the
 /// clock has passed the stored date, and a refetch then sends the stored one.
 fn insert_validators(version: &Version, clock: Clock, headers: &mut HeaderMap) {
-    headers.insert(ETAG, version.etag.to_header_value());
+    headers.insert(ETAG, HeaderValue::from(&version.etag));
     let date = version.last_modified.header_value_at(clock.now());
     headers.insert(LAST_MODIFIED, date);
 }
@@ -338,7 +338,7 @@ async fn put_item<S: Storage>(
     checked: Checked,
     content: Bytes,
 ) -> Response {
-    let expected = match (checked.state(), checked.etag()) {
+    let expected = match (checked.state(), checked.state().etag()) {
         (ResourceState::Missing, _) => Expected::Missing,
         (ResourceState::Present(_), Some(etag)) => Expected::Current(etag),
         // Every stored item has a tag, so the layer always checked one.
@@ -376,7 +376,7 @@ async fn delete_item<S: Storage>(
     // Missing when the layer looked (it ignores preconditions then: the answer is 404 with or
     // without them). Even if the key has been created since, this DELETE is ordered before that
     // create: it must not remove an item it never saw.
-    let (ResourceState::Present(_), Some(etag)) = (checked.state(), checked.etag()) else {
+    let (ResourceState::Present(_), Some(etag)) = (checked.state(), checked.state().etag()) else {
         return problem(StatusCode::NOT_FOUND, "no item is stored under this key");
     };
     match storage.delete_if(&key, etag).await {

@@ -114,7 +114,7 @@ fn uri(server: &Server, path: &str) -> Uri {
 /// The increment of a decimal counter; a missing counter becomes 1.
 fn increment(current: &Current) -> Change {
     let value: u64 = text(current).map_or(0, |text| text.parse().expect("a number"));
-    Change::write((value + 1).to_string())
+    Change::put((value + 1).to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ async fn a_missing_resource_is_created_with_if_none_match_star() {
             uri(&server, "/items/new"),
             |current: &Current| {
                 seen.push(current.is_present());
-                Change::write("first")
+                Change::put("first")
             },
         )
         .await
@@ -326,7 +326,7 @@ async fn a_create_that_loses_to_another_create_applies_the_change_to_the_winner(
                 seen.push(text(current));
                 let mut list = text(current).unwrap_or_default();
                 list.push_str(",mine");
-                Change::write(list)
+                Change::put(list)
             },
         )
         .await
@@ -444,7 +444,7 @@ async fn a_client_failure_is_the_services_error() {
         .update(
             &mut client,
             format!("http://{addr}/items/x").parse().unwrap(),
-            |_: &Current| Change::write("x"),
+            |_: &Current| Change::put("x"),
         )
         .await;
     assert!(matches!(result, Err(UpdateError::Service(_))), "{result:?}");
@@ -495,7 +495,7 @@ where
     Fut: Future<Output = ()>,
     S: Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>,
 {
-    let change = |_: &Current| Change::write("mine");
+    let change = |_: &Current| Change::put("mine");
     let result = config.update(client, Uri::from_static(STUB), change).await;
     result.expect("a stub always answers")
 }
@@ -514,7 +514,7 @@ async fn the_loop_stops_at_its_bound_under_an_always_412_stub() {
         .max_attempts(4)
         .update(&mut client, Uri::from_static(STUB), |current: &Current| {
             seen.push(text(current).unwrap());
-            Change::write("mine")
+            Change::put("mine")
         })
         .await
         .unwrap();

@@ -37,14 +37,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::process::Command;
 use tokio::time::timeout;
-use tower_conditional::{ConditionalLayer, DEFAULT_DRAIN_LIMIT, ETag, Lookup, Validators};
+use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
 
 use process::StoreProcess;
 use support::{Reply, Server};
 
 const MIB: usize = 1 << 20;
 /// The store's drain limit: the default, inclusive.
-const DRAIN_LIMIT: usize = DEFAULT_DRAIN_LIMIT as usize;
+const DRAIN_LIMIT: usize = 64 << 20;
 /// Generous: a 64 MiB upload in a debug build, on a loaded 2-core machine.
 const UPLOAD_LIMIT: Duration = Duration::from_secs(120);
 /// The upload sizes the issue names: 1, 16 and 64 MiB (the last is the drain limit itself).
@@ -925,7 +925,7 @@ async fn a_layer_around_an_axum_router_answers_a_head_412_over_h2c_without_data(
     let routes = Router::new().route("/", get(|| async { "hello" }));
     let app = ServiceBuilder::new()
         .map_response(
-            |response: http::Response<tower_conditional::ResponseBody<axum::body::Body>>| {
+            |response: http::Response<tower_conditional::ConditionalBody<axum::body::Body>>| {
                 response.map(axum::body::Body::new)
             },
         )

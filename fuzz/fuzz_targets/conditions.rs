@@ -34,10 +34,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use libfuzzer_sys::fuzz_target;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_conditional::{
-    Condition, ConditionalLayer, Conditions, Decision, ETag, Ignored, LastModified, Lookup,
-    OnSourceError, ResourceState, Validators, evaluate,
-};
+use tower_conditional::{Condition, ConditionalLayer, Conditions, Decision, ETag, Ignored, LastModified, Lookup, OnSourceError, ResourceState, Validators, evaluate, BodyHashConfig};
 
 use fuzz_support::model::{ListField, list_field};
 use fuzz_support::{assert_clean_headers, block_on};
@@ -330,7 +327,7 @@ fuzz_target!(|input: Input| {
         conditions.has_range(),
         conditions.is_conditional(),
     );
-    let state = lookup.clone().ok().and_then(Lookup::state);
+    let state = lookup.clone().ok().and_then(Lookup::into_state);
     // A required write on a route whose validators are only known after the handler is a
     // configuration error: 500 (see `Lookup::Unknown`).
     let unknown = matches!(lookup, Ok(Lookup::Unknown));
@@ -367,11 +364,15 @@ fuzz_target!(|input: Input| {
     let mut layer = ConditionalLayer::new(move |_: &Parts| ready(lookup.clone()))
         .encoding_aware_etags(input.encoding_aware_etags)
         .fill_response_validators(input.fill_response_validators)
-        .body_hash_limit(input.body_hash_limit.map(u64::from))
+        .body_hash(
+            input
+                .body_hash_limit
+                .map(|limit| BodyHashConfig::default().limit(u64::from(limit))),
+        )
         .on_source_error(if input.reject_all_on_source_error {
-            OnSourceError::RejectAll
+            OnSourceError::reject_all()
         } else {
-            OnSourceError::ServeReads
+            OnSourceError::serve_reads()
         });
     if input.require_preconditions {
         layer =

@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     match &parsed {
         Ok(tag) => {
             assert_eq!(tag.as_bytes(), data);
-            assert_eq!(tag.to_header_value().as_bytes(), data);
+            assert_eq!(HeaderValue::from(tag).as_bytes(), data);
             assert_eq!(HeaderValue::from(tag).as_bytes(), data);
             let weak = data.starts_with(b"W/");
             assert_eq!(tag.is_weak(), weak);

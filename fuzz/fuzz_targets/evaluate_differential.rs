@@ -34,9 +34,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_conditional::{
-    ConditionalLayer, Conditions, Decision, ETag, Lookup, OnSourceError, RangeHandling, evaluate,
-};
+use tower_conditional::{ConditionalLayer, Conditions, Decision, ETag, Lookup, OnSourceError, RangeHandling, evaluate, BodyHashConfig, DrainConfig};
 
 use fuzz_support::model::{
     InnerResponse, KNOWN_CODINGS, LayerConfig, Outcome, Request as ModelRequest, SourceAnswer,
@@ -623,17 +621,18 @@ fuzz_target!(|input: Input| {
                 .iter()
                 .map(|name| Method::from_bytes(name.as_bytes()).unwrap()),
         )
-        .on_source_error(if config.reject_all {
-            OnSourceError::RejectAll
-        } else {
-            OnSourceError::ServeReads
-        })
-        .retry_after(config.retry_after_ms.map(Duration::from_millis))
+        .on_source_error(
+            if config.reject_all {
+                OnSourceError::reject_all()
+            } else {
+                OnSourceError::serve_reads()
+            }
+            .retry_after(config.retry_after_ms.map(Duration::from_millis)),
+        )
         .validators_in_412(config.validators_in_412)
-        .drain_limit(config.drain_limit)
-        .drain_timeout(Duration::from_millis(config.drain_timeout_ms))
+        .drain(DrainConfig::default().limit(config.drain_limit).timeout(Duration::from_millis(config.drain_timeout_ms)))
         .fill_response_validators(config.fill)
-        .body_hash_limit(config.body_hash_limit)
+        .body_hash(config.body_hash_limit.map(|limit| BodyHashConfig::default().limit(limit)))
         .encoding_aware_etags(config.encoding_aware);
     let service = layer.layer(service_inner);
     let mut http_request = Request::new(String::from_utf8_lossy(&input.layer.request_body).into_owned());

@@ -743,7 +743,7 @@ pub fn issued_for(tag: &Tag, content_encoding: &[Vec<u8>]) -> Tag {
 pub struct LayerConfig {
     /// `require_preconditions`.
     pub required: Vec<String>,
-    /// `on_source_error(OnSourceError::RejectAll)` (else `ServeReads`).
+    /// `on_source_error(OnSourceError::reject_all())` (else `serve_reads()`).
     pub reject_all: bool,
     /// `retry_after`, in milliseconds.
     pub retry_after_ms: Option<u64>,

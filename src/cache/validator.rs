@@ -19,10 +19,10 @@ use crate::state::Validators;
 const STRIPES: usize = 1024;
 
 /// The default of [`ValidatorCacheBuilder::max_entries`].
-pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
+const DEFAULT_CACHE_ENTRIES: usize = 10_000;
 
 /// The default of [`ValidatorCacheBuilder::max_age`]: 10 seconds.
-pub const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(10);
+const DEFAULT_CACHE_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// A cache of validators, for [`ConditionalLayer::validator_cache`](crate::ConditionalLayer::validator_cache):
 /// a revalidation whose cached validators say 304 is answered without asking the source.
@@ -225,7 +225,7 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
     /// The most entries held (at least 1); past it, the least useful are evicted. Default:
-    /// [`DEFAULT_CACHE_ENTRIES`] (10 000).
+    /// 10,000.
     ///
     /// ```
     /// use http::request::Parts;
@@ -243,7 +243,7 @@ where
 
     /// How long an entry is served after the source answered it: the bound on how late a 304
     /// can be when an invalidation is lost (another process's write, a notification missed).
-    /// Default: [`DEFAULT_CACHE_MAX_AGE`] (10 s).
+    /// Default: 10 seconds.
     ///
     /// ```
     /// use std::time::Duration;

@@ -39,26 +39,14 @@ pub enum Change {
 }
 
 impl Change {
-    /// A `PUT` of `content`: the new representation, replacing the current one. The same as
-    /// [`Change::put`], kept for the common case.
+    /// A `PUT` of `content`: the new representation, replacing the current one.
     ///
     /// ```
     /// use http::Method;
     /// use tower_conditional::Change;
     ///
-    /// let Change::Write(write) = Change::write("42") else { unreachable!() };
+    /// let Change::Write(write) = Change::put("42") else { unreachable!() };
     /// assert_eq!((write.method(), write.content().as_ref()), (&Method::PUT, &b"42"[..]));
-    /// ```
-    pub fn write(content: impl Into<Bytes>) -> Self {
-        Change::put(content)
-    }
-
-    /// A `PUT` of `content`: the new representation, replacing the current one.
-    ///
-    /// ```
-    /// use tower_conditional::Change;
-    ///
-    /// assert_eq!(Change::put("42"), Change::write("42"));
     /// ```
     pub fn put(content: impl Into<Bytes>) -> Self {
         Change::send(Method::PUT, content)

@@ -25,10 +25,10 @@ use crate::state::Validators;
 ///             None => return Change::Abort, // not a counter: leave it alone
 ///         },
 ///     };
-///     Change::write((value + 1).to_string())
+///     Change::put((value + 1).to_string())
 /// }
 ///
-/// assert_eq!(increment(&Current::Missing), Change::write("1"));
+/// assert_eq!(increment(&Current::Missing), Change::put("1"));
 /// ```
 #[derive(Debug, Clone)]
 #[allow(
@@ -93,7 +93,7 @@ impl Current {
             Current::Present(representation) => &representation.validators,
         };
         if let Some(etag) = validators.etag().filter(|etag| !etag.is_weak()) {
-            return Some((IF_MATCH, etag.to_header_value()));
+            return Some((IF_MATCH, HeaderValue::from(etag)));
         }
         // `header_value_at(itself)`: the date as sent, never clamped to this machine's clock
         // (a server clock ahead of ours must not turn every write into a 412).
@@ -112,7 +112,7 @@ impl Current {
 ///     Some(doc) if doc.headers().get("content-type").is_some_and(|t| t == "text/plain") => {
 ///         let mut text = doc.content().to_vec();
 ///         text.extend_from_slice(b"\nanother line");
-///         Change::write(text)
+///         Change::put(text)
 ///     }
 ///     _ => Change::Abort,
 /// };

@@ -36,13 +36,7 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 const DEFAULT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(1));
 
 /// The default for [`ConditionalUpdate::response_limit`]: 16 MiB.
-///
-/// ```
-/// use tower_conditional::DEFAULT_RESPONSE_LIMIT;
-///
-/// assert_eq!(DEFAULT_RESPONSE_LIMIT, 16 * 1024 * 1024);
-/// ```
-pub const DEFAULT_RESPONSE_LIMIT: usize = 16 << 20;
+const DEFAULT_RESPONSE_LIMIT: usize = 16 << 20;
 
 /// A read-modify-write loop with preconditions: the configuration, and
 /// [`update`](ConditionalUpdate::update) to run it.
@@ -207,7 +201,7 @@ impl<Z> fmt::Debug for ConditionalUpdate<Z> {
 impl<Z> ConditionalUpdate<Z> {
     /// The loop with its defaults: at most 5 writes, backoff capped at 20 ms after the first
     /// 412, doubling up to 1 s, slept with `sleep`; responses read up to
-    /// [`DEFAULT_RESPONSE_LIMIT`] (16 MiB); tags not trusted never to repeat; 409 refused.
+    /// 16 MiB; tags not trusted never to repeat; 409 refused.
     ///
     /// `sleep` is any `Fn(Duration) -> impl Future<Output = ()>`: `tokio::time::sleep`,
     /// `async_io::Timer::after` mapped to `()`, or a no-op for tests.
@@ -272,8 +266,7 @@ impl<Z> ConditionalUpdate<Z> {
         self
     }
 
-    /// The longest response body the update reads, in bytes: [`DEFAULT_RESPONSE_LIMIT`]
-    /// (16 MiB) unless set.
+    /// The longest response body the update reads, in bytes: 16 MiB unless set.
     ///
     /// A `GET` whose representation is longer, or a refused write whose body is, ends the
     /// update with [`UpdateError::ResponseTooLarge`], which names the limit; the update stops

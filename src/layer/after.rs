@@ -14,7 +14,7 @@ use super::plan::{Post, RangeCheck, ResponseCheck};
 use super::ranges::{self, RangeOf};
 use super::settings::Settings;
 use super::trace;
-use crate::body::{Framing, ResponseBody};
+use crate::body::{ConditionalBody, Framing};
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::Condition;
@@ -87,7 +87,7 @@ fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag
     if let Some(etag) = etag
         && !headers.contains_key(ETAG)
     {
-        headers.insert(ETAG, etag.to_header_value());
+        headers.insert(ETAG, etag.into());
         headers.remove(LAST_MODIFIED); // Last-Modified only without an ETag
     }
     for (name, value) in [
@@ -108,7 +108,7 @@ fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag
 /// The next step for a response.
 pub(super) enum After<B: Body> {
     /// Send this.
-    Done(Response<ResponseBody<B>>),
+    Done(Response<ConditionalBody<B>>),
     /// A 206 after a true `If-Range` that does not say which version it is: ask the source
     /// again, then [`after_recheck`] (with `post`, whose range check has been taken).
     Recheck(Response<B>, Box<RangeCheck>, Post),
@@ -166,9 +166,9 @@ pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
 const SERVICE_UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 
 /// The 503 in place of a 206 that is not (or cannot be shown to be) of the named version.
-fn another_version<B: Body>(failed: bool, range: &RangeCheck) -> Response<ResponseBody<B>> {
+fn another_version<B: Body>(failed: bool, range: &RangeCheck) -> Response<ConditionalBody<B>> {
     let framing = Framing::of(&range.head.method, range.head.version);
-    ResponseBody::answer(range_of_another_version(failed, range.retry_after), framing)
+    ConditionalBody::answer(range_of_another_version(failed, range.retry_after), framing)
 }
 
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
@@ -197,11 +197,11 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
         );
     }
     let Some(check) = post.check else {
-        return After::Done(response.map(ResponseBody::inner));
+        return After::Done(response.map(ConditionalBody::inner));
     };
     let status = response.status();
     if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
-        return After::Done(response.map(ResponseBody::inner));
+        return After::Done(response.map(ConditionalBody::inner));
     }
     let (head, body) = response.into_parts();
     // A body about to be tagged is decided once, with its tag: a 304 must carry the ETag the
@@ -210,21 +210,21 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
         return After::Hash(head, body, check, limit);
     }
     if let Some(answer) = answer(&check, &head) {
-        return After::Done(ResponseBody::answer(
+        return After::Done(ConditionalBody::answer(
             answer,
             Framing::of(&check.method, check.version),
         ));
     }
-    After::Done(Response::from_parts(head, ResponseBody::inner(body)))
+    After::Done(Response::from_parts(head, ConditionalBody::inner(body)))
 }
 
 /// Tags a body read whole with its hash (`None`: it was too large to hash), then decides.
 pub(super) fn after_hashing<B: Body>(
     mut head: response::Parts,
     etag: Option<ETag>,
-    body: ResponseBody<B>,
+    body: ConditionalBody<B>,
     check: &ResponseCheck,
-) -> Response<ResponseBody<B>> {
+) -> Response<ConditionalBody<B>> {
     if let Some(etag) = etag {
         head.headers.insert(ETAG, etag.into());
         if check.plan.settings.encoding_aware_etags {
@@ -233,7 +233,7 @@ pub(super) fn after_hashing<B: Body>(
         }
     }
     match answer(check, &head) {
-        Some(answer) => ResponseBody::answer(answer, Framing::of(&check.method, check.version)),
+        Some(answer) => ConditionalBody::answer(answer, Framing::of(&check.method, check.version)),
         None => Response::from_parts(head, body),
     }
 }
@@ -244,7 +244,7 @@ pub(super) fn after_hashing<B: Body>(
 /// hashed: the limit to hold it to. Everything else passes untouched and unbuffered. (HEAD has
 /// no body to hash: servers and frameworks send HEAD handlers' responses without one.)
 fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> Option<u64> {
-    let limit = check.plan.settings.body_hash_limit?;
+    let limit = check.plan.settings.body_hash?.limit;
     if check.method != Method::GET || head.headers.contains_key(ETAG) || check.source.is_some() {
         return None;
     }

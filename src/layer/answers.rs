@@ -61,7 +61,7 @@ pub(super) fn finish_412(
 /// The 503 for a source that failed, with the configured `Retry-After`.
 pub(super) fn source_unavailable(settings: &Settings) -> Response<AnswerBody> {
     let mut response = response::service_unavailable();
-    if let Some(delay) = settings.retry_after {
+    if let Some(delay) = settings.on_source_error.retry_after {
         response
             .headers_mut()
             .insert(RETRY_AFTER, retry_after_value(delay));
@@ -71,7 +71,7 @@ pub(super) fn source_unavailable(settings: &Settings) -> Response<AnswerBody> {
 
 /// The 503 in place of a 206 of another version than `If-Range` named: `Retry-After: 0`, since
 /// the retry gets the whole current representation at once. `failed`: the source failed when
-/// asked again, and the configured `retry_after` applies instead.
+/// asked again, and the configured `OnSourceError::retry_after` applies instead.
 pub(super) fn range_of_another_version(
     failed: bool,
     retry_after: Option<Duration>,

@@ -10,7 +10,7 @@ use http::{Method, Response, StatusCode};
 use super::answers::{finish_answer, source_unavailable};
 use super::plan::{Plan, Post, RangeCheck, ResponseCheck, only};
 use super::revalidation::{Timing, timing};
-use super::settings::{Config, OnSourceError};
+use super::settings::Config;
 use super::trace;
 use crate::accept_encoding::AcceptEncoding;
 use crate::cache::{Fill, Hook, Probe};
@@ -38,19 +38,14 @@ pub(super) enum Need {
 
 /// The rule of "When the source is asked" in the [`ConditionalLayer`](super::ConditionalLayer)
 /// docs: a look-up only where its answer can change the outcome.
-pub(super) fn need(
-    method: &Method,
-    conditions: &Conditions<'_>,
-    config: &Config,
-    always_unknown: bool,
-) -> Need {
+pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config) -> Need {
     // RFC 9110 §13.2.1: preconditions of these methods are ignored.
     if method == Method::CONNECT || method == Method::OPTIONS || method == Method::TRACE {
         return Need::Nothing;
     }
     let lookup_if = |asks: bool| if asks { Need::Lookup } else { Need::Nothing };
     if is_read(method) {
-        if always_unknown {
+        if config.responses_only {
             return Need::Response;
         }
         // If-Range only matters for a GET with Range (§13.1.5).
@@ -109,7 +104,7 @@ pub(super) fn decide<E: Into<BoxError>>(
         Ok(Lookup::Rejected(rejection)) => return rejected(rejection, parts),
         answer => answer,
     };
-    let state = match answer.map(Lookup::state) {
+    let state = match answer.map(Lookup::into_state) {
         Ok(Some(state)) => state,
         Ok(None) if is_read(&parts.method) => {
             trace::unevaluated(parts, "validators unknown: evaluated on the response");
@@ -174,7 +169,7 @@ fn range_check(
             .validators()
             .is_some_and(Validators::is_last_modified_strong),
         head: parts.clone(),
-        retry_after: plan.settings.retry_after,
+        retry_after: plan.settings.on_source_error.retry_after,
     }))
 }
 
@@ -422,7 +417,7 @@ fn source_failed(
     plan: &Plan,
     error: &(dyn std::error::Error + Send + Sync),
 ) -> Verdict {
-    if is_read(&parts.method) && plan.settings.on_source_error == OnSourceError::ServeReads {
+    if is_read(&parts.method) && !plan.settings.on_source_error.reject_reads {
         trace::source_error(parts, error, None);
         unchecked_if_range(parts);
         return Verdict::Call(plan.post());
@@ -454,7 +449,7 @@ mod tests {
 
     fn need_of(request: Request<()>, config: &Config) -> Need {
         let conditions = Conditions::from_headers(request.headers());
-        need(request.method(), &conditions, config, false)
+        need(request.method(), &conditions, config)
     }
 
     #[test]
@@ -580,14 +575,11 @@ mod tests {
     fn a_response_side_source_is_never_asked_about_reads() {
         let headers = HeaderMap::new();
         let conditions = Conditions::from_headers(&headers);
-        let config = Config::default();
-        assert_eq!(
-            need(&Method::GET, &conditions, &config, true),
-            Need::Response
-        );
-        assert_eq!(
-            need(&Method::PUT, &conditions, &config, true),
-            Need::Nothing
-        );
+        let config = Config {
+            responses_only: true,
+            ..Config::default()
+        };
+        assert_eq!(need(&Method::GET, &conditions, &config), Need::Response);
+        assert_eq!(need(&Method::PUT, &conditions, &config), Need::Nothing);
     }
 }

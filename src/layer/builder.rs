@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::Method;
 use tower::Layer;
 
+use super::config::{BodyHashConfig, DrainConfig, OnSourceError};
 use super::service::Conditional;
-use super::settings::{Config, OnSourceError, Shared};
+use super::settings::{Config, Shared};
 #[cfg(feature = "validator-cache")]
 use crate::cache::validator::ValidatorCache;
 use crate::source::FromResponse;
@@ -41,9 +41,9 @@ use crate::source::FromResponse;
 /// request body is never read by a handler. To make the answer reach clients that send their
 /// whole body before reading (Node's `http` and `http2`, Python's `http.client`, curl over
 /// HTTP/2), the layer first reads and discards the rest of the body, over HTTP/1.1 and HTTP/2
-/// alike, up to [`drain_limit`](Self::drain_limit) bytes, until
-/// [`drain_timeout`](Self::drain_timeout) (a deadline that fires whether or not data arrives),
-/// and for at most [`max_concurrent_drains`](Self::max_concurrent_drains) requests at once;
+/// alike, within the bounds of a [`DrainConfig`](crate::DrainConfig) set with
+/// [`drain`](Self::drain): a byte limit, a deadline that fires whether or not data arrives,
+/// and a cap on the requests drained at once;
 /// then it answers on a connection (or stream) that ends cleanly. A body declared larger than
 /// the limit, one still arriving past a bound, or one past the cap, is not read further: the
 /// HTTP/1 answer then carries `Connection: close`, and over HTTP/2 the stream is reset after
@@ -74,7 +74,7 @@ use crate::source::FromResponse;
 /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Present(Validators::new())) };
 /// let layer = ConditionalLayer::new(source)
 ///     .require_preconditions([Method::PUT, Method::PATCH, Method::DELETE])
-///     .on_source_error(OnSourceError::RejectAll)
+///     .on_source_error(OnSourceError::reject_all())
 ///     .fill_response_validators(true);
 /// let service = layer.layer(service_fn(|_: Request<String>| async {
 ///     Ok::<_, Infallible>(Response::new(String::new()))
@@ -95,12 +95,13 @@ impl<V> ConditionalLayer<V> {
     /// A layer that asks `source` for the validators of each request's target.
     ///
     /// By default no method is required to be conditional, source failures follow
-    /// [`OnSourceError::ServeReads`] (503 with `Retry-After: 1`), validators are not filled into
-    /// responses, bodies of up to [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) are hashed where the source answers
-    /// [`Lookup::Unknown`](crate::Lookup::Unknown), tags are not rewritten per coding
+    /// [`OnSourceError::serve_reads`] (503 with `Retry-After: 1` for writes), validators are not
+    /// filled into responses, bodies are hashed where the source answers
+    /// [`Lookup::Unknown`](crate::Lookup::Unknown) as [`BodyHashConfig::default()`] says (up to
+    /// 1 MiB), tags are not rewritten per coding
     /// ([`encoding_aware_etags`](Self::encoding_aware_etags) is off), 412s carry the current
-    /// validators, and early answers drain up to [`DEFAULT_DRAIN_LIMIT`](crate::DEFAULT_DRAIN_LIMIT) bytes of request body
-    /// within [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
+    /// validators, and early answers drain request bodies as [`DrainConfig::default()`] says
+    /// (up to 64 MiB within 10 seconds).
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -178,7 +179,8 @@ impl<V> ConditionalLayer<V> {
         self
     }
 
-    /// Sets what happens when the source fails; see [`OnSourceError`].
+    /// Sets what happens when the source fails, and the `Retry-After` of its 503; see
+    /// [`OnSourceError`].
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -190,7 +192,7 @@ impl<V> ConditionalLayer<V> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let down = |_: &Parts| async { Err::<Lookup, _>("database unreachable") };
     /// let service = ConditionalLayer::new(down)
-    ///     .on_source_error(OnSourceError::RejectAll)
+    ///     .on_source_error(OnSourceError::reject_all())
     ///     .layer(service_fn(|_: Request<String>| async {
     ///         Ok::<_, Infallible>(Response::new(String::from("hello")))
     ///     }));
@@ -204,37 +206,6 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn on_source_error(mut self, policy: OnSourceError) -> Self {
         self.config.settings.on_source_error = policy;
-        self
-    }
-
-    /// The `Retry-After` of the 503 sent when the source fails, rounded up to whole seconds;
-    /// `None` sends none. Default: [`DEFAULT_RETRY_AFTER`](crate::DEFAULT_RETRY_AFTER) (1 second), so clients that retry on
-    /// 503 back off instead of looping.
-    ///
-    /// ```
-    /// use std::convert::Infallible;
-    /// use std::time::Duration;
-    /// use http::{header, request::Parts, Request, Response, StatusCode};
-    /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_conditional::{ConditionalLayer, Lookup};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let down = |_: &Parts| async { Err::<Lookup, _>("database unreachable") };
-    /// let service = ConditionalLayer::new(down)
-    ///     .retry_after(Some(Duration::from_millis(2_500)))
-    ///     .layer(service_fn(|_: Request<String>| async {
-    ///         Ok::<_, Infallible>(Response::new(String::new()))
-    ///     }));
-    /// let write = Request::put("/").header(header::IF_MATCH, "\"v1\"").body(String::new())?;
-    /// let refused = service.oneshot(write).await?;
-    /// assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-    /// assert_eq!(refused.headers()[header::RETRY_AFTER], "3");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn retry_after(mut self, delay: Option<Duration>) -> Self {
-        self.config.settings.retry_after = delay;
         self
     }
 
@@ -271,77 +242,37 @@ impl<V> ConditionalLayer<V> {
         self
     }
 
-    /// How many bytes of an unread request body the layer reads and discards before an early
-    /// answer (304, 400, 412, 428, 500, 503), so that clients which send the whole body before
-    /// reading receive it. Default: [`DEFAULT_DRAIN_LIMIT`](crate::DEFAULT_DRAIN_LIMIT) (64 MiB). A body declared larger
-    /// is not read at all, and one that turns out larger is read no further: the answer then
-    /// carries `Connection: close`. `0` never drains.
+    /// How the layer reads and discards an unread request body before an early answer (304,
+    /// 400, 412, 428, 500, 503), so that clients which send the whole body before reading
+    /// receive it; `None` never reads (the answer goes out at once, as for a body past the
+    /// limit). Default: [`DrainConfig::default()`](crate::DrainConfig) (64 MiB, 10 seconds, 64
+    /// drains at once).
     ///
     /// ```
     /// use std::convert::Infallible;
     /// use http::{header, request::Parts, Request, Response, StatusCode};
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_conditional::{ConditionalLayer, Lookup};
+    /// use tower_conditional::{ConditionalLayer, DrainConfig, Lookup};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Missing) };
-    /// let service = ConditionalLayer::new(source)
-    ///     .drain_limit(1024)
-    ///     .layer(service_fn(|_: Request<String>| async {
-    ///         Ok::<_, Infallible>(Response::new(String::new()))
-    ///     }));
-    /// let upload = "x".repeat(4096); // larger than the limit
-    /// let stale = Request::put("/").header(header::IF_MATCH, "\"v1\"").body(upload)?;
-    /// let refused = service.oneshot(stale).await?;
-    /// assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
-    /// assert_eq!(refused.headers()[header::CONNECTION], "close");
+    /// let handler = service_fn(|_: Request<String>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let bounded = ConditionalLayer::new(source).drain(DrainConfig::default().limit(1024));
+    /// let never = ConditionalLayer::new(source).drain(None);
+    /// let stale = || Request::put("/").header(header::IF_MATCH, "\"v1\"").body("x".repeat(4096));
+    /// for layer in [bounded, never] {
+    ///     let refused = layer.layer(handler).oneshot(stale()?).await?;
+    ///     assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    ///     assert_eq!(refused.headers()[header::CONNECTION], "close"); // the body went unread
+    /// }
     /// # Ok(())
     /// # }
     /// ```
-    pub fn drain_limit(mut self, bytes: u64) -> Self {
-        self.config.settings.drain_limit = bytes;
-        self
-    }
-
-    /// How long the layer keeps reading an unread request body before an early answer.
-    /// Default: [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT) (10 seconds). Past it
-    /// the answer goes out at once, with `Connection: close` over HTTP/1 (over HTTP/2 the stream
-    /// is reset after the answer), whether or not data is still arriving: a client that sends
-    /// one chunk and stops is answered at the deadline.
-    ///
-    /// The deadline needs no runtime and no feature: it is kept by `futures-timer` (one shared
-    /// thread, started the first time a deadline is waited on), so it fires on tokio,
-    /// async-std, smol or a hand-written executor alike.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_conditional::ConditionalLayer;
-    ///
-    /// let layer = ConditionalLayer::from_responses().drain_timeout(Duration::from_secs(2));
-    /// # let _ = layer;
-    /// ```
-    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.config.settings.drain_timeout = timeout;
-        self
-    }
-
-    /// How many early answers of this layer may drain request bodies at once (see
-    /// [`drain_limit`](Self::drain_limit)). Default:
-    /// [`DEFAULT_MAX_CONCURRENT_DRAINS`](crate::DEFAULT_MAX_CONCURRENT_DRAINS) (64). Past the
-    /// cap an early answer goes out at once without reading, as for a body larger than the
-    /// limit: with `Connection: close` over HTTP/1, followed by a reset of the stream over
-    /// HTTP/2. Every service the layer builds (every route of an axum `route_layer`) shares the
-    /// count. `0` never drains.
-    ///
-    /// ```
-    /// use tower_conditional::ConditionalLayer;
-    ///
-    /// let layer = ConditionalLayer::from_responses().max_concurrent_drains(16);
-    /// # let _ = layer;
-    /// ```
-    pub fn max_concurrent_drains(mut self, drains: usize) -> Self {
-        self.config.settings.max_drains = drains;
+    pub fn drain(mut self, drain: impl Into<Option<DrainConfig>>) -> Self {
+        self.config.settings.drain = drain.into();
         self
     }
 
@@ -385,52 +316,38 @@ impl<V> ConditionalLayer<V> {
         self
     }
 
-    /// The largest body the response side reads to tag it with its hash; `None` turns body
-    /// hashing off. Default: [`DEFAULT_BODY_HASH_LIMIT`](crate::DEFAULT_BODY_HASH_LIMIT) (1 MiB).
+    /// How the response side reads a body to tag it with its hash, where the source answered
+    /// [`Lookup::Unknown`](crate::Lookup::Unknown) (see [`from_responses`](Self::from_responses));
+    /// `None` never hashes. Default: [`BodyHashConfig::default()`](crate::BodyHashConfig)
+    /// (1 MiB, 1 second).
     ///
-    /// Applies only where the source answered [`Lookup::Unknown`](crate::Lookup::Unknown), to a 2xx GET response without
-    /// an `ETag` whose size is known, or that is compressed (a compressor inside the layer
-    /// does not know its output's size: the bytes that leave are hashed, within this limit
-    /// and [`body_hash_timeout`](Self::body_hash_timeout)); see [`ConditionalLayer::from_responses`].
+    /// Applies only to a 2xx GET response without an `ETag` whose size is known, or that is
+    /// compressed (a compressor inside the layer does not know its output's size: the bytes
+    /// that leave are hashed, within the bounds).
     ///
     /// ```
     /// use std::convert::Infallible;
     /// use http::{header, Request, Response};
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_conditional::ConditionalLayer;
+    /// use tower_conditional::{BodyHashConfig, ConditionalLayer};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let page = service_fn(|_: Request<String>| async {
-    ///     Ok::<_, Infallible>(Response::new(String::from("<h1>twenty bytes</h1>")))
+    ///     Ok::<_, Infallible>(Response::new(String::from("<h1>rendered</h1>")))
     /// });
-    /// let small = ConditionalLayer::from_responses().body_hash_limit(Some(16)).layer(page);
-    /// let response = small.oneshot(Request::get("/").body(String::new())?).await?;
-    /// assert!(!response.headers().contains_key(header::ETAG)); // too big to hash
+    /// let get = || Request::get("/").body(String::new());
+    /// let tagged = ConditionalLayer::from_responses()
+    ///     .body_hash(BodyHashConfig::default().limit(4 << 20))
+    ///     .layer(page);
+    /// assert!(tagged.oneshot(get()?).await?.headers().contains_key(header::ETAG));
+    /// let untagged = ConditionalLayer::from_responses().body_hash(None).layer(page);
+    /// assert!(!untagged.oneshot(get()?).await?.headers().contains_key(header::ETAG));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn body_hash_limit(mut self, limit: Option<u64>) -> Self {
-        self.config.settings.body_hash_limit = limit;
-        self
-    }
-
-    /// How long the response side waits for a body it reads to tag with its hash (see
-    /// [`body_hash_limit`](Self::body_hash_limit)). Default:
-    /// [`DEFAULT_BODY_HASH_TIMEOUT`](crate::DEFAULT_BODY_HASH_TIMEOUT) (1 second). A body not
-    /// whole by then is sent on as it comes, untagged, rather than held: what was read, then the
-    /// rest. The bound holds while the body sends nothing too (the layer wakes itself, on any
-    /// runtime, through `futures-timer`'s one shared thread).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_conditional::ConditionalLayer;
-    ///
-    /// let layer = ConditionalLayer::from_responses().body_hash_timeout(Duration::from_millis(200));
-    /// # let _ = layer;
-    /// ```
-    pub fn body_hash_timeout(mut self, timeout: Duration) -> Self {
-        self.config.settings.body_hash_timeout = timeout;
+    pub fn body_hash(mut self, hashing: impl Into<Option<BodyHashConfig>>) -> Self {
+        self.config.settings.body_hash = hashing.into();
         self
     }
 
@@ -495,10 +412,10 @@ impl<V> ConditionalLayer<V> {
     ///
     /// ```
     /// use http::request::Parts;
-    /// use tower_conditional::{ConditionalLayer, FromResponse, ValidatorCache};
+    /// use tower_conditional::{ConditionalLayer, ValidatorCache};
     ///
     /// let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned())).build();
-    /// let layer = ConditionalLayer::new(FromResponse).validator_cache(cache.clone());
+    /// let layer = ConditionalLayer::from_responses().validator_cache(cache.clone());
     /// # let _ = layer;
     /// ```
     #[cfg(feature = "validator-cache")]
@@ -515,7 +432,7 @@ impl ConditionalLayer<FromResponse> {
     /// A layer for services that cannot tell their validators before the handler runs (rendered
     /// pages, proxied content): GET and HEAD are evaluated against the `ETag` / `Last-Modified`
     /// of the handler's own response, and a 2xx GET response without an `ETag` is tagged with
-    /// the hash of its body (see [`body_hash_limit`](Self::body_hash_limit)).
+    /// the hash of its body (see [`body_hash`](Self::body_hash)).
     ///
     /// Other methods are never evaluated after the handler: a precondition checked then would
     /// come too late, as the write would already have happened. Writes without preconditions
@@ -546,7 +463,9 @@ impl ConditionalLayer<FromResponse> {
     /// # }
     /// ```
     pub fn from_responses() -> Self {
-        ConditionalLayer::new(FromResponse)
+        let mut layer = ConditionalLayer::new(FromResponse { _private: () });
+        layer.config.responses_only = true;
+        layer
     }
 }
 

@@ -53,9 +53,10 @@ impl Limits {
     /// The bounds `settings` configure, for drains counted in `drains`.
     pub(super) fn of(settings: &Settings, drains: &Drains) -> Self {
         Limits {
-            bytes: settings.drain_limit,
-            time: settings.drain_timeout,
-            max_drains: settings.max_drains,
+            // `drain(None)`: a limit of 0 bytes and no drain at once, so never read.
+            bytes: settings.drain.map_or(0, |drain| drain.limit),
+            time: settings.drain.map_or(Duration::ZERO, |drain| drain.timeout),
+            max_drains: settings.drain.map_or(0, |drain| drain.max_concurrent),
             drains: drains.clone(),
         }
     }

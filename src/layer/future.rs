@@ -20,7 +20,7 @@ use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post, RangeCheck};
 use super::settings::Shared;
-use crate::body::{Framing, ResponseBody};
+use crate::body::{ConditionalBody, Framing};
 use crate::cache::{Fill, Invalidate};
 use crate::response::AnswerBody;
 use crate::source::{Lookup, ValidatorSource};
@@ -28,7 +28,7 @@ use crate::source::{Lookup, ValidatorSource};
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
     /// request needs one), then either the layer's own answer (after reading the rest of the
-    /// request body, see [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit))
+    /// request body, see [`DrainConfig`](crate::DrainConfig))
     /// or the inner service's response (read and hashed first when the response side must tag
     /// it).
     ///
@@ -48,7 +48,7 @@ pin_project! {
     /// let future: ResponseFuture<_, _, String, String> = service.ready().await?.call(request);
     /// let response = future.await?;
     /// let expected = ETag::from_content(b"hello"); // tagged with the hash of its body
-    /// assert_eq!(response.headers()[header::ETAG], expected.to_header_value());
+    /// assert_eq!(response.headers()[header::ETAG], expected.as_bytes());
     /// # Ok(())
     /// # }
     /// ```
@@ -102,7 +102,7 @@ pin_project! {
         },
         // An answer made before any look-up (a 304 from the validator cache).
         Answered {
-            response: Option<Box<Response<ResponseBody<ResB>>>>,
+            response: Option<Box<Response<ConditionalBody<ResB>>>>,
         },
     }
 }
@@ -200,7 +200,7 @@ where
         let framing = Framing::of(&parts.method, parts.version);
         let state = match early(response, &parts, body, &drain) {
             Early::Now(response) => State::Answered {
-                response: Some(Box::new(ResponseBody::answer(response, framing))),
+                response: Some(Box::new(ConditionalBody::answer(response, framing))),
             },
             Early::Drain(body, drain) => State::Draining {
                 body,
@@ -255,7 +255,7 @@ where
     B: Body,
     ResB: Body,
 {
-    type Output = Result<Response<ResponseBody<ResB>>, S::Error>;
+    type Output = Result<Response<ConditionalBody<ResB>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         const DONE: &str = "ResponseFuture polled after completion";
@@ -287,7 +287,7 @@ where
                             let framing = Framing::of(&parts.method, parts.version);
                             match early(response, &parts, body, &drain) {
                                 Early::Now(response) => {
-                                    return Poll::Ready(Ok(ResponseBody::answer(
+                                    return Poll::Ready(Ok(ConditionalBody::answer(
                                         response, framing,
                                     )));
                                 }
@@ -319,7 +319,7 @@ where
                 } => {
                     // A HEAD with a body is drained too: its 304 keeps no size hint.
                     let response = ready!(drain.poll(body, cx));
-                    return Poll::Ready(Ok(ResponseBody::answer(response, *framing)));
+                    return Poll::Ready(Ok(ConditionalBody::answer(response, *framing)));
                 }
                 StateProj::Inner {
                     future,

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::after::after_hashing;
 use super::deadline::Deadline;
 use super::plan::ResponseCheck;
-use crate::body::ResponseBody;
+use crate::body::ConditionalBody;
 use crate::etag::ETag;
 
 /// A body being read to hash it. Boxed so that, past the size limit, the rest of it can be
@@ -46,15 +46,15 @@ pub(super) enum Hashed<E> {
 
 impl<B: Body> Read<B> {
     /// Starts reading `body` (whose size hint is within `limit`) of the response `head`, for
-    /// the configured [`body_hash_timeout`](crate::ConditionalLayer::body_hash_timeout) at
-    /// most.
+    /// the configured [`BodyHashConfig::timeout`](crate::BodyHashConfig::timeout) at most.
     pub(super) fn new(
         head: response::Parts,
         body: B,
         check: Box<ResponseCheck>,
         limit: u64,
     ) -> Self {
-        let deadline = Deadline::after(check.plan.settings.body_hash_timeout);
+        let timeout = check.plan.settings.body_hash.map(|hashing| hashing.timeout);
+        let deadline = Deadline::after(timeout.unwrap_or_default());
         Read {
             head,
             body: Box::pin(body),
@@ -111,7 +111,7 @@ impl<B: Body> Read<B> {
     }
 
     /// The response once reading has `ended`: tagged and decided when the body was read whole.
-    pub(super) fn finish(self, ended: Hashed<B::Error>) -> Response<ResponseBody<B>> {
+    pub(super) fn finish(self, ended: Hashed<B::Error>) -> Response<ConditionalBody<B>> {
         let Read {
             head,
             body,
@@ -123,17 +123,17 @@ impl<B: Body> Read<B> {
         } = self;
         match ended {
             Hashed::Whole => {
-                let body = ResponseBody::buffered(chunks, trailers, None);
+                let body = ConditionalBody::buffered(chunks, trailers, None);
                 after_hashing(head, Some(ETag::from_sha256(hasher)), body, &check)
             }
             // What was read, then the rest unread: no tag for a body not hashed whole.
             Hashed::TooLarge | Hashed::TooSlow => {
-                let body = ResponseBody::buffered_then(chunks, body);
+                let body = ConditionalBody::buffered_then(chunks, body);
                 after_hashing(head, None, body, &check)
             }
             // What was read, then the error: no tag, and nothing to evaluate.
             Hashed::Failed(error) => {
-                let body = ResponseBody::buffered(chunks, None, Some(error));
+                let body = ConditionalBody::buffered(chunks, None, Some(error));
                 Response::from_parts(head, body)
             }
         }

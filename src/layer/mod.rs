@@ -56,10 +56,11 @@
 //!    plain data the request side makes and the response side reads.
 //! 10. `answers.rs`: the finishing of the layer's own answers (304, 412, 503) and of a
 //!     handler's 412, the same from either side.
-//! 11. `settings.rs`: the plain configuration (`Config`, `Settings`, [`OnSourceError`], the
-//!     defaults, and `Shared`, the configuration with the source), used by both sides and
-//!     using neither.
-//! 12. `running.rs`: the count of drains running at once, shared by every
+//! 11. `settings.rs`: the plain configuration (`Config`, `Settings`, and `Shared`, the
+//!     configuration with the source), used by both sides and using neither; `config.rs`
+//!     beside it: its public parts, each with its defaults ([`OnSourceError`],
+//!     [`DrainConfig`], [`BodyHashConfig`]).
+//! 12. `running.rs`: the drains running at once (their count), shared by every
 //!     service of one layer.
 //! 13. `trace.rs`: one `tracing` event per decision.
 //! 14. `deadline.rs`: a runtime-agnostic `Deadline` that wakes its task (uses nothing).
@@ -76,6 +77,7 @@ mod before;
 mod builder;
 #[cfg(feature = "compression")]
 mod compressed;
+mod config;
 mod deadline;
 mod drain;
 mod future;
@@ -91,9 +93,6 @@ mod trace;
 pub use self::builder::ConditionalLayer;
 #[cfg(feature = "compression")]
 pub use self::compressed::ConditionalCompressionLayer;
+pub use self::config::{BodyHashConfig, DrainConfig, OnSourceError};
 pub use self::future::ResponseFuture;
 pub use self::service::Conditional;
-pub use self::settings::{
-    DEFAULT_BODY_HASH_LIMIT, DEFAULT_BODY_HASH_TIMEOUT, DEFAULT_DRAIN_LIMIT, DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT_DRAINS, DEFAULT_RETRY_AFTER, OnSourceError,
-};

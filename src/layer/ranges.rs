@@ -76,7 +76,7 @@ pub(super) fn judge_again<E: Into<BoxError>>(
     answer: Result<Lookup, E>,
     aliases: bool,
 ) -> Result<RangeOf, BoxError> {
-    match answer.map_err(Into::into)?.state() {
+    match answer.map_err(Into::into)?.into_state() {
         Some(state) => Ok(holds(check, &state, aliases)),
         None => Ok(RangeOf::Other),
     }

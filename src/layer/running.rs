@@ -1,5 +1,5 @@
 //! The drains of one layer running at once: their count, capped by
-//! [`ConditionalLayer::max_concurrent_drains`](crate::ConditionalLayer::max_concurrent_drains).
+//! [`DrainConfig::max_concurrent`](crate::DrainConfig::max_concurrent).
 //! Shared by every service the layer builds.
 
 use std::fmt;

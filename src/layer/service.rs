@@ -14,7 +14,7 @@ use super::drain::Limits;
 use super::future::{CacheSteps, ResponseFuture};
 use super::plan::{Plan, Post};
 use super::settings::{Config, Shared};
-use crate::body::ResponseBody;
+use crate::body::ConditionalBody;
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
 
@@ -136,14 +136,15 @@ impl<S, V> Conditional<S, V> {
     /// The inner service.
     ///
     /// ```
-    /// use tower_conditional::{Conditional, FromResponse};
+    /// use tower::Layer;
+    /// use tower_conditional::ConditionalLayer;
     ///
     /// #[derive(Debug, PartialEq)]
     /// struct Backend {
     ///     name: &'static str,
     /// }
     ///
-    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// let service = ConditionalLayer::from_responses().layer(Backend { name: "api" });
     /// assert_eq!(service.get_ref().name, "api");
     /// ```
     pub fn get_ref(&self) -> &S {
@@ -153,14 +154,15 @@ impl<S, V> Conditional<S, V> {
     /// The inner service, mutably.
     ///
     /// ```
-    /// use tower_conditional::{Conditional, FromResponse};
+    /// use tower::Layer;
+    /// use tower_conditional::ConditionalLayer;
     ///
     /// #[derive(Debug, PartialEq)]
     /// struct Backend {
     ///     name: &'static str,
     /// }
     ///
-    /// let mut service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// let mut service = ConditionalLayer::from_responses().layer(Backend { name: "api" });
     /// service.get_mut().name = "api-v2";
     /// assert_eq!(service.get_ref().name, "api-v2");
     /// ```
@@ -171,14 +173,15 @@ impl<S, V> Conditional<S, V> {
     /// Consumes the middleware, returning the inner service.
     ///
     /// ```
-    /// use tower_conditional::{Conditional, FromResponse};
+    /// use tower::Layer;
+    /// use tower_conditional::ConditionalLayer;
     ///
     /// #[derive(Debug, PartialEq)]
     /// struct Backend {
     ///     name: &'static str,
     /// }
     ///
-    /// let service = Conditional::new(Backend { name: "api" }, FromResponse);
+    /// let service = ConditionalLayer::from_responses().layer(Backend { name: "api" });
     /// assert_eq!(service.into_inner(), Backend { name: "api" });
     /// ```
     pub fn into_inner(self) -> S {
@@ -203,7 +206,7 @@ where
     B: Body,
     ResB: Body,
 {
-    type Response = Response<ResponseBody<ResB>>;
+    type Response = Response<ConditionalBody<ResB>>;
     type Error = S::Error;
     type Future = ResponseFuture<S, V, B, ResB>;
 
@@ -213,12 +216,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let conditions = Conditions::from_headers(request.headers());
-        let need = need(
-            request.method(),
-            &conditions,
-            &self.shared.config,
-            self.shared.source.always_unknown(),
-        );
+        let need = need(request.method(), &conditions, &self.shared.config);
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing if self.shared.config.cache.is_none() || !is_write(request.method()) => {
