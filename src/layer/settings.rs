@@ -146,6 +146,9 @@ pub(super) struct Settings {
     pub(super) body_hash_timeout: Duration,
     pub(super) encoding_aware_etags: bool,
     pub(super) validators_in_412: bool,
+    /// `take_over_validators`: the layer hides the fields it decided from the inner service,
+    /// and its source's validators replace the inner service's own.
+    pub(super) take_over: bool,
     pub(super) drain_limit: u64,
     pub(super) drain_timeout: Duration,
     pub(super) max_drains: usize,
@@ -161,6 +164,7 @@ impl Default for Settings {
             body_hash_timeout: DEFAULT_BODY_HASH_TIMEOUT,
             encoding_aware_etags: false,
             validators_in_412: true,
+            take_over: false,
             drain_limit: DEFAULT_DRAIN_LIMIT,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             max_drains: DEFAULT_MAX_CONCURRENT_DRAINS,
