@@ -331,9 +331,9 @@ where
                     if let Some(written) = post.invalidate.take() {
                         written.after(response.status());
                     }
-                    match next_state(after(response, post), shared.take()) {
-                        Ok(next) => state.set(next),
-                        Err(response) => return Poll::Ready(Ok(response)),
+                    let shared = shared.take();
+                    if let Some(response) = step(state.as_mut(), after(response, post), shared) {
+                        return Poll::Ready(Ok(response));
                     }
                 }
                 StateProj::Rechecking { waiting } => {
@@ -341,9 +341,9 @@ where
                     let answer = ready!(waiting.lookup.poll(cx));
                     let (response, again, post) = waiting.pending.take().expect(DONE);
                     // `after_again` takes the head: the source is asked again at most once.
-                    match next_state(after_again(response, again, answer, post), None) {
-                        Ok(next) => state.set(next),
-                        Err(response) => return Poll::Ready(Ok(response)),
+                    let next = after_again(response, again, answer, post);
+                    if let Some(response) = step(state.as_mut(), next, None) {
+                        return Poll::Ready(Ok(response));
                     }
                 }
                 StateProj::Hashing { read } => {
@@ -359,13 +359,13 @@ where
     }
 }
 
-/// The state that follows the response side's step `next`, or (`Err`) the response to send.
-/// `shared`: the source, where it may be asked again.
-#[allow(clippy::type_complexity)]
-fn next_state<S, V, B, ResB>(
+/// Moves `state` on to what follows the response side's step `next`, or returns the response
+/// to send. `shared`: the source, where it may be asked again.
+fn step<S, V, B, ResB>(
+    mut state: Pin<&mut State<S, V, B, ResB>>,
     next: After<ResB>,
     shared: Option<Arc<Shared<V>>>,
-) -> Result<State<S, V, B, ResB>, Response<ResponseBody<ResB>>>
+) -> Option<Response<ResponseBody<ResB>>>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
     V: ValidatorSource,
@@ -373,8 +373,8 @@ where
     ResB: Body,
 {
     match next {
-        After::Done(response) => Err(response),
-        After::Hash(head, body, check, limit) => Ok(State::Hashing {
+        After::Done(response) => return Some(response),
+        After::Hash(head, body, check, limit) => state.set(State::Hashing {
             read: Some(Box::new(Read::new(head, body, check, limit))),
         }),
         After::Again(response, again, post) => {
@@ -386,11 +386,12 @@ where
                 lookup,
                 pending: Some((response, again, post)),
             };
-            Ok(State::Rechecking {
+            state.set(State::Rechecking {
                 waiting: Box::pin(waiting),
-            })
+            });
         }
     }
+    None
 }
 
 impl<S, V, B, ResB> fmt::Debug for ResponseFuture<S, V, B, ResB>

@@ -52,7 +52,7 @@ pub(super) enum RangeOf {
     Named,
     /// An `If-Match` or `If-Unmodified-Since` is false for the version read (or found by the
     /// second look-up), whose state this is: answer 412, as the layer would now.
-    Changed(Condition, ResourceState),
+    Changed(Condition, Box<ResourceState>),
     /// `If-Range` is false, or the 206 cannot be shown to be of the named version: never send
     /// it.
     Other,
@@ -129,7 +129,7 @@ fn lost_update_field(check: &RangeCheck) -> Option<Condition> {
 fn holds(check: &RangeCheck, state: &ResourceState, aliases: bool) -> RangeOf {
     if !state.is_present() {
         return match lost_update_field(check) {
-            Some(condition) => RangeOf::Changed(condition, ResourceState::Missing),
+            Some(condition) => RangeOf::Changed(condition, Box::new(ResourceState::Missing)),
             None => RangeOf::Other,
         };
     }
@@ -143,7 +143,9 @@ fn holds(check: &RangeCheck, state: &ResourceState, aliases: bool) -> RangeOf {
     );
     match decision {
         Decision::Proceed(proceed) if proceed.range() == RangeHandling::Honor => RangeOf::Named,
-        Decision::PreconditionFailed(condition) => RangeOf::Changed(condition, state.clone()),
+        Decision::PreconditionFailed(condition) => {
+            RangeOf::Changed(condition, Box::new(state.clone()))
+        }
         _ => RangeOf::Other,
     }
 }
@@ -281,14 +283,14 @@ mod tests {
         );
         assert_eq!(
             judge(&if_match, &v2, false),
-            RangeOf::Changed(Condition::IfMatch, state("\"v2\""))
+            RangeOf::Changed(Condition::IfMatch, Box::new(state("\"v2\"")))
         );
         assert_eq!(judge(&if_match, &HeaderMap::new(), false), RangeOf::Unknown);
         // With If-Range too: If-Match comes first (§13.2.2).
         let both = checking(&[(IF_MATCH, "\"v1\""), (IF_RANGE, "\"v1\"")], false);
         assert_eq!(
             judge(&both, &v2, false),
-            RangeOf::Changed(Condition::IfMatch, state("\"v2\""))
+            RangeOf::Changed(Condition::IfMatch, Box::new(state("\"v2\"")))
         );
         // A second look-up: the same rules; a resource gone is a false If-Match too.
         let at = |etag| -> Never { Ok(state(etag).into()) };
@@ -298,12 +300,12 @@ mod tests {
         );
         assert_eq!(
             judge_again(&if_match, at("\"v2\""), false).unwrap(),
-            RangeOf::Changed(Condition::IfMatch, state("\"v2\""))
+            RangeOf::Changed(Condition::IfMatch, Box::new(state("\"v2\"")))
         );
         let gone: Never = Ok(Lookup::Missing);
         assert_eq!(
             judge_again(&if_match, gone, false).unwrap(),
-            RangeOf::Changed(Condition::IfMatch, ResourceState::Missing)
+            RangeOf::Changed(Condition::IfMatch, Box::new(ResourceState::Missing))
         );
     }
 
