@@ -73,19 +73,22 @@ pub(super) fn need(
 }
 
 /// The [`Post`] of a GET or HEAD evaluated against the response (validators unknown before
-/// the handler), with the request adjusted for it.
-pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts) -> Post {
+/// the handler), with the request adjusted for it. `responses_only`: the layer has no source
+/// but the responses (`from_responses`), whose inner service is the one to decide `If-Range`.
+pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts, responses_only: bool) -> Post {
     let conditions = Conditions::from_headers(&parts.headers);
     let mut range = None;
     if conditions.is_conditional() {
         // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
         // 412: ask the handler for the whole representation.
         drop_range(parts);
-    } else if let Some(if_range) = one_tag_if_range(parts) {
-        // Only If-Range: the inner service, whose validators these are, decides it, and a 206
-        // leaves only when its own `ETag` is the one named (see `ranges`). A date names one
-        // version only when declared strong, which a response cannot declare: the whole
-        // representation then.
+    } else if let Some(if_range) = one_tag_if_range(parts).filter(|_| responses_only) {
+        // Only If-Range, and no source but the responses: the inner service, whose validators
+        // these are, decides it, and a 206 leaves only when its own `ETag` is the one named
+        // (see `ranges`). A date names one version only when declared strong, which a response
+        // cannot declare: the whole representation then. (A source that answered Unknown may
+        // know the validators another time; its inner service is not assumed to decide
+        // If-Range.)
         let mut names = HeaderMap::with_capacity(1);
         names.insert(IF_RANGE, if_range);
         range = Some(Box::new(RangeCheck {
@@ -150,7 +153,7 @@ pub(super) fn decide<E: Into<BoxError>>(
         Ok(Some(state)) => state,
         Ok(None) if is_read(&parts.method) => {
             trace::unevaluated(parts, "validators unknown: evaluated on the response");
-            return Verdict::Call(post_from_response(plan, parts));
+            return Verdict::Call(post_from_response(plan, parts, false));
         }
         Ok(None) => return unknown_write(parts, plan),
         Err(error) => return source_failed(parts, plan, &*error.into()),

@@ -225,7 +225,7 @@ where
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (mut parts, body) = request.into_parts();
-                let post = post_from_response(&plan, &mut parts);
+                let post = post_from_response(&plan, &mut parts, true);
                 ResponseFuture::inner(inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Lookup => {
