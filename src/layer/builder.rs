@@ -567,9 +567,10 @@ impl<V> ConditionalLayer<V> {
     ///   [`fill_response_validators`](Self::fill_response_validators);
     /// - with [`from_responses`](Self::from_responses) (no source), the hash of the body
     ///   replaces the inner service's own `ETag` wherever the body is hashed (see
-    ///   [`body_hash_limit`](Self::body_hash_limit)); a body too large to hash keeps the inner
-    ///   service's tag, the only one there is. The inner service's `Last-Modified` stays: it is
-    ///   the only date there is;
+    ///   [`body_hash_limit`](Self::body_hash_limit)); a body too large to hash, and a HEAD
+    ///   response (it has none), keep the inner service's tag, the only one there is (a client
+    ///   revalidating one with the other gets a 200, never a false 304). The inner service's
+    ///   `Last-Modified` stays: it is the only date there is;
     /// - a 206 is judged by a second look-up, never by the inner service's validators.
     ///
     /// **Why it is not the default.** RFC 9110's rule for two deciders is "one or the other,
