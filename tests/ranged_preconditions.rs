@@ -447,3 +447,42 @@ async fn from_responses_keeps_the_range_of_a_request_whose_only_condition_is_if_
     let response = guarded.oneshot(resume("\"v1\"")).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// With the takeover, the inner service's own tag on a 206 is not the source's: the 206 is
+/// judged by a second look-up, so a resume of the named version keeps its 206.
+#[tokio::test]
+async fn with_the_takeover_a_206_is_judged_by_a_second_look_up() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    for take_over in [false, true] {
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let never = Arc::new(AtomicBool::new(false));
+        let source = racing_source(document.clone(), never, 0, lookups.clone());
+        let files = service_fn(|request: Request<String>| async move {
+            assert!(!request.headers().contains_key(IF_RANGE));
+            let response = Response::builder()
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(ETAG, "\"size-time\"")
+                .header(CONTENT_RANGE, "bytes 4-7/8")
+                .body(String::from("AAAA"));
+            Ok::<_, Infallible>(response.expect("response"))
+        });
+        let layer = ConditionalLayer::new(source).take_over_validators(take_over);
+        let resume = Request::get("/doc")
+            .header(RANGE, "bytes=4-")
+            .header(IF_RANGE, "\"v1\"")
+            .body(String::new())
+            .expect("request");
+        let response = layer
+            .layer(files)
+            .oneshot(resume)
+            .await
+            .expect("infallible");
+        if take_over {
+            assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+            assert_eq!(lookups.load(Ordering::SeqCst), 2, "asked again");
+        } else {
+            // Its own tag is not the one named: never sent.
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+}
