@@ -239,7 +239,11 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
 }
 
 /// Text items by path. Every write takes the next version number of the whole store, so a
-/// deleted-and-recreated item never reuses an old ETag.
+/// deleted-and-recreated item never reuses an old ETag, and a date later than every earlier
+/// write's: `Last-Modified` has one-second resolution, and two writes in one second sharing a
+/// date would let a write with `If-Unmodified-Since` replace a version its client never saw.
+/// (A date ahead of the clock is sent as "now", and `If-Unmodified-Since` refuses a write on
+/// it until the clock has passed it: RFC 9110 §8.8.2.1.)
 #[derive(Clone, Default)]
 struct Store(Arc<Mutex<Items>>);
 
@@ -247,6 +251,8 @@ struct Store(Arc<Mutex<Items>>);
 struct Items {
     by_path: HashMap<String, Item>,
     last_version: u64,
+    /// The date of the latest write: the next one is dated at least a second later.
+    last_modified: Option<LastModified>,
 }
 
 #[derive(Clone)]
@@ -280,10 +286,19 @@ impl Items {
     fn write(&mut self, path: &str, body: Bytes) -> ETag {
         self.last_version += 1;
         let etag = ETag::strong(self.last_version.to_string()).expect("digits are a valid tag");
+        let now = LastModified::now();
+        let modified = match self.last_modified {
+            // The year 9999 is far; should it come, the date stays.
+            Some(last) if now <= last => {
+                LastModified::from_unix_seconds(last.unix_seconds() + 1).unwrap_or(last)
+            }
+            _ => now,
+        };
+        self.last_modified = Some(modified);
         let item = Item {
             body,
             etag: etag.clone(),
-            modified: LastModified::now(),
+            modified,
         };
         self.by_path.insert(path.to_owned(), item);
         etag

@@ -12,9 +12,11 @@ use crate::state::ResourceState;
 /// request carried a precondition, or its method
 /// [requires one](crate::ConditionalLayer::require_preconditions)): the state the preconditions
 /// were evaluated against, and what passed. A write that needed no look-up has none. A GET
-/// whose `Range` is honoured because its `If-Range` was true gets one too: serve the range only
-/// while the version read [`is_current`](Checked::is_current) for it (see
-/// [`Conditional`](crate::Conditional), "What the inner service sees").
+/// whose `Range` is honoured because a field naming a version was true (`If-Range`, or an
+/// `If-Match` entity-tag or `If-Unmodified-Since`) gets one too: serve the range only while the
+/// version read [`is_current`](Checked::is_current) for it (see
+/// [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees), "What the inner
+/// service sees").
 ///
 /// With the `axum` feature, `Checked` is an extractor: take `checked: Checked` in a handler
 /// (a missing layer is then a 500 that names it), or `Option<Checked>` where some writes reach
@@ -242,9 +244,11 @@ impl Checked {
     /// The answer to a write that lost the race, when the handler has not read the state that
     /// beat it: a compare-and-set (`UPDATE ... WHERE version = $checked`) that touched no row
     /// says only that the checked version is gone. A 412 whose problem body says the resource
-    /// changed after the check, without validators (the client refetches them, as after any
-    /// 412); a 428 for an unconditional write, as [`refusal`](Checked::refusal) answers.
-    /// No second query.
+    /// changed after the check; a 428 for an unconditional write, as
+    /// [`refusal`](Checked::refusal) answers. No second query in the handler: on its way out
+    /// through the layer, the 412 gets the current `ETag` and `Last-Modified` from the source,
+    /// asked again once (where that look-up fails or finds nothing, it goes out without them;
+    /// see [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)).
     ///
     /// ```
     /// use http::{header, StatusCode};
@@ -254,32 +258,43 @@ impl Checked {
     /// assert_eq!(unconditional.lost_race().status(), StatusCode::PRECONDITION_REQUIRED);
     /// ```
     ///
-    /// A handler that passed `If-Match` gets a 412 (see `tests/axum_sources.rs` for one driven
-    /// through the layer):
+    /// A handler that passed `If-Match` gets a 412 naming the version that won (see
+    /// `tests/axum_sources.rs` for one driven through the layer):
     ///
     /// ```
     /// # use std::convert::Infallible;
+    /// # use std::sync::Arc;
+    /// # use std::sync::atomic::{AtomicU64, Ordering};
     /// # use http::{header, request::Parts, Request, Response, StatusCode};
     /// # use tower::{service_fn, Layer, ServiceExt};
     /// # use tower_conditional::{Checked, ConditionalLayer, ETag, Lookup, Validators};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let source = |_: &Parts| async {
-    ///     Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(ETag::from(4u64))))
+    /// let version = Arc::new(AtomicU64::new(4));
+    /// let source = {
+    ///     let version = Arc::clone(&version);
+    ///     move |_: &Parts| {
+    ///         let current = ETag::from(version.load(Ordering::SeqCst));
+    ///         async move { Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(current))) }
+    ///     }
     /// };
-    /// let handler = service_fn(|request: Request<String>| async move {
-    ///     let checked = request.extensions().get::<Checked>().expect("a checked write");
-    ///     let rows_updated = 0; // UPDATE notes SET ... WHERE id = $1 AND version = 4
-    ///     Ok::<_, Infallible>(if rows_updated == 0 {
-    ///         checked.lost_race()
-    ///     } else {
-    ///         Response::default()
-    ///     })
+    /// let handler = service_fn(move |request: Request<String>| {
+    ///     let version = Arc::clone(&version);
+    ///     async move {
+    ///         let checked = request.extensions().get::<Checked>().expect("a checked write");
+    ///         version.store(5, Ordering::SeqCst); // another writer commits version 5 first
+    ///         let rows_updated = 0; // UPDATE notes SET ... WHERE id = $1 AND version = 4
+    ///         Ok::<_, Infallible>(if rows_updated == 0 {
+    ///             checked.lost_race()
+    ///         } else {
+    ///             Response::default()
+    ///         })
+    ///     }
     /// });
     /// let write = Request::put("/notes/1").header(header::IF_MATCH, "\"4\"").body(String::new())?;
     /// let refused = ConditionalLayer::new(source).layer(handler).oneshot(write).await?;
     /// assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
-    /// assert!(!refused.headers().contains_key(header::ETAG));
+    /// assert_eq!(refused.headers()[header::ETAG], "\"5\"");
     /// # Ok(())
     /// # }
     /// ```

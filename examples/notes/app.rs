@@ -7,8 +7,9 @@
 //! Every write is a compare-and-set on the version the layer checked (`Checked::version`): a
 //! note's for PUT, PATCH and DELETE, the list's for a create that carries a precondition on the
 //! list (`POST /notes` with `If-Match`). `cas` turns a write that changed nothing into the
-//! answer: the lost race's 412 (`Checked::lost_race`, no second read), or a 404 when there was
-//! no version to compare (the note was missing at the check).
+//! answer: the lost race's 412 (`Checked::lost_race`, no second read: the layer names the
+//! current version), or a 404 when there was no version to compare (the note was missing at
+//! the check).
 //!
 //! The validator cache is opt-in (`app(db, Some(max_age))`, `--validator-cache` on the command
 //! line): revalidations answered 304 from cached validators, without a query. Its lines sit

@@ -43,8 +43,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_conditional::{
-    Checked, ConditionalLayer, ETag, LastModified, Lookup, ResourceState, ValidatorCache,
-    Validators,
+    Checked, Condition, ConditionalLayer, ETag, LastModified, Lookup, ResourceState,
+    ValidatorCache, Validators,
 };
 
 use memory::Memory;
@@ -239,9 +239,12 @@ fn is_valid_key(key: &str) -> bool {
 /// have committed since: the item read here is then the next version, and a range of it would
 /// splice two versions in the client's copy. So the range is served only while the item read is
 /// still the checked version; otherwise the whole item goes out with a 200, which is what
-/// `If-Range` asks for when it is false (RFC 9110 §13.1.5). (The layer would not let a 206 of
-/// another version through anyway: it compares the 206's `ETag` with `If-Range` and answers
-/// 503 with `Retry-After: 0` instead. Checking here gives the client its 200 at once.)
+/// `If-Range` asks for when it is false (RFC 9110 §13.1.5). A ranged GET whose `If-Match` or
+/// `If-Unmodified-Since` named the version gets the 412 those fields get once the write has
+/// committed (§13.1.1: "more of this version, or nothing"). (The layer would not let a 206 of
+/// another version through anyway: it compares the 206's `ETag` with the fields and answers
+/// 412, or 503 with `Retry-After: 0` for `If-Range`. Checking here gives the client its 200
+/// at once.)
 async fn get_item<S: Storage>(
     State(storage): State<S>,
     Extension(ItemKey(key)): Extension<ItemKey>,
@@ -264,9 +267,21 @@ async fn get_item<S: Storage>(
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     // Range is defined for GET only (RFC 9110 §14.2). When If-Range was false the layer has
-    // already removed Range; when it was true, the range is of the checked version only.
-    let same_version =
-        checked.is_none_or(|checked| checked.is_current(&state_of(Some(&item.version))));
+    // already removed Range; when it (or If-Match, If-Unmodified-Since) named a version, the
+    // range is of the checked version only.
+    let current = state_of(Some(&item.version));
+    let same_version = checked
+        .as_ref()
+        .is_none_or(|checked| checked.is_current(&current));
+    if let Some(checked) = checked.filter(|_| !same_version) {
+        // "More of this version, or nothing": the precondition is false now (§13.1.1).
+        if matches!(
+            checked.passed(),
+            Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
+        ) {
+            return checked.refusal(&current).into_response();
+        }
+    }
     let range = match request_headers.get(RANGE) {
         Some(value) if method == Method::GET && same_version => {
             parse_range(value.as_bytes(), item.content.len())

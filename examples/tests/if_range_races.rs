@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::routing::get;
-use http::header::{CONTENT_RANGE, ETAG, IF_MATCH, IF_RANGE, LAST_MODIFIED, RANGE, RETRY_AFTER};
+use http::header::{
+    CONTENT_RANGE, ETAG, IF_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE, RETRY_AFTER,
+};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
@@ -303,6 +305,62 @@ async fn store_answers_a_raced_if_range_with_the_whole_next_version<S: Storage>(
     // The write is there for everyone; an If-Match with v1 is now stale.
     let stale = server.put("/items/doc", &[(IF_MATCH, &v1)], "late").await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+}
+
+/// "More of v1, or nothing": a ranged GET with `If-Match` or `If-Unmodified-Since` naming v1,
+/// raced by a write, gets the 412 those fields get against v2, naming v2; never v2's bytes.
+async fn store_refuses_a_raced_ranged_if_match_or_if_unmodified_since<S: Storage>(storage: S) {
+    let armed = Arc::new(AtomicBool::new(false));
+    let racing = WriteAfterLookup {
+        inner: storage,
+        armed: armed.clone(),
+    };
+    let server = Server::start(app::router_with(racing)).await;
+    let created = server
+        .put("/items/doc", &[(http::header::IF_NONE_MATCH, "*")], V1)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    // The date first: the item is dated now, and each write after it a second later (so a
+    // date ahead of the clock, which If-Unmodified-Since refuses until the clock passes it).
+    for field in [IF_UNMODIFIED_SINCE, IF_MATCH] {
+        let before = server.get("/items/doc", &[]).await;
+        let named = if field == IF_MATCH {
+            before.etag()
+        } else {
+            before.header(LAST_MODIFIED).to_owned()
+        };
+        let fields = [(RANGE, "bytes=4-"), (field.clone(), named.as_str())];
+        let matching = server.get("/items/doc", &fields).await;
+        assert_eq!(
+            matching.status,
+            StatusCode::PARTIAL_CONTENT,
+            "{field}: {matching:?}"
+        );
+        assert_eq!(&matching.body[..], &V1[4..]);
+
+        armed.store(true, Ordering::SeqCst);
+        let raced = server.get("/items/doc", &fields).await;
+        assert!(!armed.load(Ordering::SeqCst), "the write was forced");
+        assert_no_splice(&raced, &V1[4..]);
+        assert_eq!(
+            raced.status,
+            StatusCode::PRECONDITION_FAILED,
+            "{field}: {raced:?}"
+        );
+        let current = server.get("/items/doc", &[]).await;
+        assert_eq!(&current.body[..], V2);
+        assert_eq!(raced.etag(), current.etag(), "{field}: the 412 names v2");
+        // Back to v1's bytes (and so v1's tag: the store's tags hash the content).
+        let restored = server
+            .put("/items/doc", &[(IF_MATCH, &current.etag())], V1)
+            .await;
+        assert_eq!(restored.status, StatusCode::NO_CONTENT, "{restored:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_in_memory_never_sends_a_raced_range_after_if_match_or_if_unmodified_since() {
+    store_refuses_a_raced_ranged_if_match_or_if_unmodified_since(app::memory::Memory::new()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

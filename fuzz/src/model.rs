@@ -898,16 +898,21 @@ pub fn layer_model(
         };
     }
     match outcome {
-        Outcome::Proceed { range, .. } => {
-            let if_range_was_true = range == RangeHandling::Honor && !request.if_range.is_empty();
-            if if_range_was_true
-                && inner.status == 206
-                && !range_is_of_the_named_version(config, request, answer, state, inner)
-            {
-                return LayerOutcome {
-                    status: 503,
-                    inner_called: true,
-                };
+        Outcome::Proceed {
+            range,
+            passed: condition,
+            etag_matched,
+            ..
+        } => {
+            if range == RangeHandling::Honor && inner.status == 206 {
+                let names = named_fields(request, condition, etag_matched);
+                if let Some(status) = range_of_another_version(config, &names, answer, state, inner)
+                {
+                    return LayerOutcome {
+                        status,
+                        inner_called: true,
+                    };
+                }
             }
             passed
         }
@@ -1008,63 +1013,96 @@ fn revalidated_on_response(request: &Request, state: &State, inner: &InnerRespon
     }
 }
 
-/// Issue 21 (RFC 9110 §13.1.5, the docs of the crate's `layer/ranges.rs`): a 206 that follows
-/// a true `If-Range` reaches the client only when it is of the version `If-Range` named. It is
-/// judged by its own validator of the kind `If-Range` names (`ETag` for a tag, `Last-Modified`
-/// for a date, as strong as the source declared its date): one that is not a valid validator
-/// names another version; a date at or after the current second may be a later version's
-/// date sent as "now", and says nothing. Without its own say, the source is asked again (here:
-/// the same answer), and `If-Range` must still hold for a present resource. Anything else is a
-/// 503. With encoding-aware tags `If-Range` names the identity form of the tag.
-fn range_is_of_the_named_version(
+/// The fields of a ranged GET that name the version the client holds, found true (issues 21
+/// and 30): a true `If-Range`, and the `If-Match` entity-tag or `If-Unmodified-Since` that
+/// passed (`*` names no version). Empty: nothing to judge the 206 by.
+fn named_fields(request: &Request, passed: Option<Condition>, etag_matched: bool) -> Request {
+    Request {
+        method: "GET".to_owned(),
+        if_match: if passed == Some(IfMatch) && etag_matched {
+            request.if_match.clone()
+        } else {
+            Vec::new()
+        },
+        if_none_match: Vec::new(),
+        if_modified_since: Vec::new(),
+        if_unmodified_since: if passed == Some(IfUnmodifiedSince) {
+            request.if_unmodified_since.clone()
+        } else {
+            Vec::new()
+        },
+        if_range: request.if_range.clone(),
+        range: true,
+    }
+}
+
+/// Issues 21 and 30 (RFC 9110 §13.1.1, §13.1.5, the docs of the crate's `layer/ranges.rs`): a
+/// 206 whose request named a version (`names`) reaches the client only when it is of that
+/// version. It is judged by its own validators of the kinds the fields name (`ETag` for a tag,
+/// `Last-Modified` for a date, as strong as the source declared its date); one that is missing
+/// or not a valid validator, or a date at or after the current second (it may be a later
+/// version's date sent as "now"), says nothing, and the source is asked again (here: the same
+/// answer). A false `If-Match` or `If-Unmodified-Since` is a 412; a false `If-Range`, or no
+/// way to tell, a 503. `None`: the 206 is sent. With encoding-aware tags `If-Range` names the
+/// identity form of the tag.
+fn range_of_another_version(
     config: &LayerConfig,
-    request: &Request,
+    names: &Request,
     answer: &SourceAnswer,
     state: &State,
     inner: &InnerResponse,
-) -> bool {
+) -> Option<u16> {
+    let named = !names.if_match.is_empty()
+        || !names.if_unmodified_since.is_empty()
+        || !names.if_range.is_empty();
+    if !named {
+        return None;
+    }
     let aliases = if config.encoding_aware {
         Aliases::Codings(&[])
     } else {
         Aliases::Off
     };
-    let if_range = &request.if_range[..1];
-    let value = trim_ows(&if_range[0]);
-    let names_a_tag = value.starts_with(b"\"") || value.starts_with(b"W/");
+    let if_range_tag = names.if_range.first().map(|value| {
+        let value = trim_ows(value);
+        value.starts_with(b"\"") || value.starts_with(b"W/")
+    });
+    let tags = !names.if_match.is_empty() || if_range_tag == Some(true);
+    let dates = !names.if_unmodified_since.is_empty() || if_range_tag == Some(false);
+    let lost_update = !names.if_match.is_empty() || !names.if_unmodified_since.is_empty();
     let strong_date = state.stored().is_some_and(|(_, strong)| strong);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let own = if names_a_tag {
-        match inner.etag.as_deref().map(entity_tag) {
-            None => None,
-            Some(Some((tag, []))) => Some(State::Present {
-                etag: Some(tag),
-                modified: None,
-            }),
-            Some(_) => return false,
+    let etag = match inner.etag.as_deref().map(entity_tag) {
+        Some(Some((tag, []))) => Some(tag),
+        _ => None,
+    };
+    let date = match inner.last_modified.as_deref().map(http_date) {
+        Some(Some(date)) if (0..now).contains(&date) => Some(date as u64),
+        _ => None,
+    };
+    let judged = if (tags && etag.is_none()) || (dates && date.is_none()) {
+        match answer {
+            SourceAnswer::Known(again) if again.is_present() => again.clone(),
+            SourceAnswer::Known(_) if lost_update => return Some(412),
+            _ => return Some(503),
         }
     } else {
-        match inner.last_modified.as_deref().map(http_date) {
-            None => None,
-            Some(Some(date)) if date < 0 => return false,
-            Some(Some(date)) if date >= now => None,
-            Some(Some(date)) => Some(State::Present {
-                etag: None,
-                modified: Some((date as u64, 0, strong_date)),
-            }),
-            Some(None) => return false,
+        State::Present {
+            etag,
+            modified: date.map(|date| (date, 0, strong_date)),
         }
     };
-    let judged = match own {
-        Some(own) => own,
-        None => match answer {
-            SourceAnswer::Known(again) if again.is_present() => again.clone(),
-            _ => return false,
-        },
-    };
-    aliases.if_range_holds(if_range, &judged)
+    match model_with(names, &judged, aliases) {
+        Outcome::Proceed {
+            range: RangeHandling::Honor,
+            ..
+        } => None,
+        Outcome::PreconditionFailed(_) => Some(412),
+        _ => Some(503),
+    }
 }
 
 /// A write whose validators are only known after the handler: malformed fields are 400, a

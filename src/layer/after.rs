@@ -4,7 +4,8 @@
 //! that answered [`Lookup::Unknown`](crate::source::Lookup::Unknown)).
 
 use http::header::{
-    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES, LAST_MODIFIED,
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES,
+    LAST_MODIFIED,
 };
 use http::{HeaderMap, Method, Response, StatusCode, response};
 use http_body::Body;
@@ -109,70 +110,151 @@ fn complete_304(headers: &mut HeaderMap, source: &Validators, etag: Option<&ETag
 pub(super) enum After<B: Body> {
     /// Send this.
     Done(Response<ConditionalBody<B>>),
-    /// A 206 after a true `If-Range` that does not say which version it is: ask the source
-    /// again, then [`after_recheck`] (with `post`, whose range check has been taken).
-    Recheck(Response<B>, Box<RangeCheck>, Post),
+    /// Ask the source again, with `post.head`, then [`after_again`] (with `post`, whose range
+    /// check and head have been taken).
+    Again(Response<B>, Again, Post),
     /// Read the whole body (its size hint is within the limit), tag it with its hash, then
     /// decide. The limit is enforced on the bytes actually read.
     Hash(response::Parts, B, Box<ResponseCheck>, u64),
+}
+
+/// Why the source is asked again about a response.
+pub(super) enum Again {
+    /// A 206 whose request named a version, that does not say which version it is.
+    Range(Box<RangeCheck>),
+    /// A handler's 412 (a race lost after the layer's check) that does not name the current
+    /// version.
+    Refill,
 }
 
 /// Applies `post` to the inner service's response. Only a 2xx other than 206 is evaluated:
 /// preconditions are ignored when the unconditional answer would not be a 2xx (RFC 9110
 /// §13.2.1).
 pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> {
-    // First, on the handler's own headers: a 206 of another version than If-Range named never
-    // leaves (see `ranges`).
-    if let Some(range) = post.range.take()
-        && response.status() == StatusCode::PARTIAL_CONTENT
-    {
-        match ranges::judge(&range, response.headers(), post.encoding_tags) {
-            RangeOf::Named => {}
-            RangeOf::Other => {
-                let status = Some(SERVICE_UNAVAILABLE);
-                trace::decided(&range.head, Some(Condition::IfRange), status);
-                return After::Done(another_version(false, &range));
+    // First, on the handler's own headers: a 206 of another version than the request named
+    // never leaves (see `ranges`).
+    if let Some(range) = post.range.take() {
+        if response.status() == StatusCode::PARTIAL_CONTENT {
+            match ranges::judge(&range, response.headers(), post.encoding_tags) {
+                RangeOf::Named => {}
+                RangeOf::Unknown if post.head.is_some() => {
+                    return After::Again(response, Again::Range(range), post);
+                }
+                // Nothing to ask (the response is the only source): not shown to be the one.
+                RangeOf::Unknown => return After::Done(refused(RangeOf::Other, &range, &post)),
+                verdict => return After::Done(refused(verdict, &range, &post)),
             }
-            RangeOf::Unknown => return After::Recheck(response, range, post),
         }
     }
     finish(response, post)
 }
 
-/// A 206 that [`after`] could not judge, judged by the source's second `answer`.
-pub(super) fn after_recheck<B: Body, E: Into<BoxError>>(
+/// A response that [`after`] sent back to the source (`again`), with the source's second
+/// `answer`.
+pub(super) fn after_again<B: Body, E: Into<BoxError>>(
     response: Response<B>,
-    range: &RangeCheck,
+    again: Again,
     answer: Result<Lookup, E>,
-    post: Post,
+    mut post: Post,
 ) -> After<B> {
-    match ranges::judge_again(range, answer, post.encoding_tags) {
-        Ok(RangeOf::Named) => finish(response, post),
-        Ok(_) => {
-            trace::decided(
-                &range.head,
-                Some(Condition::IfRange),
-                Some(SERVICE_UNAVAILABLE),
-            );
-            After::Done(another_version(false, range))
+    let head = post.head.take();
+    match again {
+        Again::Refill => {
+            let mut response = response;
+            refill_412(response.headers_mut(), answer, head.as_deref());
+            finish(response, post)
         }
-        Err(error) => {
-            trace::source_error(&range.head, &*error, Some(SERVICE_UNAVAILABLE));
-            After::Done(another_version(true, range))
-        }
+        Again::Range(range) => match ranges::judge_again(&range, answer, post.encoding_tags) {
+            Ok(RangeOf::Named) => finish(response, post),
+            Ok(verdict) => After::Done(refused(verdict, &range, &post)),
+            Err(error) => {
+                if let Some(head) = &head {
+                    trace::source_error(head, &*error, Some(SERVICE_UNAVAILABLE));
+                }
+                After::Done(another_version(true, &range))
+            }
+        },
     }
 }
 
 const SERVICE_UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 
-/// The 503 in place of a 206 that is not (or cannot be shown to be) of the named version.
+/// The answer in place of a 206 that is not (or cannot be shown to be) of the named version:
+/// 412 when an `If-Match` or `If-Unmodified-Since` is false for the version read, with its
+/// validators (what the layer answers the same request now), else a 503.
+fn refused<B: Body>(
+    verdict: RangeOf,
+    range: &RangeCheck,
+    post: &Post,
+) -> Response<ConditionalBody<B>> {
+    let (condition, response) = match verdict {
+        RangeOf::Changed(condition, state) => {
+            let mut response = crate::response::precondition_failed(condition, &state);
+            finish_412(
+                response.headers_mut(),
+                state.etag(),
+                post.validators_in_412,
+                post.encoding_tags,
+            );
+            (condition, response)
+        }
+        _ => (
+            Condition::IfRange,
+            range_of_another_version(false, range.retry_after),
+        ),
+    };
+    if let Some(head) = &post.head {
+        trace::decided(head, Some(condition), Some(response.status()));
+    }
+    ConditionalBody::answer(response, Framing::of(&Method::GET, range.version))
+}
+
+/// The 503 in place of a 206 that cannot be shown to be of the named version. `failed`: the
+/// source failed when asked again, and the configured `Retry-After` applies.
 fn another_version<B: Body>(failed: bool, range: &RangeCheck) -> Response<ConditionalBody<B>> {
-    let framing = Framing::of(&range.head.method, range.head.version);
+    let framing = Framing::of(&Method::GET, range.version);
     ConditionalBody::answer(range_of_another_version(failed, range.retry_after), framing)
+}
+
+/// A handler's 412 that does not name the current version (`Checked::lost_race`, a
+/// `refusal` without a tag): the validators of the source's second look-up, both from it so
+/// they name one version. Where it fails or finds nothing, the 412 stays as it is.
+fn refill_412<E: Into<BoxError>>(
+    headers: &mut HeaderMap,
+    answer: Result<Lookup, E>,
+    head: Option<&http::request::Parts>,
+) {
+    let validators = match answer.map_err(Into::into) {
+        Ok(Lookup::Present(validators)) => validators,
+        Ok(_) => return,
+        Err(error) => {
+            if let Some(head) = head {
+                trace::source_error(head, &*error, None);
+            }
+            return;
+        }
+    };
+    if validators.etag().is_none() && validators.last_modified().is_none() {
+        return;
+    }
+    headers.remove(ETAG);
+    headers.remove(LAST_MODIFIED);
+    if let Some(etag) = validators.etag() {
+        headers.insert(ETAG, etag.into());
+    }
+    if let Some(date) = validators.last_modified() {
+        headers.insert(LAST_MODIFIED, date.to_header_value());
+    }
 }
 
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
 fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
+    if post.take_over && response.status().is_success() {
+        // The source's validators replace the inner service's own (`take_over_validators`).
+        let headers = response.headers_mut();
+        headers.remove(ETAG);
+        headers.remove(LAST_MODIFIED);
+    }
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }
@@ -186,7 +268,11 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
     }
     if response.status() == StatusCode::PRECONDITION_FAILED {
         // A handler's own 412 (a lost compare-and-set, `Checked::refusal`) follows the same
-        // rules as the layer's: validators only where allowed, tags in their issued form.
+        // rules as the layer's: validators only where allowed, tags in their issued form; one
+        // that does not name the current version gets it from the source, asked again.
+        if post.validators_in_412 && post.head.is_some() && !response.headers().contains_key(ETAG) {
+            return After::Again(response, Again::Refill, post);
+        }
         let headers = response.headers_mut();
         let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
         finish_412(
@@ -245,11 +331,16 @@ pub(super) fn after_hashing<B: Body>(
 /// no body to hash: servers and frameworks send HEAD handlers' responses without one.)
 fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) -> Option<u64> {
     let limit = check.plan.settings.body_hash?.limit;
-    if check.method != Method::GET || head.headers.contains_key(ETAG) || check.source.is_some() {
+    // With the takeover, the hash replaces the inner service's own tag.
+    let own_tag = head.headers.contains_key(ETAG) && !check.plan.settings.take_over;
+    if check.method != Method::GET || own_tag || check.source.is_some() {
         return None;
     }
     let hint = body.size_hint();
-    let within = match hint.exact() {
+    // A body whose size hint is inexact (a file streamed in chunks) may still declare its
+    // size in `Content-Length`; the limit is enforced on the bytes read all the same.
+    let size = hint.exact().or_else(|| content_length(&head.headers));
+    let within = match size {
         Some(size) => size <= limit,
         None => head.headers.contains_key(CONTENT_ENCODING) && hint.lower() <= limit,
     };
@@ -267,6 +358,15 @@ fn hash_limit<B: Body>(check: &ResponseCheck, head: &response::Parts, body: &B) 
             .any(|directive| directive.trim_ascii().eq_ignore_ascii_case(b"no-store"))
     });
     (!event_stream && !no_store).then_some(limit)
+}
+
+/// The one `Content-Length` of a response, as a number.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut lines = headers.get_all(CONTENT_LENGTH).iter();
+    match (lines.next(), lines.next()) {
+        (Some(line), None) => line.to_str().ok()?.parse().ok(),
+        _ => None,
+    }
 }
 
 /// Gives a successful response the metadata a 304 would carry (RFC 9110 §15.4.5), from the

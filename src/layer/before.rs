@@ -3,12 +3,16 @@
 //! and the [`Post`] for its response. Free of polling and of tower: the future only drives
 //! these.
 
-use http::header::{ETAG, IF_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE};
+use http::header::{
+    ETAG, HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
+    RANGE,
+};
 use http::request::Parts;
-use http::{Method, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 
 use super::answers::{finish_answer, source_unavailable};
 use super::plan::{Plan, Post, RangeCheck, ResponseCheck, only};
+use super::ranges::now_seconds;
 use super::revalidation::{Timing, timing};
 use super::settings::Config;
 use super::trace;
@@ -50,9 +54,9 @@ pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config
         }
         // If-Range only matters for a GET with Range (§13.1.5).
         let if_range = method == Method::GET && conditions.has_range() && conditions.has_if_range();
-        return lookup_if(
-            conditions.is_conditional() || if_range || config.settings.fill_response_validators,
-        );
+        // Filling in (or taking over) validators needs them for every read.
+        let fill = config.settings.fill_response_validators || config.settings.take_over;
+        return lookup_if(conditions.is_conditional() || if_range || fill);
     }
     // If-Modified-Since is ignored on methods other than GET and HEAD (§13.1.3).
     lookup_if(
@@ -64,20 +68,56 @@ pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config
 }
 
 /// The [`Post`] of a GET or HEAD evaluated against the response (validators unknown before
-/// the handler), with the request adjusted for it.
-pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts) -> Post {
+/// the handler), with the request adjusted for it. `responses_only`: the layer has no source
+/// but the responses (`from_responses`), whose inner service is the one to decide `If-Range`.
+pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts, responses_only: bool) -> Post {
     let conditions = Conditions::from_headers(&parts.headers);
+    let mut range = None;
     if conditions.is_conditional() {
         // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
         // 412: ask the handler for the whole representation.
         drop_range(parts);
+    } else if let Some(if_range) = one_tag_if_range(parts).filter(|_| responses_only) {
+        // Only If-Range, and no source but the responses: the inner service, whose validators
+        // these are, decides it, and a 206 leaves only when its own `ETag` is the one named
+        // (see `ranges`). A date names one version only when declared strong, which a response
+        // cannot declare: the whole representation then. (A source that answered Unknown may
+        // know the validators another time; its inner service is not assumed to decide
+        // If-Range.)
+        let mut names = HeaderMap::with_capacity(1);
+        names.insert(IF_RANGE, if_range);
+        range = Some(Box::new(RangeCheck {
+            names,
+            strong_date: false,
+            called_at: now_seconds(),
+            foreign_validators: false,
+            version: parts.version,
+            retry_after: plan.settings.on_source_error.retry_after,
+        }));
     } else {
         unchecked_if_range(parts);
     }
+    let check = Some(Box::new(ResponseCheck::new(parts, plan)));
+    if plan.settings.take_over {
+        hide_decided(parts);
+    }
     Post {
-        check: Some(Box::new(ResponseCheck::new(parts, plan))),
+        check,
+        range,
         ..plan.post()
     }
+}
+
+/// The request's `If-Range`, when it is one entity-tag on a GET with `Range`.
+fn one_tag_if_range(parts: &Parts) -> Option<HeaderValue> {
+    if parts.method != Method::GET || !parts.headers.contains_key(RANGE) {
+        return None;
+    }
+    let mut lines = parts.headers.get_all(IF_RANGE).iter();
+    let (Some(line), None) = (lines.next(), lines.next()) else {
+        return None;
+    };
+    ETag::try_from(line).is_ok().then(|| line.clone())
 }
 
 /// What to do once the source has answered.
@@ -108,7 +148,7 @@ pub(super) fn decide<E: Into<BoxError>>(
         Ok(Some(state)) => state,
         Ok(None) if is_read(&parts.method) => {
             trace::unevaluated(parts, "validators unknown: evaluated on the response");
-            return Verdict::Call(post_from_response(plan, parts));
+            return Verdict::Call(post_from_response(plan, parts, false));
         }
         Ok(None) => return unknown_write(parts, plan),
         Err(error) => return source_failed(parts, plan, &*error.into()),
@@ -142,35 +182,68 @@ pub(super) fn decide<E: Into<BoxError>>(
         Decision::Proceed(proceed) => proceed,
         decision => return answer_early(decision, held, &state, parts, plan),
     };
-    let if_range = conditions.has_if_range();
     trace::decided(parts, proceed.passed(), None);
-    let range = range_check(proceed.range(), if_range, &state, parts, plan);
+    let range = range_check(&proceed, &state, parts, plan);
+    // The head as the source saw it, for a second look-up on the response side: a 206 that
+    // does not say which version it is, or a handler's 412 (a lost race) that does not name
+    // the current version. Only a request that passed a precondition can lose a race (an
+    // unconditional one is refused with 428).
+    let refusable = !is_read(&parts.method) && proceed.passed().is_some();
+    let keep_head = range.is_some() || (refusable && plan.settings.validators_in_412);
+    let head = keep_head.then(|| Box::new(parts.clone()));
     apply_range(proceed.range(), parts);
-    hand_over(state, &proceed, parts, plan, range)
+    hand_over(state, &proceed, parts, plan, range, head)
 }
 
-/// A `Range` honoured because `If-Range` was true (§13.1.5): what the response side needs to
-/// make sure the 206 is of the version `If-Range` named. Taken before `If-Range` is removed.
+/// A `Range` honoured after a field naming the version the client holds was true: `If-Range`
+/// (§13.1.5), or an `If-Match` entity-tag or `If-Unmodified-Since` (§13.1.1, §13.1.4): what the
+/// response side needs to make sure the 206 is of that version. Taken before `If-Range` is
+/// removed.
 fn range_check(
-    range: RangeHandling,
-    if_range: bool,
+    proceed: &Proceed,
     state: &ResourceState,
     parts: &Parts,
     plan: &Plan,
 ) -> Option<Box<RangeCheck>> {
-    if range != RangeHandling::Honor || !if_range {
+    if proceed.range() != RangeHandling::Honor {
         return None;
     }
-    // If-Range is true only as exactly one line.
-    let value = parts.headers.get(IF_RANGE)?.clone();
+    let mut names = HeaderMap::new();
+    // Honoured with an If-Range: it was true, and so exactly one line.
+    if let Some(if_range) = parts.headers.get(IF_RANGE) {
+        names.insert(IF_RANGE, if_range.clone());
+    }
+    match proceed.passed() {
+        // `*` names no version: any current one is what it asks for.
+        Some(Condition::IfMatch) if proceed.etag_matched() => {
+            names = only_adding(names, &parts.headers, IF_MATCH);
+        }
+        Some(Condition::IfUnmodifiedSince) => {
+            names = only_adding(names, &parts.headers, IF_UNMODIFIED_SINCE);
+        }
+        _ => {}
+    }
+    if names.is_empty() {
+        return None;
+    }
     Some(Box::new(RangeCheck {
-        if_range: value,
+        names,
         strong_date: state
             .validators()
             .is_some_and(Validators::is_last_modified_strong),
-        head: parts.clone(),
+        called_at: now_seconds(),
+        foreign_validators: plan.settings.take_over,
+        version: parts.version,
         retry_after: plan.settings.on_source_error.retry_after,
     }))
+}
+
+/// `names` with every line of `field` in `headers` added.
+fn only_adding(mut names: HeaderMap, headers: &HeaderMap, field: HeaderName) -> HeaderMap {
+    for value in headers.get_all(&field) {
+        names.append(field.clone(), value.clone());
+    }
+    names
 }
 
 /// The source refused the request itself (an extractor's rejection): its answer, whatever the
@@ -294,35 +367,67 @@ fn apply_range(range: RangeHandling, parts: &mut Parts) {
 }
 
 /// Step 4: what goes with the request to the inner service. A write gets [`Checked`] for its
-/// compare-and-set; a read, the validators to fill in, when asked to, and a ranged read after a
-/// true `If-Range` gets [`Checked`] too, to serve the range of exactly that version.
+/// compare-and-set; a read, the validators to fill in, when asked to, and a ranged read whose
+/// request named a version (`range`) gets [`Checked`] too, to serve the range of exactly that
+/// version. With the takeover, the fields the layer decided are hidden from the inner service.
 fn hand_over(
     state: ResourceState,
     proceed: &Proceed,
     parts: &mut Parts,
     plan: &Plan,
     range: Option<Box<RangeCheck>>,
+    head: Option<Box<Parts>>,
 ) -> Verdict {
+    if plan.settings.take_over {
+        hide_decided(parts);
+    }
     let checked =
         |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
     if !is_read(&parts.method) {
         parts.extensions.insert(checked(state));
-        return Verdict::Call(plan.post());
+        return Verdict::Call(Post {
+            head,
+            ..plan.post()
+        });
     }
     if range.is_some() {
         parts.extensions.insert(checked(state.clone()));
     }
-    let fill = match state {
-        ResourceState::Present(validators) if plan.settings.fill_response_validators => {
+    Verdict::Call(Post {
+        fill: filled(state, plan),
+        range,
+        head,
+        take_over: plan.settings.take_over,
+        ..plan.post()
+    })
+}
+
+/// The validators to fill into a read's response: with `fill_response_validators`, or when
+/// they replace the inner service's own (the takeover).
+fn filled(state: ResourceState, plan: &Plan) -> Option<Box<Validators>> {
+    let settings = &plan.settings;
+    match state {
+        ResourceState::Present(validators)
+            if settings.fill_response_validators || settings.take_over =>
+        {
             Some(Box::new(validators))
         }
         _ => None,
-    };
-    Verdict::Call(Post {
-        fill,
-        range,
-        ..plan.post()
-    })
+    }
+}
+
+/// The takeover: the conditional fields the layer decides (on the request or on the
+/// response) never reach the inner service, so it cannot decide them again against validators
+/// of its own. (`If-Range` is removed wherever the layer decides it; see `apply_range`.)
+fn hide_decided(parts: &mut Parts) {
+    for field in [
+        IF_MATCH,
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_UNMODIFIED_SINCE,
+    ] {
+        parts.headers.remove(field);
+    }
 }
 
 /// A GET or HEAD whose answer the response's coding decides (see `revalidation.rs`): the
@@ -338,19 +443,19 @@ fn on_the_response(
     let required =
         plan.precondition_required && state.is_present() && !protected(parts, &state, accept);
     drop_range(parts);
+    let fill = filled(state.clone(), plan);
     let validators = match state {
         ResourceState::Present(validators) => validators,
         ResourceState::Missing => Validators::new(),
     };
-    let fill = plan
-        .settings
-        .fill_response_validators
-        .then(|| Box::new(validators.clone()));
+    let check = ResponseCheck::revalidation(parts, plan, validators, required);
+    if plan.settings.take_over {
+        hide_decided(parts);
+    }
     Post {
         fill,
-        check: Some(Box::new(ResponseCheck::revalidation(
-            parts, plan, validators, required,
-        ))),
+        check: Some(Box::new(check)),
+        take_over: plan.settings.take_over,
         ..plan.post()
     }
 }

@@ -35,6 +35,66 @@ use crate::source::FromResponse;
 /// ([`ConditionalLayer::from_responses`]) is never asked about GET and HEAD: those are always
 /// evaluated against the response.
 ///
+/// # What the inner service sees
+///
+/// The one place this is described; [`Conditional`], [`Checked`](crate::Checked) and the
+/// setters link here.
+///
+/// - **Nothing changed** for a request the source is not asked about (see above), and for a
+///   read served unevaluated because the source failed ([`OnSourceError`]): the layer decided
+///   nothing, so everything is left to the inner service.
+/// - **`Range` only when it is to be honoured**, and never an `If-Range` the layer evaluated.
+///   Where `If-Range` cannot be evaluated before the handler (source failed, validators
+///   unknown), both are removed: a full 200 is the only answer that cannot splice two
+///   versions. The exception is [`from_responses`](Self::from_responses) with an entity-tag
+///   `If-Range` as the request's only condition: `Range` and `If-Range` reach the inner
+///   service, whose validators they are, and a 206 leaves only with its own `ETag` the one
+///   named (a resumed download keeps its place).
+/// - **A [`Checked`](crate::Checked) extension** for a write (any method other than GET and
+///   HEAD) whose validators were looked up: the state the preconditions were evaluated
+///   against, for a compare-and-set. It is absent for a write that needed no look-up (no
+///   precondition, none required), or when the source failed or answered
+///   [`Lookup::Unknown`](crate::Lookup::Unknown); take it as `Option<Checked>` if that can
+///   happen.
+/// - **A [`Checked`](crate::Checked) extension for a ranged GET whose request names a
+///   version**: a true `If-Range`, or a true `If-Match` entity-tag or `If-Unmodified-Since`
+///   (RFC 9110 §13.1.1: resumable and multi-part downloaders send them to get "more of this
+///   version, or nothing"). A write may commit before the handler reads: serve the range only
+///   if the version read [`is_current`](crate::Checked::is_current) for it; otherwise answer
+///   what the request gets once the write has committed: for `If-Match` or
+///   `If-Unmodified-Since` the 412 of [`Checked::refusal`](crate::Checked::refusal), for
+///   `If-Range` alone the whole representation (200). Put the `ETag` (or `Last-Modified`) of
+///   the version read on the 206.
+///
+///   **Whatever the handler does, a 206 of another version never reaches the client.** The
+///   layer judges the 206 by its own `ETag` (for a tag) or `Last-Modified` (for a date; one
+///   dated at or after the second the handler was called may be a later version's date sent as
+///   "now", and shows nothing), and asks the source again when the 206 carries neither. A 206
+///   of another version becomes a 412 with that version's validators when an `If-Match` or
+///   `If-Unmodified-Since` is false for it (what the same request gets once the write has
+///   committed), and otherwise a 503 with `Retry-After: 0` (the retry, its `If-Range` now
+///   false, gets the whole new version).
+/// - **With [`take_over_validators`](Self::take_over_validators)**, none of the conditional
+///   fields the layer decides (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+///   `If-Unmodified-Since`; `If-Range` as above): the inner service cannot decide them again
+///   against validators of its own. Without it, they reach the inner service as sent, after
+///   the layer has decided them.
+///
+/// And what the client gets from the inner service's response:
+///
+/// - its own `ETag` and `Last-Modified`, unless
+///   [`take_over_validators`](Self::take_over_validators) replaces them with the source's;
+///   [`fill_response_validators`](Self::fill_response_validators) only adds the source's where
+///   the response has none;
+/// - a 412 of the handler (a race lost after the layer's check: [`Checked::lost_race`](crate::Checked::lost_race),
+///   or a [`refusal`](crate::Checked::refusal) without a tag) that does not name the current
+///   version gets it: the layer asks the source again, once, with the request head it was
+///   first asked with (so within whatever bounds the source has, such as a timeout outside the
+///   layer), and puts the `ETag` and `Last-Modified` it answers on the 412. Where that look-up
+///   fails or finds nothing, the 412 goes out as the handler sent it. (With
+///   [`validators_in_412(false)`](Self::validators_in_412) no 412 carries validators, and the
+///   source is not asked.)
+///
 /// # Answering early
 ///
 /// The layer answers 304, 400, 412, 428, 500 and 503 without calling the inner service, so the
@@ -287,7 +347,9 @@ impl<V> ConditionalLayer<V> {
     ///
     /// The filled-in values are the ones the source answered before the handler ran. A handler
     /// that may read a newer version than the source saw should set its own `ETag` from the
-    /// snapshot it serves; the layer never overwrites one.
+    /// snapshot it serves; the layer never overwrites one (unless
+    /// [`take_over_validators`](Self::take_over_validators) says the inner service's
+    /// validators are not the source's).
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -402,6 +464,74 @@ impl<V> ConditionalLayer<V> {
     /// ```
     pub fn encoding_aware_etags(mut self, on: bool) -> Self {
         self.config.settings.encoding_aware_etags = on;
+        self
+    }
+
+    /// Makes the layer the only judge of preconditions in front of an inner service that has
+    /// validators of its own and evaluates them itself (tower-http's `ServeDir`, a proxy):
+    /// **off by default**.
+    ///
+    /// With it on:
+    ///
+    /// - the conditional fields the layer decides are removed before the inner service sees
+    ///   the request (see "What the inner service sees" above), so the inner service cannot
+    ///   answer 304 or 412 by validators the client was never given;
+    /// - on a 2xx response to GET and HEAD, the inner service's own `ETag` and
+    ///   `Last-Modified` are replaced by the source's (with or without
+    ///   [encoding-aware tags](Self::encoding_aware_etags), which then rewrite the source's
+    ///   tag per coding), so the client is only ever given validators the layer decides by.
+    ///   The source is therefore asked about every GET and HEAD, as with
+    ///   [`fill_response_validators`](Self::fill_response_validators);
+    /// - with [`from_responses`](Self::from_responses) (no source), the hash of the body
+    ///   replaces the inner service's own `ETag` wherever the body is hashed (see
+    ///   [`body_hash`](Self::body_hash)); a body too large to hash, and a HEAD
+    ///   response (it has none), keep the inner service's tag, the only one there is (a client
+    ///   revalidating one with the other gets a 200, never a false 304). The inner service's
+    ///   `Last-Modified` stays: it is the only date there is;
+    /// - a 206 is judged by a second look-up, never by the inner service's validators.
+    ///
+    /// **Why it is not the default.** RFC 9110's rule for two deciders is "one or the other,
+    /// never both": the layer either decides the preconditions and hides them from the inner
+    /// service, or leaves them all to it. A handler written for this layer decides none itself
+    /// (it uses [`Checked`](crate::Checked) for its compare-and-set), so the two never
+    /// disagree, and its own `ETag`, set from the snapshot it read, is more exact than the
+    /// source's look-up made before it (the layer judges a 206 by it, and never overwrites it).
+    /// Replacing it by default would lose that. An inner service with validators of its own
+    /// is the other case: there the layer must take over, or not be put in front of it.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async {
+    ///     let current = Validators::new().with_etag(ETag::from_static("\"content-hash\""));
+    ///     Ok::<_, Infallible>(Lookup::Present(current))
+    /// };
+    /// // A file server that answers If-Match by its own tag, made of size and time.
+    /// let files = service_fn(|request: Request<String>| async move {
+    ///     let status = match request.headers().get(header::IF_MATCH) {
+    ///         Some(tag) if tag != "\"size-time\"" => StatusCode::PRECONDITION_FAILED,
+    ///         _ => StatusCode::OK,
+    ///     };
+    ///     let response = Response::builder().status(status).header(header::ETAG, "\"size-time\"");
+    ///     Ok::<_, Infallible>(response.body(String::from("file")).expect("valid"))
+    /// });
+    /// let service = ConditionalLayer::new(source).take_over_validators(true).layer(files);
+    /// let first = service.clone().oneshot(Request::get("/f").body(String::new())?).await?;
+    /// assert_eq!(first.headers()[header::ETAG], "\"content-hash\"");
+    /// // The tag the client was given is the one the layer decides by.
+    /// let given = first.headers()[header::ETAG].clone();
+    /// let checked = Request::get("/f").header(header::IF_MATCH, given).body(String::new())?;
+    /// assert_eq!(service.oneshot(checked).await?.status(), StatusCode::OK);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn take_over_validators(mut self, on: bool) -> Self {
+        self.config.settings.take_over = on;
         self
     }
 

@@ -14,11 +14,11 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use super::after::{After, after, after_recheck};
+use super::after::{After, Again, after, after_again};
 use super::before::{Verdict, decide};
 use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
-use super::plan::{Plan, Post, RangeCheck};
+use super::plan::{Plan, Post};
 use super::settings::Shared;
 use crate::body::{ConditionalBody, Framing};
 use crate::cache::{Fill, Invalidate};
@@ -89,11 +89,11 @@ pin_project! {
             #[pin]
             future: S::Future,
             post: Option<Post>,
-            // The source, to ask it again about a 206 (see `ranges`); kept on the look-up
-            // path only, where a range check can arise.
+            // The source, to ask it again about a 206 (see `ranges`) or a handler's 412; kept
+            // only where the request head was kept for that (`Post::head`).
             shared: Option<Arc<Shared<V>>>,
         },
-        // A 206 that does not say which version it is, waiting for the second look-up.
+        // A response waiting for the source's second look-up (see `Again`).
         Rechecking {
             waiting: Pin<Box<Recheck<V, ResB>>>,
         },
@@ -120,14 +120,14 @@ pin_project! {
 }
 
 pin_project! {
-    /// The source's second look-up, and the 206 waiting for it.
+    /// The source's second look-up, and the response waiting for it.
     struct Recheck<V, ResB>
     where
         V: ValidatorSource,
     {
         #[pin]
         lookup: V::Future,
-        pending: Option<(Response<ResB>, Box<RangeCheck>, Post)>,
+        pending: Option<(Response<ResB>, Again, Post)>,
     }
 }
 
@@ -302,7 +302,7 @@ where
                         }
                         Verdict::Call(mut post) => {
                             post.invalidate = invalidate;
-                            let shared = post.range.is_some().then_some(shared);
+                            let shared = post.head.is_some().then_some(shared);
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
                                 future,
@@ -331,36 +331,19 @@ where
                     if let Some(written) = post.invalidate.take() {
                         written.after(response.status());
                     }
-                    match after(response, post) {
-                        After::Done(response) => return Poll::Ready(Ok(response)),
-                        After::Hash(head, body, check, limit) => state.set(State::Hashing {
-                            read: Some(Box::new(Read::new(head, body, check, limit))),
-                        }),
-                        After::Recheck(response, range, post) => {
-                            const KEPT: &str =
-                                "a range check comes from a look-up, which keeps the source";
-                            let shared = shared.take().expect(KEPT);
-                            let lookup = shared.source.lookup(&range.head);
-                            let waiting = Recheck {
-                                lookup,
-                                pending: Some((response, range, post)),
-                            };
-                            state.set(State::Rechecking {
-                                waiting: Box::pin(waiting),
-                            });
-                        }
+                    let shared = shared.take();
+                    if let Some(response) = step(state.as_mut(), after(response, post), shared) {
+                        return Poll::Ready(Ok(response));
                     }
                 }
                 StateProj::Rechecking { waiting } => {
                     let waiting = waiting.as_mut().project();
                     let answer = ready!(waiting.lookup.poll(cx));
-                    let (response, range, post) = waiting.pending.take().expect(DONE);
-                    match after_recheck(response, &range, answer, post) {
-                        After::Done(response) => return Poll::Ready(Ok(response)),
-                        After::Hash(head, body, check, limit) => state.set(State::Hashing {
-                            read: Some(Box::new(Read::new(head, body, check, limit))),
-                        }),
-                        After::Recheck(..) => unreachable!("a 206 is judged again only once"),
+                    let (response, again, post) = waiting.pending.take().expect(DONE);
+                    // `after_again` takes the head: the source is asked again at most once.
+                    let next = after_again(response, again, answer, post);
+                    if let Some(response) = step(state.as_mut(), next, None) {
+                        return Poll::Ready(Ok(response));
                     }
                 }
                 StateProj::Hashing { read } => {
@@ -374,6 +357,41 @@ where
             }
         }
     }
+}
+
+/// Moves `state` on to what follows the response side's step `next`, or returns the response
+/// to send. `shared`: the source, where it may be asked again.
+fn step<S, V, B, ResB>(
+    mut state: Pin<&mut State<S, V, B, ResB>>,
+    next: After<ResB>,
+    shared: Option<Arc<Shared<V>>>,
+) -> Option<Response<ConditionalBody<ResB>>>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+    V: ValidatorSource,
+    B: Body,
+    ResB: Body,
+{
+    match next {
+        After::Done(response) => return Some(response),
+        After::Hash(head, body, check, limit) => state.set(State::Hashing {
+            read: Some(Box::new(Read::new(head, body, check, limit))),
+        }),
+        After::Again(response, again, post) => {
+            const KEPT: &str = "a kept head comes from a look-up, which keeps the source";
+            let shared = shared.expect(KEPT);
+            let head = post.head.as_deref().expect("asked again only with a head");
+            let lookup = shared.source.lookup(head);
+            let waiting = Recheck {
+                lookup,
+                pending: Some((response, again, post)),
+            };
+            state.set(State::Rechecking {
+                waiting: Box::pin(waiting),
+            });
+        }
+    }
+    None
 }
 
 impl<S, V, B, ResB> fmt::Debug for ResponseFuture<S, V, B, ResB>

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::header::{HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Version};
+use http::{HeaderMap, Method, Version};
 
 use super::settings::{Config, Settings};
 use crate::cache::Invalidate;
@@ -47,11 +47,18 @@ pub(super) struct Post {
     pub(super) validators_in_412: bool,
     /// Evaluate the request against the response's own validators.
     pub(super) check: Option<Box<ResponseCheck>>,
-    /// The range was honoured because `If-Range` was true: a 206 must be of the version it
-    /// named.
+    /// The range was honoured after a true `If-Range`, `If-Match` or `If-Unmodified-Since`:
+    /// a 206 must be of the version they named.
     pub(super) range: Option<Box<RangeCheck>>,
     /// A write's cache keys, invalidated when its response is a success.
     pub(super) invalidate: Option<Invalidate>,
+    /// The request head as the source saw it, kept where the response may need a second
+    /// look-up: a 206 that does not say which version it is (`range`), or a handler's 412
+    /// without the current validators (a write, or a read with `range`, that got `Checked`).
+    pub(super) head: Option<Box<Parts>>,
+    /// The layer took over from an inner service with validators of its own: the inner
+    /// service's `ETag` and `Last-Modified` never leave on a success, the source's replace them.
+    pub(super) take_over: bool,
 }
 
 impl Post {
@@ -64,6 +71,8 @@ impl Post {
             check: None,
             range: None,
             invalidate: None,
+            head: None,
+            take_over: false,
         }
     }
 }
@@ -135,18 +144,28 @@ impl ResponseCheck {
     }
 }
 
-/// A GET whose `Range` the layer let through because its `If-Range` was true against the
-/// look-up: what the response side needs to make sure a 206 is of that version (RFC 9110
-/// §13.1.5), even when a write committed between the look-up and the handler's read.
+/// A ranged GET whose `Range` the layer let through because a field naming the version the
+/// client holds was true against the look-up: `If-Range` (RFC 9110 §13.1.5), or `If-Match` /
+/// `If-Unmodified-Since` (§13.1.1: "abort the request if the selected representation does not
+/// match one that the client has already stored (or partially stored)"). What the response side
+/// needs to make sure a 206 is of that version, even when a write committed between the
+/// look-up and the handler's read.
 #[derive(Debug)]
 pub(super) struct RangeCheck {
-    /// The request's one `If-Range` line, as evaluated.
-    pub(super) if_range: HeaderValue,
+    /// The fields that name the version, as evaluated and found true: `If-Range`, and the
+    /// `If-Match` or `If-Unmodified-Since` that passed (never both: `If-Match` makes the date
+    /// ignored).
+    pub(super) names: HeaderMap,
     /// The look-up's `Last-Modified` was declared strong (a date names one version).
     pub(super) strong_date: bool,
-    /// The request head as the source saw it, to ask the source again when the 206 carries
-    /// no validator of the kind `If-Range` names.
-    pub(super) head: Parts,
+    /// The second (Unix) at which the inner service was called: a `Last-Modified` it sent at
+    /// or after that second may be a later version's date sent as "now" (RFC 9110 §8.8.2.1).
+    pub(super) called_at: u64,
+    /// The 206's own validators are the inner service's, not the source's (the layer took
+    /// over from it): only a second look-up can judge it.
+    pub(super) foreign_validators: bool,
+    /// The request's HTTP version, for the framing of an answer in place of the 206.
+    pub(super) version: Version,
     /// The `Retry-After` of a 503 when that second look-up fails.
     pub(super) retry_after: Option<Duration>,
 }

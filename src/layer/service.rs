@@ -26,24 +26,8 @@ use crate::source::ValidatorSource;
 ///
 /// # What the inner service sees
 ///
-/// - For methods other than GET and HEAD whose validators were looked up, a
-///   [`Checked`](crate::Checked) extension with the state the preconditions were evaluated
-///   against, for a compare-and-set write. It is absent for a write that needed no look-up
-///   (no precondition, none required), or when the source failed or answered
-///   [`Lookup::Unknown`](crate::Lookup::Unknown); take it as `Option<Checked>` if that can
-///   happen.
-/// - `Range` only when it is to be honoured, and never an `If-Range` the layer evaluated. Where
-///   `If-Range` cannot be evaluated before the handler (source failed, validators unknown), both
-///   are removed: a full 200 is the only answer that cannot splice two versions.
-/// - For a GET whose `Range` is honoured because its `If-Range` was true, a
-///   [`Checked`](crate::Checked) extension with the version `If-Range` was true for. A write may
-///   commit before the handler reads: serve the range only if the version read
-///   [`is_current`](crate::Checked::is_current) for it, else the whole representation (200),
-///   and put the `ETag` of the version read on the 206. Whatever the handler does, a 206 that is
-///   not of that version never reaches the client: the layer compares the 206's own `ETag` (or
-///   `Last-Modified`, for a date) with `If-Range`, asks the source again when the 206 carries
-///   neither, and otherwise answers 503 with `Retry-After: 0` (the retry gets the whole new
-///   version).
+/// See [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees): the fields it
+/// gets, the [`Checked`](crate::Checked) extension, and what happens to its response.
 ///
 /// # Placement
 ///
@@ -235,7 +219,7 @@ where
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (mut parts, body) = request.into_parts();
-                let post = post_from_response(&plan, &mut parts);
+                let post = post_from_response(&plan, &mut parts, true);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), post)
             }
             Need::Lookup => {

@@ -41,6 +41,9 @@ pub(super) struct Settings {
     pub(super) body_hash: Option<BodyHashConfig>,
     pub(super) encoding_aware_etags: bool,
     pub(super) validators_in_412: bool,
+    /// `take_over_validators`: the layer hides the fields it decided from the inner service,
+    /// and its source's validators replace the inner service's own.
+    pub(super) take_over: bool,
     /// `None`: never drained (`drain(None)`).
     pub(super) drain: Option<DrainConfig>,
 }
@@ -53,6 +56,7 @@ impl Default for Settings {
             body_hash: Some(BodyHashConfig::default()),
             encoding_aware_etags: false,
             validators_in_412: true,
+            take_over: false,
             drain: Some(DrainConfig::default()),
         }
     }
