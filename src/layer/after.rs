@@ -133,17 +133,17 @@ pub(super) enum Again {
 pub(super) fn after<B: Body>(response: Response<B>, mut post: Post) -> After<B> {
     // First, on the handler's own headers: a 206 of another version than the request named
     // never leaves (see `ranges`).
-    if let Some(range) = post.range.take() {
-        if response.status() == StatusCode::PARTIAL_CONTENT {
-            match ranges::judge(&range, response.headers(), post.encoding_tags) {
-                RangeOf::Named => {}
-                RangeOf::Unknown if post.head.is_some() => {
-                    return After::Again(response, Again::Range(range), post);
-                }
-                // Nothing to ask (the response is the only source): not shown to be the one.
-                RangeOf::Unknown => return After::Done(refused(RangeOf::Other, &range, &post)),
-                verdict => return After::Done(refused(verdict, &range, &post)),
+    if let Some(range) = post.range.take()
+        && response.status() == StatusCode::PARTIAL_CONTENT
+    {
+        match ranges::judge(&range, response.headers(), post.encoding_tags) {
+            RangeOf::Named => {}
+            RangeOf::Unknown if post.head.is_some() => {
+                return After::Again(response, Again::Range(range), post);
             }
+            // Nothing to ask (the response is the only source): not shown to be the one.
+            RangeOf::Unknown => return After::Done(refused(RangeOf::Other, &range, &post)),
+            verdict => return After::Done(refused(verdict, &range, &post)),
         }
     }
     finish(response, post)
