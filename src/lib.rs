@@ -286,12 +286,12 @@ pub use state::{ResourceState, Validators};
 
 pub use body::ResponseBody;
 #[cfg(feature = "validator-cache")]
-pub use cache::validator::{
-    DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_MAX_AGE, ValidatorCache, ValidatorCacheBuilder,
-};
+pub use cache::validator::{ValidatorCache, ValidatorCacheBuilder};
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
+#[cfg(all(feature = "axum", feature = "validator-cache"))]
+pub use handler_source::KeyFn;
 #[cfg(feature = "axum")]
 pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{
