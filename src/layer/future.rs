@@ -105,7 +105,7 @@ pin_project! {
         Hashing {
             read: Option<Box<Read<ResB>>>,
         },
-        // An answer made before any look-up (a 304 from the validator cache).
+        // An answer made before any look-up (a rejection by the validator cache's key).
         Answered {
             response: Option<Box<Response<ResponseBody<ResB>>>>,
         },
