@@ -154,12 +154,15 @@ pub struct ValidatorCacheBuilder<K> {
 /// How a request's key is taken.
 enum KeyOf<K> {
     /// From the head, at once.
-    Head(Box<dyn Fn(&Parts) -> Option<K> + Send + Sync>),
+    Head(HeadFn<K>),
     /// By extractors, on a clone of the head.
     #[cfg(feature = "axum")]
-    Extracted(Box<dyn Fn(Parts) -> crate::handler_source::Extracting<K> + Send + Sync>),
+    Extracted(ExtractFn<K>),
 }
 
+type HeadFn<K> = Box<dyn Fn(&Parts) -> Option<K> + Send + Sync>;
+#[cfg(feature = "axum")]
+type ExtractFn<K> = Box<dyn Fn(Parts) -> crate::handler_source::Extracting<K> + Send + Sync>;
 type RelatedFn<K> = Box<dyn Fn(&K) -> Vec<K> + Send + Sync>;
 
 struct Inner<K> {

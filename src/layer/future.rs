@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use http::request::Parts;
@@ -143,7 +143,9 @@ pin_project! {
 
 /// The validator cache's key being taken, and what follows it.
 struct KeyWait<S, V, B> {
-    keying: Pin<Box<dyn Future<Output = Keyed> + Send>>,
+    /// In a `Mutex` only to keep the response future `Sync` (an extractor's future need not
+    /// be): it is never locked, only reached through `get_mut`.
+    keying: Mutex<Pin<Box<dyn Future<Output = Keyed> + Send>>>,
     pending: Option<Keyless<S, V, B>>,
 }
 
@@ -212,7 +214,7 @@ where
             Keying::Ready(keyed) => keyed_state(keyed, next, shared, inner, parts, body),
             Keying::Pending(keying) => State::Keying {
                 waiting: Box::new(KeyWait {
-                    keying,
+                    keying: Mutex::new(keying),
                     pending: Some(Keyless {
                         next,
                         shared,
@@ -396,7 +398,13 @@ where
         loop {
             match state.as_mut().project() {
                 StateProj::Keying { waiting } => {
-                    let keyed = ready!(waiting.keying.as_mut().poll(cx));
+                    let keying = waiting.keying.get_mut();
+                    let keyed = ready!(
+                        keying
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .as_mut()
+                            .poll(cx)
+                    );
                     let Keyless {
                         next,
                         shared,
