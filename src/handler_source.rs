@@ -191,8 +191,8 @@ pub trait LookupFn<T, S>: Clone + Send + Sync + 'static {
     type Error: Into<BoxError>;
 
     /// Runs the extractors on `head`, then the function; a rejection becomes
-    /// [`Lookup::Rejected`]. Behind a layer with a
-    /// [`ValidatorCache`](crate::ValidatorCache), a fresh cached 304 is answered between the two:
+    /// [`Lookup::Rejected`]. Behind a layer with a `ValidatorCache` (`validator-cache`
+    /// feature), a fresh cached 304 is answered between the two:
     /// the extractors always run, the function only when the cache cannot answer.
     fn call(self, head: Parts, state: S) -> BoxLookup<Self::Error>;
 }

@@ -39,6 +39,10 @@ pub(crate) trait Hook: Send + Sync + fmt::Debug {
 )]
 pub(crate) enum Keying {
     Ready(Keyed),
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "extractor keys need axum")
+    )]
     Pending(Pin<Box<dyn Future<Output = Keyed> + Send>>),
 }
 
@@ -51,6 +55,10 @@ pub(crate) enum Keyed {
     /// No key (or the cache is switched off, for a read): the cache plays no part.
     Unkeyed,
     /// The key's extractors refused the request: the client's answer, warm cache or not.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "extractor keys need axum")
+    )]
     Rejected(Rejection),
     /// A revalidation's entry, stamped as the key was taken (before the source is asked).
     Read(Box<dyn ReadKey>),

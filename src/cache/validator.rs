@@ -456,7 +456,7 @@ where
 
     /// The most bytes the entries are weighed at (see "Memory" on [`ValidatorCache`]); past
     /// it, the least useful are evicted, and an entry heavier than a slice of it is not kept.
-    /// Default: 16 MiB, about 40,000 entries keyed by an integer with a short `ETag`, a
+    /// Default: 16 MiB, about 45,000 entries keyed by an integer with a short `ETag`, a
     /// `Last-Modified` and a `Cache-Control`.
     ///
     /// ```
@@ -754,6 +754,22 @@ impl<K> fmt::Debug for ValidatorCacheBuilder<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::date::LastModified;
+    use crate::etag::ETag;
+
+    #[test]
+    fn the_default_bound_holds_about_45_000_typical_entries() {
+        let validators = Validators::new()
+            .with_etag(ETag::from(1_234_567u64))
+            .with_last_modified(LastModified::from_unix_seconds(1_700_000_000).unwrap())
+            .with_cache_control(HeaderValue::from_static("no-cache"));
+        let weight = weight::entry::<u64, Entry>(&7, weight::validators_heap(&validators));
+        let entries = MAX_BYTES / weight;
+        assert!(
+            (40_000..50_000).contains(&entries),
+            "{entries} entries of {weight} bytes"
+        );
+    }
 
     #[test]
     fn only_accept_encoding_is_a_vary_the_cache_keeps() {
