@@ -32,7 +32,10 @@ const MAX_BYTES: u64 = 32 * 1024 * 1024;
 /// A validator cache keyed by item key (the one `check_key` validated), switched off: the
 /// caller switches it on once it hears every write (at once without replicas).
 fn switched_off(max_age: Duration) -> ValidatorCache<String> {
-    eprintln!("validator cache: max age {max_age:?}, at most {MAX_BYTES} bytes");
+    eprintln!(
+        "validator cache: max age {max_age:?}, at most {} MiB",
+        MAX_BYTES >> 20
+    );
     ValidatorCache::builder(app::item_key)
         .max_bytes(MAX_BYTES)
         .max_age(max_age)
