@@ -249,7 +249,9 @@ where
                 let shared = Arc::clone(&self.shared);
                 let next = Next::Lookup(plan);
                 // Only writes and revalidations use the cache (see `ValidatorCache`).
-                let keying = if is_write(&parts.method) {
+                let keying = if self.shared.config.cache.is_none() {
+                    Keying::Ready(Keyed::Unkeyed)
+                } else if is_write(&parts.method) {
                     self.key(&parts, true)
                 } else if is_revalidation(&parts) {
                     self.key(&parts, false)
