@@ -52,8 +52,9 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
 /// its extractors reject (an authentication extractor's 401, a `Path`'s 400) gets their
-/// rejection, never a cached 304. Any other source is consulted about after the cache: on a hit
-/// its future is dropped unpolled, so do the query inside the future, and checks that must
+/// rejection, never a cached 304. For any other source the cache is consulted once the
+/// source's future is made and before it is polled: on a hit that future is dropped unpolled.
+/// So do the query inside the future (not in the closure before it), and put checks that must
 /// answer every request (authentication) in a `source_fn` extractor or in a layer outside.
 ///
 /// # Memory
