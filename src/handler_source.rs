@@ -69,6 +69,7 @@ use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http_body::Body as _;
 
+use crate::cache::Consult;
 use crate::response::AnswerBody;
 use crate::source::{BoxError, BoxLookup, Lookup, Rejection, ValidatorSource};
 
@@ -173,6 +174,8 @@ where
     type Future = BoxLookup<F::Error>;
 
     fn lookup(&self, head: &Parts) -> Self::Future {
+        // The layer's validator cache is consulted once the extractors passed (see `call`).
+        Consult::claim(head);
         self.f.clone().call(head.clone(), self.state.clone())
     }
 }
@@ -188,7 +191,9 @@ pub trait LookupFn<T, S>: Clone + Send + Sync + 'static {
     type Error: Into<BoxError>;
 
     /// Runs the extractors on `head`, then the function; a rejection becomes
-    /// [`Lookup::Rejected`].
+    /// [`Lookup::Rejected`]. Behind a layer with a `ValidatorCache` (`validator-cache`
+    /// feature), a fresh cached 304 is answered between the two:
+    /// the extractors always run, the function only when the cache cannot answer.
     fn call(self, head: Parts, state: S) -> BoxLookup<Self::Error>;
 }
 
@@ -217,6 +222,11 @@ macro_rules! lookup_fn {
                             Err(response) => return Ok(Lookup::Rejected(rejection(response).await)),
                         };
                     )*
+                    // The extractors passed: a fresh cached 304 now spares the query (which
+                    // has not started: the function is not even called).
+                    if let Some(cached) = head.extensions.get::<Consult>().and_then(|consult| consult.hit(&head)) {
+                        return Ok(Lookup::Present(cached));
+                    }
                     self($($extractor),*).await.map(Into::into)
                 })
             }
@@ -233,6 +243,84 @@ lookup_fn!(T1, T2, T3, T4, T5);
 lookup_fn!(T1, T2, T3, T4, T5, T6);
 lookup_fn!(T1, T2, T3, T4, T5, T6, T7);
 lookup_fn!(T1, T2, T3, T4, T5, T6, T7, T8);
+
+/// A key being extracted, for the validator cache.
+#[cfg(feature = "validator-cache")]
+pub(crate) type Extracting<K> =
+    std::pin::Pin<Box<dyn Future<Output = Result<K, Rejection>> + Send + 'static>>;
+
+/// A function of axum extractors that returns a validator cache key: what
+/// [`ValidatorCache::keyed_by`](crate::ValidatorCache::keyed_by) takes. Implemented for
+/// `Fn(T1, ..., Tn) -> K` with `n` up to 8 and every `Ti: FromRequestParts<S>`; it cannot be
+/// implemented outside this crate.
+#[cfg(feature = "validator-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "validator-cache")))]
+pub trait KeyFn<T, S>: sealed::Sealed<T, S> + Clone + Send + Sync + 'static {
+    /// The key: what identifies the resource.
+    type Key;
+
+    /// Runs the extractors on `head`, then the function; a rejection is the client's answer.
+    #[doc(hidden)]
+    fn extract(self, head: Parts, state: S) -> Extracting<Self::Key>;
+}
+
+#[cfg(feature = "validator-cache")]
+mod sealed {
+    /// Only the crate implements [`KeyFn`](super::KeyFn).
+    pub trait Sealed<T, S> {}
+}
+
+#[cfg(feature = "validator-cache")]
+macro_rules! key_fn {
+    ($($extractor:ident),*) => {
+        impl<F, K, S, $($extractor,)*> sealed::Sealed<($($extractor,)*), S> for F
+        where
+            F: Fn($($extractor),*) -> K,
+        {
+        }
+
+        #[allow(non_snake_case, unused_mut, unused_variables)]
+        impl<F, K, S, $($extractor,)*> KeyFn<($($extractor,)*), S> for F
+        where
+            F: Fn($($extractor),*) -> K + Clone + Send + Sync + 'static,
+            K: Send + 'static,
+            S: Send + Sync + 'static,
+            $($extractor: FromRequestParts<S> + Send + 'static,)*
+        {
+            type Key = K;
+
+            fn extract(self, mut head: Parts, state: S) -> Extracting<K> {
+                Box::pin(async move {
+                    $(
+                        let extracted = <$extractor as FromRequestParts<S>>::from_request_parts(&mut head, &state)
+                            .await
+                            .map_err(IntoResponse::into_response);
+                        let $extractor = match extracted {
+                            Ok(value) => value,
+                            Err(response) => return Err(rejection(response).await),
+                        };
+                    )*
+                    Ok(self($($extractor),*))
+                })
+            }
+        }
+    };
+}
+
+#[cfg(feature = "validator-cache")]
+mod key_fns {
+    use super::*;
+
+    key_fn!();
+    key_fn!(T1);
+    key_fn!(T1, T2);
+    key_fn!(T1, T2, T3);
+    key_fn!(T1, T2, T3, T4);
+    key_fn!(T1, T2, T3, T4, T5);
+    key_fn!(T1, T2, T3, T4, T5, T6);
+    key_fn!(T1, T2, T3, T4, T5, T6, T7);
+    key_fn!(T1, T2, T3, T4, T5, T6, T7, T8);
+}
 
 /// An extractor's rejection as the layer's answer: its status and headers, and its body read
 /// whole up to [`REJECTION_BODY_LIMIT`] (dropped beyond it, or if it fails).

@@ -240,6 +240,8 @@ pub use cache::validator::{ValidatorCache, ValidatorCacheBuilder};
 pub use checked::Checked;
 #[cfg(feature = "axum")]
 pub use checked::MissingChecked;
+#[cfg(all(feature = "axum", feature = "validator-cache"))]
+pub use handler_source::KeyFn;
 #[cfg(feature = "axum")]
 pub use handler_source::{ByRoute, LookupFn, SourceFn, source_fn, source_fn_with_state};
 pub use layer::{

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::header::{ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, RANGE};
+use http::header::{
+    AUTHORIZATION, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, RANGE,
+};
 use http::request::Parts;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tokio::sync::Barrier;
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceExt, service_fn};
@@ -78,7 +80,8 @@ fn cache() -> ValidatorCache<String> {
 }
 
 /// The layer over `db` with `cache`; a PUT's handler sets the tag to `"v9"` and answers 200
-/// (or 500 when the path ends in `/fails`), a read answers 200 with whatever Range it got.
+/// (or 500 when the path ends in `/fails`), a POST's sets it and answers 303, a read answers
+/// 200 with whatever Range it got.
 fn service(db: &Db, cache: &ValidatorCache<String>, fill: bool) -> Service {
     let source = {
         let db = db.clone();
@@ -89,6 +92,13 @@ fn service(db: &Db, cache: &ValidatorCache<String>, fill: bool) -> Service {
         let db = handler_db.clone();
         async move {
             let path = request.uri().path().to_owned();
+            if request.method() == Method::POST {
+                // Post/Redirect/Get: the write is done, the answer points elsewhere.
+                db.set(&path, "\"v9\"");
+                let mut response = Response::new(String::new());
+                *response.status_mut() = StatusCode::SEE_OTHER;
+                return Ok::<_, Infallible>(response);
+            }
             if request.method() == Method::PUT {
                 if path.ends_with("/fails") {
                     let mut response = Response::new(String::new());
@@ -405,5 +415,226 @@ async fn the_maximum_age_bounds_a_304_from_when_the_source_read_not_from_its_ans
     assert!(
         again != StatusCode::NOT_MODIFIED || late < MAX_AGE,
         "a 304 for v1 {late:?} after v2 was written, past the maximum age {MAX_AGE:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_answered_303_invalidates() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/items/7").await;
+    let post = request(Method::POST, "/items/7", &[]);
+    assert_eq!(status(&service, post).await, StatusCode::SEE_OTHER);
+    let stale = get("/items/7", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(
+        status(&service, stale).await,
+        StatusCode::OK,
+        "a 304 for the version the POST replaced"
+    );
+    assert_eq!(
+        db.queries(),
+        2,
+        "the revalidation after the 303 asked the source"
+    );
+}
+
+#[tokio::test]
+async fn a_cache_built_switched_off_neither_answers_nor_fills_until_switched_on() {
+    let db = Db::default();
+    let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))
+        .switched_off()
+        .build();
+    let service = service(&db, &cache, false);
+    db.set("/doc", "\"v1\"");
+    for _ in 0..3 {
+        let revalidate = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+        assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+    }
+    assert_eq!(db.queries(), 3, "off: every revalidation asked the source");
+    assert!(cache.is_empty(), "off: nothing filled");
+    cache.switch_on();
+    warm(&db, &service, "/doc").await;
+    let revalidate = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+    assert_eq!(db.queries(), 4, "on: answered from the cache");
+}
+
+#[tokio::test]
+async fn switching_off_empties_the_cache_and_answers_from_the_source() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/doc").await;
+    cache.switch_off();
+    assert!(!cache.is_on());
+    assert!(cache.is_empty());
+    db.set("/doc", "\"v2\""); // a write the feed did not hear
+    let stale = get("/doc", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&service, stale).await, StatusCode::OK);
+    assert_eq!(db.queries(), 2);
+}
+
+#[tokio::test]
+async fn a_lookup_that_started_before_switch_on_fills_nothing() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    db.set("/items/1", "\"v1\"");
+    let gate = Arc::new(Barrier::new(2));
+    *db.gate.lock().unwrap() = Some(Arc::clone(&gate));
+    let running = tokio::spawn(
+        service
+            .clone()
+            .oneshot(get("/items/1", &[(IF_NONE_MATCH, "\"v1\"")])),
+    );
+    gate.wait().await; // the look-up has started, with the cache on
+    cache.switch_off(); // the feed went deaf, a write was missed, the feed came back
+    cache.switch_on();
+    gate.wait().await;
+    assert_eq!(
+        running.await.unwrap().unwrap().status(),
+        StatusCode::NOT_MODIFIED
+    );
+    *db.gate.lock().unwrap() = None;
+    assert!(
+        cache.is_empty(),
+        "a look-up from before the gap filled the cache"
+    );
+}
+
+/// A source whose validators depend on the user: each user's own tag, `Vary: Authorization`.
+fn per_user_service(queries: &Arc<AtomicUsize>, cache: &ValidatorCache<String>) -> Service {
+    let counted = Arc::clone(queries);
+    let source = move |head: &Parts| {
+        let user = head.headers.get(AUTHORIZATION).cloned();
+        let counted = Arc::clone(&counted);
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let tag = match user.as_ref().map(HeaderValue::as_bytes) {
+                Some(b"Bearer a") => "\"a1\"",
+                Some(b"Bearer b") => "\"b1\"",
+                _ => return Ok::<_, Infallible>(Lookup::Missing),
+            };
+            // Both users' versions have the same date: only the tag tells them apart.
+            let modified = LastModified::from_unix_seconds(1_700_000_000).unwrap();
+            Ok(Lookup::Present(
+                Validators::new()
+                    .with_etag(ETag::from_static(tag))
+                    .with_last_modified(modified)
+                    .with_vary(HeaderValue::from_static("Accept-Encoding, Authorization")),
+            ))
+        }
+    };
+    let handler = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::from("your view")))
+    });
+    BoxCloneService::new(
+        ConditionalLayer::new(source)
+            .validator_cache(cache.clone())
+            .layer(handler),
+    )
+}
+
+#[tokio::test]
+async fn user_b_never_gets_a_304_from_user_a_s_cached_validators() {
+    let queries = Arc::new(AtomicUsize::new(0));
+    let cache = cache();
+    let service = per_user_service(&queries, &cache);
+    for _ in 0..10 {
+        let a = get(
+            "/me",
+            &[(AUTHORIZATION, "Bearer a"), (IF_NONE_MATCH, "\"a1\"")],
+        );
+        assert_eq!(status(&service, a).await, StatusCode::NOT_MODIFIED);
+        // B holds A's tag (a shared proxy served it), or a date A's version also has.
+        for condition in [
+            (IF_NONE_MATCH, "\"a1\""),
+            (IF_MODIFIED_SINCE, "Wed, 15 Nov 2023 00:00:00 GMT"),
+        ] {
+            let b = get("/me", &[(AUTHORIZATION, "Bearer b"), condition.clone()]);
+            let response = service.clone().oneshot(b).await.unwrap();
+            if condition.0 == IF_NONE_MATCH {
+                assert_eq!(response.status(), StatusCode::OK, "B got A's 304");
+            }
+            if let Some(tag) = response.headers().get(ETAG) {
+                assert_ne!(tag, "\"a1\"", "B was told A's tag");
+            }
+        }
+    }
+    assert!(cache.is_empty(), "validators that vary by user were cached");
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        30,
+        "every request asked the source"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_varies_by_user_removes_the_key_s_entry() {
+    let (db, cache) = (Db::default(), cache());
+    let service = service(&db, &cache, false);
+    warm(&db, &service, "/me").await;
+    assert_eq!(cache.len(), 1);
+    // The same key, now answered per user (the resource became private).
+    let queries = Arc::new(AtomicUsize::new(0));
+    let per_user = per_user_service(&queries, &cache);
+    let b = get(
+        "/me",
+        &[(AUTHORIZATION, "Bearer b"), (IF_NONE_MATCH, "\"v0\"")],
+    );
+    assert_eq!(status(&per_user, b).await, StatusCode::OK);
+    assert!(cache.is_empty());
+}
+
+#[tokio::test]
+async fn ten_thousand_keys_of_a_client_s_choice_for_one_item_stay_within_the_byte_bound() {
+    // The key a hand-parsed URL gives (the raw path) is of the client's choosing: `/items/7`,
+    // `/items/07`, `/items/007`, ... are one item to the source and 10,000 keys to the cache,
+    // each as long as the client likes. The bound is in bytes, keys weighed.
+    const MAX_BYTES: u64 = 256 * 1024;
+    let queries = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&queries);
+    let source = move |head: &Parts| {
+        let id = head
+            .uri
+            .path()
+            .strip_prefix("/items/")
+            .map(str::parse::<u64>);
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Ok::<_, Infallible>(match id {
+                Some(Ok(7)) => Lookup::Present(Validators::new().with_etag(ETag::from(7u64))),
+                _ => Lookup::Missing,
+            })
+        }
+    };
+    let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned()))
+        .max_bytes(MAX_BYTES)
+        .build();
+    let handler = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let service: Service = BoxCloneService::new(
+        ConditionalLayer::new(source)
+            .validator_cache(cache.clone())
+            .layer(handler),
+    );
+    let mut heaviest = 0;
+    for zeros in 0..10_000 {
+        let path = format!("/items/{}7", "0".repeat(zeros));
+        let revalidate = get(&path, &[(IF_NONE_MATCH, "\"7\"")]);
+        assert_eq!(status(&service, revalidate).await, StatusCode::NOT_MODIFIED);
+        heaviest = heaviest.max(cache.bytes());
+        assert!(
+            cache.bytes() <= MAX_BYTES,
+            "{} bytes after {zeros} aliases",
+            cache.bytes()
+        );
+    }
+    assert_eq!(queries.load(Ordering::SeqCst), 10_000);
+    // Each entry weighs at least its key's length: the long ones crowd each other out.
+    let entries = cache.len() as u64;
+    assert!(entries <= MAX_BYTES / 64, "{entries} entries");
+    assert!(
+        heaviest > MAX_BYTES / 2,
+        "the bound was reached ({heaviest} bytes)"
     );
 }

@@ -32,11 +32,7 @@ use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-// validator cache {
-use axum::http::request::Parts;
-use percent_encoding::percent_decode_str;
-use tower_conditional::ValidatorCache;
-// validator cache }
+use tower_conditional::ValidatorCache; // validator cache
 // conditional {
 use tower_conditional::{ByRoute, Checked, ConditionalLayer, Validators, source_fn_with_state};
 // conditional }
@@ -117,29 +113,21 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-// validator cache { keyed as the sources key: the list, or a note by the id `Path` decodes
+// validator cache { keyed as the sources extract: the list, or a note by the id `Path` decodes
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum CacheKey {
     List,
     Note(i64),
 }
 
-fn cache_key(head: &Parts) -> Option<CacheKey> {
-    let id = match head.uri.path().strip_prefix("/notes")? {
-        "" => return Some(CacheKey::List),
-        id => percent_decode_str(id.strip_prefix('/')?)
-            .decode_utf8()
-            .ok()?,
-    };
-    id.parse().ok().map(CacheKey::Note)
-}
-
 fn validator_cache(max_age: Duration) -> ValidatorCache<CacheKey> {
-    ValidatorCache::builder(cache_key)
-        .max_age(max_age)
-        // A write to a note also invalidates the list that contains it.
-        .also_invalidates(|key| matches!(key, CacheKey::Note(_)).then_some(CacheKey::List))
-        .build()
+    ValidatorCache::keyed_by(|id: Option<Path<i64>>| {
+        id.map_or(CacheKey::List, |Path(id)| CacheKey::Note(id))
+    })
+    .max_age(max_age)
+    // A write to a note also invalidates the list that contains it.
+    .also_invalidates(|key| matches!(key, CacheKey::Note(_)).then_some(CacheKey::List))
+    .build()
 }
 // validator cache }
 

@@ -9,14 +9,12 @@
 //! | PostgreSQL | every committed write, heard as a `NOTIFY` (see `listen.rs`) | the notification's delivery; the max age while not listening |
 //!
 //! While a PostgreSQL replica is not listening (connecting, or its listening connection lost),
-//! the cache is off: the key function answers `None`, so every revalidation asks the database.
+//! the cache is switched off (`ValidatorCache::switch_off`): every revalidation asks the
+//! database.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use http::request::Parts;
 use tower_conditional::ValidatorCache;
 
 use super::app;
@@ -28,62 +26,31 @@ use super::database::sqlite::Sqlite;
 #[path = "listen.rs"]
 mod listen;
 
-/// Most items cached per process.
-const MAX_ENTRIES: usize = 100_000;
+/// Most bytes of validators cached per process.
+const MAX_BYTES: u64 = 32 * 1024 * 1024;
 
-/// A validator cache keyed by item key, used only while it is switched on.
-#[derive(Clone)]
-pub struct Switched {
-    cache: ValidatorCache<String>,
-    on: Arc<AtomicBool>,
-}
-
-impl Switched {
-    /// Off until [`switch_on`](Self::switch_on).
-    pub fn new(max_age: Duration) -> Self {
-        eprintln!("validator cache: max age {max_age:?}, at most {MAX_ENTRIES} entries");
-        let on = Arc::new(AtomicBool::new(false));
-        let gate = Arc::clone(&on);
-        let cache = ValidatorCache::builder(move |head: &Parts| {
-            // SeqCst: a request that sees "on" sees every invalidation made before it.
-            if gate.load(Ordering::SeqCst) {
-                app::item_key(head)
-            } else {
-                None
-            }
-        })
-        .max_entries(MAX_ENTRIES)
+/// A validator cache keyed by item key (the one `check_key` validated), switched off: the
+/// caller switches it on once it hears every write (at once without replicas).
+fn switched_off(max_age: Duration) -> ValidatorCache<String> {
+    eprintln!(
+        "validator cache: max age {max_age:?}, at most {} MiB",
+        MAX_BYTES >> 20
+    );
+    ValidatorCache::builder(app::item_key)
+        .max_bytes(MAX_BYTES)
         .max_age(max_age)
-        .build();
-        Switched { cache, on }
-    }
-
-    /// The cache, to invalidate keys from outside the layer.
-    pub fn handle(&self) -> ValidatorCache<String> {
-        self.cache.clone()
-    }
-
-    /// Empties the cache, then serves from it (invalidations are heard from now on).
-    pub fn switch_on(&self) {
-        self.cache.invalidate_all();
-        self.on.store(true, Ordering::SeqCst);
-    }
-
-    /// Stops serving from the cache and empties it (invalidations may be missed from now on).
-    pub fn switch_off(&self) {
-        self.on.store(false, Ordering::SeqCst);
-        self.cache.invalidate_all();
-    }
+        .switched_off()
+        .build()
 }
 
 /// The application over process memory, with the cache (invalidated by the layer alone).
 pub fn memory_router(max_age: Duration) -> Router {
-    let cache = Switched::new(max_age);
+    let cache = switched_off(max_age);
     cache.switch_on();
     app::router_cached(
         super::app::memory::Memory::new(),
         app::Clock::system(),
-        Some(cache.handle()),
+        Some(cache),
     )
 }
 
@@ -93,20 +60,16 @@ pub async fn router(
     max_age: Duration,
     listen: Option<&str>,
 ) -> Result<Router, StorageError> {
-    let cache = Switched::new(max_age);
+    let cache = switched_off(max_age);
     Ok(match database {
         Database::Sqlite(path) => {
             cache.switch_on();
-            app::router_cached(
-                Sqlite::open(path)?,
-                app::Clock::system(),
-                Some(cache.handle()),
-            )
+            app::router_cached(Sqlite::open(path)?, app::Clock::system(), Some(cache))
         }
         Database::Postgres(url) => {
             let storage = Postgres::connect(url).await?;
             listen::spawn(listen.unwrap_or(url).to_owned(), cache.clone());
-            app::router_cached(storage, app::Clock::system(), Some(cache.handle()))
+            app::router_cached(storage, app::Clock::system(), Some(cache))
         }
     })
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use deadpool_postgres::tokio_postgres::{self, AsyncMessage, Client, NoTls};
 
-use super::Switched;
+use tower_conditional::ValidatorCache;
 
 /// The channel the trigger notifies; the payload is the item key, or empty for "every item".
 const CHANNEL: &str = "items_changed";
@@ -74,7 +74,7 @@ END $$;";
 const SCHEMA_LOCK: i64 = 0x0073_746f_7265_3133;
 
 /// Listens for the store's notifications at `url`, for as long as the process runs.
-pub fn spawn(url: String, cache: Switched) {
+pub fn spawn(url: String, cache: ValidatorCache<String>) {
     tokio::spawn(async move {
         loop {
             match listen(&url, &cache).await {
@@ -101,7 +101,7 @@ enum Ended {
 }
 
 /// One listening connection: returns when it drops or goes silent.
-async fn listen(url: &str, cache: &Switched) -> Result<Ended, tokio_postgres::Error> {
+async fn listen(url: &str, cache: &ValidatorCache<String>) -> Result<Ended, tokio_postgres::Error> {
     let connecting = tokio_postgres::connect(url, NoTls);
     let (client, mut connection) = match tokio::time::timeout(HEARTBEAT_TIMEOUT, connecting).await {
         Ok(connected) => connected?,
@@ -111,7 +111,7 @@ async fn listen(url: &str, cache: &Switched) -> Result<Ended, tokio_postgres::Er
     // acted on right there, as they are read: no hop through another task, and nothing the
     // heartbeat does (a query waiting for its answer) holds them up. A notification that
     // arrives before the cache is switched on is covered by the switch's own emptying.
-    let handle = cache.handle();
+    let handle = cache.clone();
     let mut driver = tokio::spawn(async move {
         while let Some(message) = poll_fn(|cx| connection.poll_message(cx)).await {
             match message {
@@ -139,7 +139,10 @@ async fn listen(url: &str, cache: &Switched) -> Result<Ended, tokio_postgres::Er
 
 /// Sets the connection up, switches the cache on, then asks it whether it is alive every
 /// [`HEARTBEAT`]; returns when it does not answer, and errs when it fails.
-async fn serve(client: &Client, cache: &Switched) -> Result<Ended, tokio_postgres::Error> {
+async fn serve(
+    client: &Client,
+    cache: &ValidatorCache<String>,
+) -> Result<Ended, tokio_postgres::Error> {
     let setup = async {
         client
             .batch_execute(&format!(

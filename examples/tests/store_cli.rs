@@ -223,7 +223,7 @@ async fn the_validator_cache_flags_take_their_default_and_their_values() {
         let text = std::fs::read_to_string(&log).unwrap();
         match logged {
             Some(line) => assert!(
-                text.contains(&format!("validator cache: {line}, at most 100000 entries")),
+                text.contains(&format!("validator cache: {line}, at most 32 MiB")),
                 "{flags:?}: {text}"
             ),
             None => assert!(!text.contains("validator cache"), "{flags:?}: {text}"),

@@ -1,74 +1,160 @@
 //! What the layer asks of a validator cache ([`Hook`]), and the public
 //! [`ValidatorCache`](validator::ValidatorCache) behind the `validator-cache` feature.
 //!
-//! The layer decides which requests may use a cache (see `before.rs`); the hook only maps a
-//! request to its key and the key to the cached validators. Without the feature no hook exists
-//! and the layer's cache field is always `None`.
+//! The layer decides which requests may use a cache (revalidations and writes, see
+//! `layer/service.rs`); the hook maps a request to its key ([`Keyed`]), possibly by running
+//! extractors. A read's key becomes a [`Consult`]: the layer hands it to the source through the
+//! request head's extensions, and a source that runs extractors (`source_fn`) claims it and
+//! consults it after they passed, before its query starts, so that a hit never skips a
+//! rejection. Without the feature no hook exists and the layer's cache field is always `None`.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::StatusCode;
 use http::request::Parts;
 
+use crate::source::Rejection;
 use crate::state::Validators;
 
 #[cfg(feature = "validator-cache")]
 pub(crate) mod validator;
+#[cfg(feature = "validator-cache")]
+mod weight;
 
 /// A validator cache as the layer sees it.
 pub(crate) trait Hook: Send + Sync + fmt::Debug {
-    /// The cached validators of the resource `head` targets, when there are fresh ones, or else
-    /// a [`Fill`] stamped now (before the source is asked). `None` when the request has no key.
-    fn probe(&self, head: &Parts) -> Option<Probe>;
-
-    /// A [`Fill`] stamped now, for a request whose cached state is to be replaced by the
-    /// source's answer. `None` when the request has no key.
-    fn fill(&self, head: &Parts) -> Option<Fill>;
-
-    /// What a successful write to the target invalidates, taken before the write runs. `None`
-    /// when the request has no key.
-    fn written(&self, head: &Parts) -> Option<Invalidate>;
+    /// Starts taking the key of the resource `head` targets, for a write (`write`) or a
+    /// revalidation.
+    fn key(&self, head: &Parts, write: bool) -> Keying;
 }
 
-/// A hook's answer to [`Hook::probe`].
-#[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "returned and matched at once; boxing would allocate on every hit"
-)]
+/// A key being taken: at once (a function of the head), or by extractors.
 #[cfg_attr(
     not(feature = "validator-cache"),
     allow(dead_code, reason = "made only by the ValidatorCache")
 )]
-pub(crate) enum Probe {
-    /// Fresh cached validators.
-    Hit(Validators),
-    /// Nothing fresh: ask the source, then fill in its answer.
-    Miss(Fill),
-}
-
-/// Stores the source's answer for one key, unless the key was invalidated after the stamp was
-/// taken (then the answer may predate the write, and nothing is stored).
-pub(crate) struct Fill(Box<dyn FnOnce(&Validators) + Send + Sync>);
-
-impl Fill {
+pub(crate) enum Keying {
+    Ready(Keyed),
     #[cfg_attr(
-        not(feature = "validator-cache"),
-        allow(dead_code, reason = "made only by the ValidatorCache")
+        not(feature = "axum"),
+        allow(dead_code, reason = "extractor keys need axum")
     )]
-    pub(crate) fn new(fill: impl FnOnce(&Validators) + Send + Sync + 'static) -> Self {
-        Fill(Box::new(fill))
-    }
+    Pending(Pin<Box<dyn Future<Output = Keyed> + Send>>),
+}
 
-    /// Stores `validators`: the source answered [`Lookup::Present`](crate::Lookup::Present).
-    pub(crate) fn present(self, validators: &Validators) {
-        (self.0)(validators);
+/// A request's key, as the layer uses it.
+#[cfg_attr(
+    not(feature = "validator-cache"),
+    allow(dead_code, reason = "made only by the ValidatorCache")
+)]
+pub(crate) enum Keyed {
+    /// No key (or the cache is switched off, for a read): the cache plays no part.
+    Unkeyed,
+    /// The key's extractors refused the request: the client's answer, warm cache or not.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "extractor keys need axum")
+    )]
+    Rejected(Rejection),
+    /// A revalidation's entry, stamped as the key was taken (before the source is asked).
+    Read(Box<dyn ReadKey>),
+    /// What the write invalidates.
+    Write(Invalidate),
+}
+
+impl fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Keyed::Unkeyed => "Unkeyed",
+            Keyed::Rejected(_) => "Rejected",
+            Keyed::Read(_) => "Read",
+            Keyed::Write(_) => "Write",
+        })
     }
 }
 
-impl fmt::Debug for Fill {
+/// One read's key in its cache.
+pub(crate) trait ReadKey: Send + Sync {
+    /// The fresh cached validators, if any (none while the cache is switched off).
+    fn get(&self) -> Option<Validators>;
+
+    /// Stores the source's [`Lookup::Present`](crate::Lookup::Present) answer, unless the key
+    /// was invalidated since the key was taken (the answer may then predate the write).
+    fn fill(&self, validators: &Validators);
+}
+
+/// Whether cached `validators` give the request `head` a 304 the layer may send before the
+/// handler runs (see `ValidatorCache`: a cached state may only make a 304 late).
+pub(crate) type Answers = fn(&Parts, &Validators, encoding_aware: bool) -> bool;
+
+/// A revalidation's key, shared between the layer and the source that claims it.
+#[derive(Clone)]
+pub(crate) struct Consult(Arc<ConsultState>);
+
+struct ConsultState {
+    key: Box<dyn ReadKey>,
+    answers: Answers,
+    encoding_aware: bool,
+    /// A source will consult after its extractors (set synchronously by its `lookup`).
+    claimed: AtomicBool,
+    /// The answer came from the cache: nothing to fill in.
+    hit: AtomicBool,
+}
+
+impl Consult {
+    pub(crate) fn new(key: Box<dyn ReadKey>, answers: Answers, encoding_aware: bool) -> Self {
+        Consult(Arc::new(ConsultState {
+            key,
+            answers,
+            encoding_aware,
+            claimed: AtomicBool::new(false),
+            hit: AtomicBool::new(false),
+        }))
+    }
+
+    /// Called by a source's `lookup` that will consult the cache itself, once its extractors
+    /// passed: the layer then leaves the hit to it.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "claimed only by source_fn")
+    )]
+    pub(crate) fn claim(head: &Parts) {
+        if let Some(consult) = head.extensions.get::<Consult>() {
+            consult.0.claimed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.0.claimed.load(Ordering::Relaxed)
+    }
+
+    /// The cached validators, when they give `head` a 304 now.
+    pub(crate) fn hit(&self, head: &Parts) -> Option<Validators> {
+        let validators = self.0.key.get()?;
+        if !(self.0.answers)(head, &validators, self.0.encoding_aware) {
+            return None;
+        }
+        self.0.hit.store(true, Ordering::Relaxed);
+        Some(validators)
+    }
+
+    /// Stores a present answer of the source (not one the cache gave).
+    pub(crate) fn fill(&self, validators: &Validators) {
+        if !self.0.hit.load(Ordering::Relaxed) {
+            self.0.key.fill(validators);
+        }
+    }
+}
+
+impl fmt::Debug for Consult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Fill")
+        f.debug_struct("Consult")
+            .field("claimed", &self.is_claimed())
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,10 +173,11 @@ impl Invalidate {
         Invalidate(Some(Box::new(invalidate)))
     }
 
-    /// Invalidates when the write's response is a success (2xx), as it is dropped: anything
-    /// else changed nothing the layer can know of (the maximum age bounds the rest).
+    /// Invalidates when the write's response is not an error (2xx or 3xx: RFC 9111 §4.4; a
+    /// POST answered 303 changed its target), as it is dropped: an error changed nothing the
+    /// layer can know of (the maximum age bounds the rest).
     pub(crate) fn after(self, status: StatusCode) {
-        if !status.is_success() {
+        if !(status.is_success() || status.is_redirection()) {
             self.refused();
         }
     }

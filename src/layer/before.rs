@@ -17,7 +17,6 @@ use super::revalidation::{Timing, timing};
 use super::settings::Config;
 use super::trace;
 use crate::accept_encoding::AcceptEncoding;
-use crate::cache::{Fill, Hook, Probe};
 use crate::checked::Checked;
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
@@ -141,7 +140,7 @@ pub(super) fn decide<E: Into<BoxError>>(
     plan: &Plan,
 ) -> Verdict {
     let answer = match answer {
-        Ok(Lookup::Rejected(rejection)) => return rejected(rejection, parts),
+        Ok(Lookup::Rejected(rejection)) => return Verdict::Answer(rejected(rejection, parts)),
         answer => answer,
     };
     let state = match answer.map(Lookup::into_state) {
@@ -248,62 +247,43 @@ fn only_adding(mut names: HeaderMap, headers: &HeaderMap, field: HeaderName) -> 
 
 /// The source refused the request itself (an extractor's rejection): its answer, whatever the
 /// method, never the inner service.
-fn rejected(rejection: Rejection, parts: &Parts) -> Verdict {
+pub(super) fn rejected(rejection: Rejection, parts: &Parts) -> Response<AnswerBody> {
     let response = rejection.into_response();
     trace::decided(parts, None, Some(response.status()));
-    Verdict::Answer(response)
+    response
 }
 
-/// What a validator cache says before the source is asked.
-#[derive(Debug)]
-pub(super) enum Cached {
-    /// The cached validators give 304.
-    NotModified(Response<AnswerBody>),
-    /// Ask the source, and fill its answer in where a [`Fill`] is given.
-    Ask(Option<Fill>),
-}
-
-/// A cached state may only make a 304 late (see `ValidatorCache`): it is consulted only for a
-/// GET or HEAD carrying `If-None-Match` or `If-Modified-Since` and none of `If-Match`,
-/// `If-Unmodified-Since` or `If-Range`, and decides only a 304. Any other outcome is left to the
-/// source, whose answer then replaces the entry.
-pub(super) fn from_cache(cache: &dyn Hook, parts: &Parts, plan: &Plan) -> Cached {
+/// A revalidation the validator cache may answer (see `ValidatorCache`: a cached state may
+/// only make a 304 late): a GET or HEAD carrying `If-None-Match` or `If-Modified-Since` and
+/// none of `If-Match`, `If-Unmodified-Since` or `If-Range`.
+pub(super) fn is_revalidation(parts: &Parts) -> bool {
     let conditions = Conditions::from_headers(&parts.headers);
-    let revalidation = is_read(&parts.method)
+    is_read(&parts.method)
         && (conditions.has_if_none_match() || conditions.has_if_modified_since())
         && !conditions.has_if_match()
         && !conditions.has_if_unmodified_since()
-        && !conditions.has_if_range();
-    if !revalidation {
-        return Cached::Ask(None);
-    }
-    let validators = match cache.probe(parts) {
-        None => return Cached::Ask(None),
-        Some(Probe::Miss(fill)) => return Cached::Ask(Some(fill)),
-        Some(Probe::Hit(validators)) => validators,
-    };
-    let state = ResourceState::Present(validators);
-    let accept = plan
-        .settings
-        .encoding_aware_etags
-        .then(|| AcceptEncoding::parse(&parts.headers));
+        && !conditions.has_if_range()
+}
+
+/// Whether cached `validators` give the revalidation `parts` a 304 that [`decide`] would send
+/// before the handler: with encoding-aware tags, one whose coding a member the client sent
+/// fixes (see `revalidation.rs`). Anything else goes to the source, whose answer then replaces
+/// the entry.
+pub(super) fn cached_answers(parts: &Parts, validators: &Validators, encoding_aware: bool) -> bool {
+    let conditions = Conditions::from_headers(&parts.headers);
+    let state = ResourceState::Present(validators.clone());
+    let accept = encoding_aware.then(|| AcceptEncoding::parse(&parts.headers));
     let decision = conditions.evaluate_with(&parts.method, &state, accept.as_ref());
-    // Only a 304 the layer would decide before the handler: with encoding-aware tags, one
-    // whose coding a member the client sent fixes (see `revalidation.rs`); anything the
-    // response's coding must decide goes to the source and the handler.
-    let held = match &accept {
-        Some(accept) => match timing(&decision, &conditions, &state, accept) {
-            Timing::Now(held) => held,
-            Timing::OnResponse => return Cached::Ask(cache.fill(parts)),
-        },
-        None => None,
-    };
-    if let Decision::NotModified(_) = decision
-        && let Verdict::Answer(response) = answer_early(decision, held, &state, parts, plan)
-    {
-        return Cached::NotModified(response);
+    if !matches!(decision, Decision::NotModified(_)) {
+        return false;
     }
-    Cached::Ask(cache.fill(parts))
+    match &accept {
+        Some(accept) => matches!(
+            timing(&decision, &conditions, &state, accept),
+            Timing::Now(_)
+        ),
+        None => true,
+    }
 }
 
 /// Step 1 ended the request: 304, 412 or 400, from the state checked. With encoding-aware

@@ -536,17 +536,45 @@ impl<V> ConditionalLayer<V> {
     }
 
     /// Answers revalidations (GET and HEAD with `If-None-Match` or `If-Modified-Since`) with
-    /// 304 from `cache` when its fresh entry says so, without asking the source; invalidates a
-    /// write's keys when it succeeds. What it may decide and how late a 304 can be: see
-    /// [`ValidatorCache`](crate::ValidatorCache). Off by default.
+    /// 304 from `cache` when its fresh entry says so, without running the source's query;
+    /// invalidates a write's keys unless its response is an error. What it may decide, how late
+    /// a 304 can be and how much memory it takes: see [`ValidatorCache`](crate::ValidatorCache).
+    /// Off by default. The cache stores what the source answers, so it needs one: a layer from
+    /// [`from_responses`](ConditionalLayer::from_responses) never consults it.
     ///
     /// ```
-    /// use http::request::Parts;
-    /// use tower_conditional::{ConditionalLayer, ValidatorCache};
+    /// use std::convert::Infallible;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{ConditionalLayer, ETag, Lookup, ValidatorCache, Validators};
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let queries = Arc::new(AtomicUsize::new(0));
+    /// let counted = Arc::clone(&queries);
+    /// let source = move |_: &Parts| {
+    ///     let counted = Arc::clone(&counted);
+    ///     async move {
+    ///         counted.fetch_add(1, Ordering::SeqCst); // the query, inside the future
+    ///         Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(ETag::from(3u64))))
+    ///     }
+    /// };
     /// let cache = ValidatorCache::builder(|head: &Parts| Some(head.uri.path().to_owned())).build();
-    /// let layer = ConditionalLayer::from_responses().validator_cache(cache.clone());
-    /// # let _ = layer;
+    /// let service = ConditionalLayer::new(source)
+    ///     .validator_cache(cache.clone())
+    ///     .layer(service_fn(|_: Request<String>| async {
+    ///         Ok::<_, Infallible>(Response::new(String::from("v3")))
+    ///     }));
+    /// for _ in 0..2 {
+    ///     let revalidate = Request::get("/doc").header(header::IF_NONE_MATCH, "\"3\"");
+    ///     let response = service.clone().oneshot(revalidate.body(String::new())?).await?;
+    ///     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    /// }
+    /// assert_eq!(queries.load(Ordering::SeqCst), 1); // the second was a hit
+    /// # Ok(())
+    /// # }
     /// ```
     #[cfg(feature = "validator-cache")]
     pub fn validator_cache<K>(mut self, cache: ValidatorCache<K>) -> Self

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use http::request::Parts;
@@ -15,20 +15,21 @@ use pin_project_lite::pin_project;
 use tower::Service;
 
 use super::after::{After, Again, after, after_again};
-use super::before::{Verdict, decide};
+use super::before::{Verdict, cached_answers, decide, rejected};
 use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post};
 use super::settings::Shared;
 use crate::body::{ConditionalBody, Framing};
-use crate::cache::{Fill, Invalidate};
+use crate::cache::{Consult, Invalidate, Keyed, Keying};
 use crate::response::AnswerBody;
 use crate::source::{Lookup, ValidatorSource};
+use crate::state::Validators;
 
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
     /// request needs one), then either the layer's own answer (after reading the rest of the
-    /// request body, see [`DrainConfig`](crate::DrainConfig))
+    /// request body, see [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit))
     /// or the inner service's response (read and hashed first when the response side must tag
     /// it).
     ///
@@ -48,7 +49,7 @@ pin_project! {
     /// let future: ResponseFuture<_, _, String, String> = service.ready().await?.call(request);
     /// let response = future.await?;
     /// let expected = ETag::from_content(b"hello"); // tagged with the hash of its body
-    /// assert_eq!(response.headers()[header::ETAG], expected.as_bytes());
+    /// assert_eq!(response.headers()[header::ETAG], expected.to_header_value());
     /// # Ok(())
     /// # }
     /// ```
@@ -73,6 +74,10 @@ pin_project! {
         B: Body,
         ResB: Body,
     {
+        // The validator cache's key being extracted, and the request waiting for it.
+        Keying {
+            waiting: Box<KeyWait<S, V, B>>,
+        },
         // The look-up and everything waiting for it are boxed: one allocation on a path that
         // costs a round trip anyway, and a small future for requests that need no look-up.
         Lookup {
@@ -100,7 +105,7 @@ pin_project! {
         Hashing {
             read: Option<Box<Read<ResB>>>,
         },
-        // An answer made before any look-up (a 304 from the validator cache).
+        // An answer made before any look-up (a rejection by the validator cache's key).
         Answered {
             response: Option<Box<Response<ConditionalBody<ResB>>>>,
         },
@@ -108,15 +113,58 @@ pin_project! {
 }
 
 pin_project! {
-    /// The source's look-up in progress, and the request waiting for it.
+    /// The source's look-up in progress (or the validator cache's answer), and the request
+    /// waiting for it.
     struct Waiting<S, V, B>
     where
         V: ValidatorSource,
     {
         #[pin]
-        lookup: V::Future,
+        asking: Asking<V::Future>,
         pending: Option<Pending<S, V, B>>,
     }
+}
+
+pin_project! {
+    /// Where the validators come from.
+    #[project = AskingProj]
+    enum Asking<F> {
+        /// The source (which may consult the cache itself, see `Consult`).
+        Source {
+            #[pin]
+            lookup: F,
+        },
+        /// A fresh cached state giving 304: the source's future was dropped unpolled.
+        Cached {
+            validators: Option<Validators>,
+        },
+    }
+}
+
+/// The validator cache's key being taken, and what follows it.
+struct KeyWait<S, V, B> {
+    /// In a `Mutex` only to keep the response future `Sync` (an extractor's future need not
+    /// be): it is never locked, only reached through `get_mut`.
+    keying: Mutex<Pin<Box<dyn Future<Output = Keyed> + Send>>>,
+    pending: Option<Keyless<S, V, B>>,
+}
+
+/// A request waiting for its key.
+struct Keyless<S, V, B> {
+    next: Next,
+    shared: Arc<Shared<V>>,
+    inner: S,
+    parts: Parts,
+    body: B,
+}
+
+/// What follows a request's key.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Next {
+    /// Call the inner service (a write that needs no look-up).
+    Call,
+    /// Ask the source.
+    Lookup(Plan),
 }
 
 pin_project! {
@@ -139,17 +187,10 @@ struct Pending<S, V, B> {
     body: B,
     plan: Plan,
     drain: Limits,
-    /// Stores a present answer in the validator cache.
-    fill: Option<Fill>,
+    /// A revalidation's cache entry: filled with a present answer of the source.
+    consult: Option<Consult>,
     /// A write's cache keys, for its `Post`.
     invalidate: Option<Invalidate>,
-}
-
-/// What the validator cache adds to a look-up: a fill for a read, an invalidation for a write.
-#[derive(Debug, Default)]
-pub(super) struct CacheSteps {
-    pub(super) fill: Option<Fill>,
-    pub(super) invalidate: Option<Invalidate>,
 }
 
 impl<S, V, B, ResB> ResponseFuture<S, V, B, ResB>
@@ -159,53 +200,29 @@ where
     B: Body,
     ResB: Body,
 {
-    /// Waits for `lookup`, then decides.
-    pub(super) fn lookup(
-        lookup: V::Future,
+    /// Takes the request's validator cache key (at once, or by polling `keying`), then goes
+    /// on to `next`.
+    pub(super) fn keying(
+        keying: Keying,
+        next: Next,
         shared: Arc<Shared<V>>,
         inner: S,
-        request: Request<B>,
-        plan: Plan,
-        drain: Limits,
-        cache: CacheSteps,
+        parts: Parts,
+        body: B,
     ) -> Self {
-        let (parts, body) = request.into_parts();
-        let waiting = Waiting {
-            lookup,
-            pending: Some(Pending {
-                shared,
-                inner,
-                parts,
-                body,
-                plan,
-                drain,
-                fill: cache.fill,
-                invalidate: cache.invalidate,
-            }),
-        };
-        ResponseFuture {
-            state: State::Lookup {
-                waiting: Box::pin(waiting),
-            },
-        }
-    }
-
-    /// The layer answers without a look-up (draining the request body first when it must).
-    pub(super) fn answered(
-        response: Response<AnswerBody>,
-        request: Request<B>,
-        drain: Limits,
-    ) -> Self {
-        let (parts, body) = request.into_parts();
-        let framing = Framing::of(&parts.method, parts.version);
-        let state = match early(response, &parts, body, &drain) {
-            Early::Now(response) => State::Answered {
-                response: Some(Box::new(ConditionalBody::answer(response, framing))),
-            },
-            Early::Drain(body, drain) => State::Draining {
-                body,
-                drain,
-                framing,
+        let state = match keying {
+            Keying::Ready(keyed) => keyed_state(keyed, next, shared, inner, parts, body),
+            Keying::Pending(keying) => State::Keying {
+                waiting: Box::new(KeyWait {
+                    keying: Mutex::new(keying),
+                    pending: Some(Keyless {
+                        next,
+                        shared,
+                        inner,
+                        parts,
+                        body,
+                    }),
+                }),
             },
         };
         ResponseFuture { state }
@@ -248,6 +265,124 @@ fn early<B: Body>(
     }
 }
 
+/// What follows a request's key: its rejection, the inner call, or the look-up.
+fn keyed_state<S, V, B, ResB>(
+    keyed: Keyed,
+    next: Next,
+    shared: Arc<Shared<V>>,
+    mut inner: S,
+    parts: Parts,
+    body: B,
+) -> State<S, V, B, ResB>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+    V: ValidatorSource,
+    B: Body,
+    ResB: Body,
+{
+    let drain = Limits::of(&shared.config.settings, &shared.config.drains);
+    let (consult, invalidate) = match keyed {
+        Keyed::Rejected(rejection) => {
+            return answered_state(rejected(rejection, &parts), &parts, body, &drain);
+        }
+        Keyed::Unkeyed => (None, None),
+        Keyed::Read(key) => (Some(key), None),
+        Keyed::Write(invalidate) => (None, Some(invalidate)),
+    };
+    match next {
+        Next::Call => {
+            let post = Post {
+                invalidate,
+                ..Post::passing(&shared.config.settings)
+            };
+            State::Inner {
+                future: inner.call(Request::from_parts(parts, body)),
+                post: Some(post),
+                shared: None,
+            }
+        }
+        Next::Lookup(plan) => {
+            let consult = consult.map(|key| {
+                let aware = plan.settings.encoding_aware_etags;
+                Consult::new(key, cached_answers, aware)
+            });
+            let pending = Pending {
+                shared,
+                inner,
+                parts,
+                body,
+                plan,
+                drain,
+                consult,
+                invalidate,
+            };
+            State::Lookup {
+                waiting: Box::pin(ask(pending)),
+            }
+        }
+    }
+}
+
+/// Asks the source, through the validator cache when the request has a [`Consult`]: a source
+/// that claims it consults it after its extractors; for any other, a fresh cached 304 is taken
+/// now and the source's future dropped unpolled (futures are lazy: its query never starts).
+fn ask<S, V, B>(mut pending: Pending<S, V, B>) -> Waiting<S, V, B>
+where
+    V: ValidatorSource,
+{
+    let source = &pending.shared.source;
+    let asking = match &pending.consult {
+        None => Asking::Source {
+            lookup: source.lookup(&pending.parts),
+        },
+        Some(consult) => {
+            pending.parts.extensions.insert(consult.clone());
+            let lookup = source.lookup(&pending.parts);
+            pending.parts.extensions.remove::<Consult>();
+            match consult.is_claimed() {
+                true => Asking::Source { lookup },
+                false => match consult.hit(&pending.parts) {
+                    Some(validators) => Asking::Cached {
+                        validators: Some(validators),
+                    },
+                    None => Asking::Source { lookup },
+                },
+            }
+        }
+    };
+    Waiting {
+        asking,
+        pending: Some(pending),
+    }
+}
+
+/// The layer answers without calling the inner service (draining the request body first
+/// when it must).
+fn answered_state<S, V, B, ResB>(
+    response: Response<AnswerBody>,
+    parts: &Parts,
+    body: B,
+    drain: &Limits,
+) -> State<S, V, B, ResB>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+    V: ValidatorSource,
+    B: Body,
+    ResB: Body,
+{
+    let framing = Framing::of(&parts.method, parts.version);
+    match early(response, parts, body, drain) {
+        Early::Now(response) => State::Answered {
+            response: Some(Box::new(ConditionalBody::answer(response, framing))),
+        },
+        Early::Drain(body, drain) => State::Draining {
+            body,
+            drain,
+            framing,
+        },
+    }
+}
+
 impl<S, V, B, ResB> Future for ResponseFuture<S, V, B, ResB>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
@@ -262,10 +397,31 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
+                StateProj::Keying { waiting } => {
+                    let keying = waiting.keying.get_mut();
+                    let keyed = ready!(
+                        keying
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .as_mut()
+                            .poll(cx)
+                    );
+                    let Keyless {
+                        next,
+                        shared,
+                        inner,
+                        parts,
+                        body,
+                    } = waiting.pending.take().expect(DONE);
+                    state.set(keyed_state(keyed, next, shared, inner, parts, body));
+                }
                 StateProj::Lookup { waiting } => {
                     let waiting = waiting.as_mut().project();
-                    let (lookup, pending) = (waiting.lookup, waiting.pending);
-                    let answer = ready!(lookup.poll(cx));
+                    let answer = match waiting.asking.project() {
+                        AskingProj::Source { lookup } => ready!(lookup.poll(cx)),
+                        AskingProj::Cached { validators } => {
+                            Ok(Lookup::Present(validators.take().expect(DONE)))
+                        }
+                    };
                     let Pending {
                         shared,
                         mut inner,
@@ -273,11 +429,11 @@ where
                         body,
                         plan,
                         drain,
-                        fill,
+                        consult,
                         invalidate,
-                    } = pending.take().expect(DONE);
-                    if let (Some(fill), Ok(Lookup::Present(validators))) = (fill, &answer) {
-                        fill.present(validators);
+                    } = waiting.pending.take().expect(DONE);
+                    if let (Some(consult), Ok(Lookup::Present(validators))) = (consult, &answer) {
+                        consult.fill(validators);
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
@@ -403,6 +559,7 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
+            State::Keying { .. } => "Keying",
             State::Lookup { .. } => "Lookup",
             State::Draining { .. } => "Draining",
             State::Inner { .. } => "Inner",

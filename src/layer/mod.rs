@@ -67,9 +67,11 @@
 //!
 //! The validator cache is a core module (`crate::cache`: the `Hook` the layer calls, and the
 //! public `ValidatorCache` behind the `validator-cache` feature). The layer touches it in three
-//! places only: `before.rs` decides which requests may use it (`from_cache`, only ever to answer
-//! 304), `service.rs` asks it and stamps fills and invalidations before the source is asked, and
-//! `future.rs` fills in a present answer and invalidates after a successful write.
+//! places only: `before.rs` decides which requests may use it (`is_revalidation`) and whether
+//! cached validators answer (`cached_answers`, only ever a 304), `service.rs` asks for the key
+//! of writes and revalidations, and `future.rs` takes the key (a rejection is the answer),
+//! consults the cache where the source does not (a `source_fn` consults it after its
+//! extractors), fills in a present answer and invalidates after a write that did not fail.
 
 mod after;
 mod answers;

@@ -5,16 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use super::before::{Cached, Need, from_cache, need, post_from_response};
-use super::drain::Limits;
-use super::future::{CacheSteps, ResponseFuture};
+use super::before::{Need, is_revalidation, need, post_from_response};
+use super::future::{Next, ResponseFuture};
 use super::plan::{Plan, Post};
 use super::settings::{Config, Shared};
 use crate::body::ConditionalBody;
+use crate::cache::{Keyed, Keying};
 use crate::conditions::Conditions;
 use crate::source::ValidatorSource;
 
@@ -210,11 +211,10 @@ where
             Need::Nothing => {
                 // A write that needs no look-up still invalidates its cache keys on success.
                 let (parts, body) = request.into_parts();
-                let post = Post {
-                    invalidate: self.cache_steps(&parts, None).invalidate,
-                    ..Post::passing(&self.shared.config.settings)
-                };
-                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), post)
+                let keying = self.key(&parts, true);
+                let shared = Arc::clone(&self.shared);
+                let inner = self.take_ready();
+                ResponseFuture::keying(keying, Next::Call, shared, inner, parts, body)
             }
             Need::Response => {
                 let plan = Plan::new(&self.shared.config, request.method());
@@ -225,57 +225,42 @@ where
             Need::Lookup => {
                 let plan = Plan::new(&self.shared.config, request.method());
                 let (parts, body) = request.into_parts();
-                let mut fill = None;
-                if let Some(cache) = &self.shared.config.cache {
-                    match from_cache(&**cache, &parts, &plan) {
-                        Cached::NotModified(response) => {
-                            let request = Request::from_parts(parts, body);
-                            return ResponseFuture::answered(
-                                response,
-                                request,
-                                self.drain_limits(),
-                            );
-                        }
-                        Cached::Ask(ask) => fill = ask,
-                    }
-                }
-                // Stamped before the source is asked (see `ValidatorCache`).
-                let cache = self.cache_steps(&parts, fill);
-                let lookup = self.shared.source.lookup(&parts);
-                let request = Request::from_parts(parts, body);
-                // Called once the source has answered: the ready service goes into the
-                // future and a fresh clone stays behind (tower-service's "be careful when
-                // cloning inner services"). The other paths call it at once, without a clone.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
                 let shared = Arc::clone(&self.shared);
-                let drain = self.drain_limits();
-                ResponseFuture::lookup(lookup, shared, inner, request, plan, drain, cache)
+                let inner = self.take_ready();
+                let next = Next::Lookup(plan);
+                // Only writes and revalidations use the cache (see `ValidatorCache`).
+                let keying = if self.shared.config.cache.is_none() {
+                    Keying::Ready(Keyed::Unkeyed)
+                } else if is_write(&parts.method) {
+                    self.key(&parts, true)
+                } else if is_revalidation(&parts) {
+                    self.key(&parts, false)
+                } else {
+                    Keying::Ready(Keyed::Unkeyed)
+                };
+                ResponseFuture::keying(keying, next, shared, inner, parts, body)
             }
         }
     }
 }
 
 impl<S, V> Conditional<S, V> {
-    fn drain_limits(&self) -> Limits {
-        Limits::of(&self.shared.config.settings, &self.shared.config.drains)
+    /// The request's cache key, when a cache is set.
+    /// The ready inner service, for a future that calls it later (after a look-up or a key),
+    /// with a fresh clone left behind (tower-service's "be careful when cloning inner
+    /// services"). The other paths call the ready service at once, without a clone.
+    fn take_ready(&mut self) -> S
+    where
+        S: Clone,
+    {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
     }
 
-    /// A read's fill (from `from_cache`), or a write's invalidation, when a cache is set.
-    fn cache_steps(
-        &self,
-        parts: &http::request::Parts,
-        fill: Option<crate::cache::Fill>,
-    ) -> CacheSteps {
+    fn key(&self, parts: &Parts, write: bool) -> Keying {
         match &self.shared.config.cache {
-            Some(cache) if is_write(&parts.method) => CacheSteps {
-                fill: None,
-                invalidate: cache.written(parts),
-            },
-            _ => CacheSteps {
-                fill,
-                invalidate: None,
-            },
+            Some(cache) => cache.key(parts, write),
+            None => Keying::Ready(Keyed::Unkeyed),
         }
     }
 }
