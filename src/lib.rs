@@ -91,7 +91,8 @@
 //! # The pieces
 //!
 //! - [`ETag`]: a validated entity tag with explicit [strong](ETag::strong_eq) and
-//!   [weak](ETag::weak_eq) comparison, and [`ETag::from_content`] for content hashes.
+//!   [weak](ETag::weak_eq) comparison, [`ETag::from_content`] for content hashes, and
+//!   [`ContentHasher`] for content read in pieces (a file of any size).
 //! - [`LastModified`]: a modification date at HTTP's one-second resolution.
 //! - [`ResourceState`] and [`Validators`]: what the evaluator needs to know about the resource.
 //! - [`Conditions`] and [`evaluate`]: the request's conditions and their evaluation.
@@ -281,7 +282,7 @@ mod version;
 pub use conditions::{Conditions, evaluate};
 pub use date::{InvalidDate, LastModified};
 pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
-pub use etag::{ETag, InvalidETag};
+pub use etag::{ContentHasher, ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
 
 pub use body::ResponseBody;
