@@ -30,8 +30,8 @@ pub(crate) struct Known {
     pub(crate) coded: Option<ETag>,
     /// The key may stand for these bytes from now on (see `stat.rs`).
     pub(crate) trusted: bool,
-    /// When the hash started: a request that stat'ed the file before that may use an entry
-    /// that is not yet trusted (the hash is of a version at least as new as the one it saw).
+    /// When the hash was done: a request that stat'ed the file before that may use an entry
+    /// that is not yet trusted (the hash is of a version that was current after it looked).
     pub(crate) hashed_at: Instant,
 }
 
@@ -41,19 +41,19 @@ impl Known {
         tag: ETag,
         sibling_of: Option<Coding>,
         trust: Trust,
-        hashed_at: (Instant, SystemTime),
+        started: SystemTime,
     ) -> Known {
         let coded = sibling_of.map(|coding| coded_tag(&tag, coding));
         let trusted = match trust {
             Trust::Always => true,
-            Trust::Settled => key.settled_at(hashed_at.1),
+            Trust::Settled => key.settled_at(started),
         };
         Known {
             key,
             tag,
             coded,
             trusted,
-            hashed_at: hashed_at.0,
+            hashed_at: Instant::now(),
         }
     }
 
@@ -173,11 +173,12 @@ impl Slot {
     /// must agree, or the bytes read may be of two versions.
     pub(crate) fn hash_open(&self, file: &mut File, trust: Trust) -> io::Result<Known> {
         for _ in 0..HASH_ATTEMPTS {
-            let started = (Instant::now(), SystemTime::now());
+            let started = SystemTime::now();
             let before = StatKey::of(&file.metadata()?);
             file.seek(SeekFrom::Start(0))?;
             let tag = hash_reader(file)?;
             if StatKey::of(&file.metadata()?) == before {
+                tracing::debug!(path = %self.abs.display(), bytes = before.len(), "hashed a file");
                 return Ok(Known::new(before, tag, self.sibling_of, trust, started));
             }
         }

@@ -144,6 +144,7 @@ async fn serve(inner: Arc<Inner>, parts: Parts) -> Response<FileBody> {
 fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::Result<Opened> {
     let preference = preference(&parts.headers, inner.index.enabled());
     for _ in 0..READ_ATTEMPTS {
+        let opened_at = Instant::now();
         let open = |path: &std::path::Path| {
             let file = File::open(path)?;
             let metadata = file.metadata()?;
@@ -175,7 +176,7 @@ fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::R
         if metadata.len() > SMALL_FILE {
             let known = match known {
                 Some(known) => known,
-                None => hash_large(inner, &slot, &mut file, key)?,
+                None => hash_large(inner, &slot, &mut file, key, opened_at)?,
             };
             file.seek(SeekFrom::Start(0))?;
             return opened(known.tag_as(coding).clone(), Content::Open(file));
@@ -185,7 +186,7 @@ fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::R
                 return opened(known.tag_as(coding).clone(), Content::Bytes(None));
             }
         }
-        let started = (Instant::now(), SystemTime::now());
+        let started = SystemTime::now();
         let mut bytes = Vec::with_capacity(metadata.len() as usize + 1);
         file.read_to_end(&mut bytes)?;
         if StatKey::of(&file.metadata()?) != key {
@@ -216,8 +217,13 @@ fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::R
 
 /// The tag of a large open file whose key the index does not know: hashed from this very
 /// descriptor, unless a request that waited for the same hash finds it done.
-fn hash_large(inner: &Inner, slot: &Arc<Slot>, file: &mut File, key: StatKey) -> io::Result<Known> {
-    let seen_at = Instant::now();
+fn hash_large(
+    inner: &Inner,
+    slot: &Arc<Slot>,
+    file: &mut File,
+    key: StatKey,
+    seen_at: Instant,
+) -> io::Result<Known> {
     let _hashing = slot.hashing_blocking();
     if let Some(known) = slot
         .known()
@@ -299,7 +305,6 @@ fn respond(inner: &Inner, parts: &Parts, opened: OpenFile) -> Response<FileBody>
             headers.remove(CONTENT_ENCODING);
             headers.insert(CONTENT_RANGE, header(format!("bytes */{len}")));
             if let Some(message) = message {
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
                 *response.body_mut() = FileBody::bytes(Bytes::from_static(message.as_bytes()));
             }
             return response;

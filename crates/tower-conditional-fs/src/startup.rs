@@ -47,13 +47,12 @@ pub(crate) async fn index_root(
             Some(tag) => {
                 let slot = index.slot(&file.rel);
                 let metadata = std::fs::metadata(&slot.abs)?;
-                let now = (Instant::now(), SystemTime::now());
                 let known = Known::new(
                     StatKey::of(&metadata),
                     tag,
                     slot.sibling_of,
                     Trust::Always,
-                    now,
+                    SystemTime::now(),
                 );
                 slot.set(known);
             }
