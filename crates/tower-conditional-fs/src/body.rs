@@ -54,9 +54,10 @@ impl FileBody {
         }
     }
 
-    /// `len` bytes of `file` from its current position. Should the file change while they are
-    /// sent (written in place: a replaced file keeps its old bytes for an open descriptor), the
-    /// body ends with an error, so the client sees a truncated response, never a spliced one.
+    /// `len` bytes of `file` from its current position. Should the file be written while they
+    /// are sent (in place: a file replaced by a rename keeps its old bytes for an open
+    /// descriptor), the body ends with an error, so the client sees a truncated response,
+    /// never a spliced one.
     pub(crate) fn stream(file: File, len: u64, key: StatKey) -> io::Result<Self> {
         let check = file.try_clone()?;
         Ok(FileBody {
@@ -155,7 +156,7 @@ impl Stream {
 
     /// The file is still the version that was tagged (an `fstat` of the open descriptor).
     fn finish(&self) -> io::Result<()> {
-        if StatKey::of(&self.check.metadata()?) == self.key {
+        if self.key.same_bytes(&StatKey::of(&self.check.metadata()?)) {
             Ok(())
         } else {
             Err(io::Error::other("the file changed while it was sent"))

@@ -177,7 +177,7 @@ impl Slot {
             let before = StatKey::of(&file.metadata()?);
             file.seek(SeekFrom::Start(0))?;
             let tag = hash_reader(file)?;
-            if StatKey::of(&file.metadata()?) == before {
+            if before.same_bytes(&StatKey::of(&file.metadata()?)) {
                 tracing::debug!(path = %self.abs.display(), bytes = before.len(), "hashed a file");
                 return Ok(Known::new(before, tag, self.sibling_of, trust, started));
             }

@@ -189,7 +189,7 @@ fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::R
         let started = SystemTime::now();
         let mut bytes = Vec::with_capacity(metadata.len() as usize + 1);
         file.read_to_end(&mut bytes)?;
-        if StatKey::of(&file.metadata()?) != key {
+        if !key.same_bytes(&StatKey::of(&file.metadata()?)) {
             continue; // written in place while read: the bytes may be of two versions
         }
         let tag = match known {
@@ -232,7 +232,7 @@ fn hash_large(
         return Ok(known);
     }
     let known = slot.hash_open(file, inner.trust())?;
-    if known.key != key {
+    if !known.key.same_bytes(&key) {
         return Err(io::Error::other("the file changed while it was hashed"));
     }
     slot.set(known.clone());

@@ -47,6 +47,17 @@ impl StatKey {
         }
     }
 
+    /// Whether an open file still holds the bytes it held when `self` was taken: the same
+    /// inode, size and mtime. The ctime is left out: removing or replacing the file's name
+    /// (a deploy renaming a new version over it) changes it without touching the bytes.
+    pub(crate) fn same_bytes(&self, later: &StatKey) -> bool {
+        #[cfg(unix)]
+        let same_inode = self.dev == later.dev && self.ino == later.ino;
+        #[cfg(not(unix))]
+        let same_inode = true;
+        same_inode && self.len == later.len && self.mtime == later.mtime
+    }
+
     pub(crate) fn len(&self) -> u64 {
         self.len
     }

@@ -17,6 +17,9 @@ use tower_http::services::ServeDir;
 
 use common::{Reply, get, rewrite_keeping_mtime, send};
 
+/// Request header fields, owned.
+type Fields = Vec<(HeaderName, String)>;
+
 /// A site with the shapes `ServeDir` treats specially, and a secret beside it.
 fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -313,7 +316,7 @@ async fn all_five_preconditions_are_evaluated_against_the_file() {
         .unwrap();
     for service in [0, 1] {
         // Through the layer, and the file service alone: the same answers.
-        let ask = |headers: Vec<(HeaderName, String)>| {
+        let ask = |headers: Fields| {
             let files = files.clone();
             async move {
                 let headers: Vec<(HeaderName, &str)> = headers
@@ -330,7 +333,7 @@ async fn all_five_preconditions_are_evaluated_against_the_file() {
         let first = ask(vec![]).await;
         let tag = first.etag();
         assert_eq!(first.header(LAST_MODIFIED), Some(date.as_str()));
-        let cases: Vec<(Vec<(HeaderName, String)>, StatusCode, &[u8])> = vec![
+        let cases: Vec<(Fields, StatusCode, &[u8])> = vec![
             (vec![(IF_MATCH, tag.clone())], StatusCode::OK, b"0123456789"),
             (
                 vec![(IF_MATCH, "\"stale\"".into())],
