@@ -43,11 +43,11 @@ use settings::Inner;
 /// std::fs::write(dir.path().join("hello.txt"), "hello")?;
 /// let files = StaticFiles::builder(dir.path()).build().await?;
 ///
-/// let first = files.service().oneshot(Request::get("/hello.txt").body(())?).await?;
+/// let first = files.service().oneshot(Request::get("/hello.txt").body(String::new())?).await?;
 /// assert_eq!(first.headers()[header::ETAG], "\"2cf24dba5fb0a30e26e83b2ac5b9e29e\"");
 ///
 /// let again = Request::get("/hello.txt").header(header::IF_NONE_MATCH, &first.headers()[header::ETAG]);
-/// let again = files.service().oneshot(again.body(())?).await?;
+/// let again = files.service().oneshot(again.body(String::new())?).await?;
 /// assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 /// # Ok(())
 /// # }
