@@ -20,7 +20,9 @@ use http::header::{
 };
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
-use tower_conditional::{Checked, Decision, ETag, RangeHandling, ResourceState, evaluate};
+use tower_conditional::{
+    Checked, Condition, Decision, ETag, RangeHandling, ResourceState, evaluate,
+};
 use tower_service::Service;
 
 use crate::body::FileBody;
@@ -254,11 +256,20 @@ fn respond(inner: &Inner, parts: &Parts, opened: OpenFile) -> Response<FileBody>
             return answer.map(FileBody::answer);
         }
     };
-    // The layer evaluated If-Range and hands over the version it was true for: a range only
-    // of that version (RFC 9110 §13.1.5), else the whole file.
+    // The layer hands over the version it checked. After a true If-Range: a range only of
+    // that version (RFC 9110 §13.1.5), else the whole file. After a true If-Match or
+    // If-Unmodified-Since that it decided (and removed): nothing of another version.
     if let Some(checked) = parts.extensions.get::<Checked>() {
-        if range == RangeHandling::Honor && !checked.is_current(&state) {
-            range = RangeHandling::Ignore;
+        if !checked.is_current(&state) {
+            if matches!(
+                checked.passed(),
+                Some(Condition::IfMatch | Condition::IfUnmodifiedSince)
+            ) {
+                return checked.refusal(&state).map(FileBody::answer);
+            }
+            if range == RangeHandling::Honor {
+                range = RangeHandling::Ignore;
+            }
         }
     }
     let len = opened.key.len();
