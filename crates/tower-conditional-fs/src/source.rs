@@ -135,7 +135,11 @@ async fn lookup_slow(
         // A redirect (307): not a representation; the layer lets it through.
         Found::Directory => return Ok(Lookup::Unknown),
         Found::Missing => {
-            inner.index.remove(&target.file());
+            // Forget a file that is gone; a path that never existed costs no write lock.
+            let file = target.file();
+            if inner.index.get(&file).is_some() {
+                inner.index.remove(&file);
+            }
             return Ok(Lookup::Missing);
         }
         Found::File {

@@ -514,3 +514,35 @@ async fn a_large_file_is_streamed_with_the_tag_of_its_bytes() {
     assert_eq!(resumed.body, next);
     assert_eq!(resumed.etag(), ETag::from_content(&next).to_string());
 }
+
+#[tokio::test]
+async fn preconditions_are_ignored_where_the_answer_is_not_a_file() {
+    let dir = site();
+    let root = dir.path().join("root");
+    let files = static_files(&root).await;
+    let tag = get(files.service(), "/docs/page.txt", &[]).await.etag();
+    std::fs::remove_file(root.join("docs/page.txt")).unwrap();
+    // RFC 9110 §13.2.1: a 404, a 307 or a 405 stays what it is, whatever the preconditions say.
+    for headers in [
+        vec![(IF_NONE_MATCH, tag.as_str())],
+        vec![(IF_MATCH, tag.as_str())],
+        vec![(IF_MATCH, "*")],
+    ] {
+        let gone = get(files.service(), "/docs/page.txt", &headers).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND, "{headers:?}");
+        let directory = get(files.service(), "/docs", &headers).await;
+        assert_eq!(
+            directory.status,
+            StatusCode::TEMPORARY_REDIRECT,
+            "{headers:?}"
+        );
+        assert_eq!(directory.header(LOCATION), Some("/docs/"));
+        let write = send(files.service(), Method::PUT, "/docs/index.html", &headers).await;
+        assert_eq!(write.status, StatusCode::METHOD_NOT_ALLOWED, "{headers:?}");
+    }
+    // Back again (another version): found, and tagged by its bytes.
+    std::fs::write(root.join("docs/page.txt"), "a new page").unwrap();
+    let back = get(files.service(), "/docs/page.txt", &[(IF_NONE_MATCH, &tag)]).await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert_eq!(back.etag(), ETag::from_content(b"a new page").to_string());
+}
