@@ -36,29 +36,39 @@ pub(crate) async fn index_root(
     let listed = tokio::task::spawn_blocking(move || list(&root))
         .await
         .map_err(io::Error::other)??;
-    let mut tags = match manifest {
+    let tags = match manifest {
         Some(path) => read_manifest(path)?,
         None => HashMap::new(),
     };
-    let mut queue = Vec::new();
     let from_manifest = tags.len();
-    for file in listed {
-        match tags.remove(&file.rel) {
-            Some(tag) => {
-                let slot = index.slot(&file.rel);
-                let metadata = std::fs::metadata(&slot.abs)?;
-                let known = Known::new(
-                    StatKey::of(&metadata),
-                    tag,
-                    slot.sibling_of,
-                    Trust::Always,
-                    SystemTime::now(),
-                );
-                slot.set(known);
+    // The files the manifest names are only stat'ed (on a blocking thread, like the hashing).
+    let (queue, tags) = {
+        let index = Arc::clone(index);
+        tokio::task::spawn_blocking(move || -> io::Result<_> {
+            let mut tags = tags;
+            let mut queue = Vec::new();
+            for file in listed {
+                match tags.remove(&file.rel) {
+                    Some(tag) => {
+                        let slot = index.slot(&file.rel);
+                        let metadata = std::fs::metadata(&slot.abs)?;
+                        let known = Known::new(
+                            StatKey::of(&metadata),
+                            tag,
+                            slot.sibling_of,
+                            Trust::Always,
+                            SystemTime::now(),
+                        );
+                        slot.set(known);
+                    }
+                    None => queue.push(file),
+                }
             }
-            None => queue.push(file),
-        }
-    }
+            Ok((queue, tags))
+        })
+        .await
+        .map_err(io::Error::other)??
+    };
     if manifest.is_some() {
         for rel in tags.keys() {
             tracing::warn!(path = %rel, "the manifest names a file that is not under the root");

@@ -546,3 +546,23 @@ async fn preconditions_are_ignored_where_the_answer_is_not_a_file() {
     assert_eq!(back.status, StatusCode::OK);
     assert_eq!(back.etag(), ETag::from_content(b"a new page").to_string());
 }
+
+#[tokio::test]
+async fn startup_hashes_every_file_with_bounded_parallelism() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..40 {
+        let sub = dir.path().join(format!("d{}", n % 4));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{n}.txt")), format!("file {n}")).unwrap();
+    }
+    for threads in [0, 1, 3] {
+        let files = StaticFiles::builder(dir.path())
+            .hashing_parallelism(threads)
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(files.indexed_files(), 40, "{threads} threads");
+        let reply = get(files.service(), "/d3/f7.txt", &[(IF_NONE_MATCH, "\"x\"")]).await;
+        assert_eq!(reply.etag(), ETag::from_content(b"file 7").to_string());
+    }
+}
