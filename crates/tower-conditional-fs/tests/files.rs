@@ -566,3 +566,15 @@ async fn startup_hashes_every_file_with_bounded_parallelism() {
         assert_eq!(reply.etag(), ETag::from_content(b"file 7").to_string());
     }
 }
+
+#[test]
+fn public_types_are_send_and_the_shared_ones_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<StaticFiles>();
+    send_sync::<tower_conditional_fs::ServeFiles>();
+    send_sync::<tower_conditional_fs::FileBody>();
+    send_sync::<tower_conditional_fs::StaticFilesBuilder>();
+    send::<tower_conditional_fs::LookupFuture>();
+    send::<tower_conditional_fs::ServeFuture>();
+}
