@@ -12,6 +12,7 @@
 //! ```
 
 use std::fmt;
+use std::io;
 use std::str::FromStr;
 
 use http::HeaderValue;
@@ -115,7 +116,8 @@ impl ETag {
     }
 
     /// [`ETag::from_content`] for content held in several pieces, such as the frames of a
-    /// response body: the tag of the pieces joined, computed without joining them.
+    /// response body: the tag of the pieces joined, computed without joining them. For pieces
+    /// that arrive over time (a file read in blocks), use a [`ContentHasher`].
     ///
     /// ```
     /// use tower_conditional::ETag;
@@ -123,11 +125,11 @@ impl ETag {
     /// assert_eq!(ETag::from_content_chunks([&b"hel"[..], b"lo"]), ETag::from_content(b"hello"));
     /// ```
     pub fn from_content_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        let mut hasher = Sha256::new();
+        let mut hasher = ContentHasher::new();
         for chunk in chunks {
             hasher.update(chunk);
         }
-        Self::from_sha256(hasher)
+        hasher.finish()
     }
 
     /// The strong tag for the content a SHA-256 hasher has seen.
@@ -279,6 +281,84 @@ impl ETag {
         let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(wire))
             .expect("etagc bytes and quotes are valid header bytes");
         Ok(ETag { value, weak })
+    }
+}
+
+/// [`ETag::from_content`] for content that arrives in pieces over time, such as a file read
+/// in blocks: feed it with [`update`](ContentHasher::update) (or as an [`io::Write`]), then
+/// [`finish`](ContentHasher::finish) gives the tag of all the bytes fed, in order. Its memory is
+/// constant, so it tags content of any size.
+///
+/// ```
+/// use std::io::Write;
+/// use tower_conditional::{ContentHasher, ETag};
+///
+/// let mut hasher = ContentHasher::new();
+/// hasher.update(b"hel");
+/// hasher.write_all(b"lo")?; // `std::io::copy` from a file works the same way
+/// assert_eq!(hasher.finish(), ETag::from_content(b"hello"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ContentHasher {
+    sha256: Sha256,
+    /// Bytes fed so far: for `Debug` (the digest state itself says nothing to a reader).
+    len: u64,
+}
+
+impl ContentHasher {
+    /// A hasher that has seen no bytes yet (its [`finish`](ContentHasher::finish) is the tag
+    /// of empty content).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes of the content.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.len += bytes.len() as u64;
+    }
+
+    /// How many bytes have been fed so far.
+    ///
+    /// ```
+    /// let mut hasher = tower_conditional::ContentHasher::new();
+    /// hasher.update(b"abc");
+    /// assert_eq!(hasher.len(), 3);
+    /// ```
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no bytes have been fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The strong tag of every byte fed, the same as [`ETag::from_content`] of them joined.
+    pub fn finish(self) -> ETag {
+        ETag::from_sha256(self.sha256)
+    }
+}
+
+/// Feeding through [`io::Write`]: `write` always takes every byte and `flush` does nothing, so
+/// `std::io::copy(&mut file, &mut hasher)` hashes a whole file in blocks.
+impl io::Write for ContentHasher {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContentHasher")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -595,6 +675,35 @@ mod tests {
         assert_eq!(tag.opaque(), b"e3b0c44298fc1c149afbf4c8996fb924");
         assert!(!tag.is_weak());
         assert_ne!(tag, ETag::from_content(b"\0"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_content_hasher_tags_like_from_content_in_any_chunking(
+            content in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+            cuts in proptest::collection::vec(proptest::num::usize::ANY, 0..16),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|cut| cut % (content.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut hasher = ContentHasher::new();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([content.len()]) {
+                hasher.update(&content[start..cut]); // empty pieces included
+                start = cut;
+            }
+            proptest::prop_assert_eq!(hasher.len(), content.len() as u64);
+            proptest::prop_assert_eq!(hasher.finish(), ETag::from_content(&content));
+        }
+    }
+
+    #[test]
+    fn a_content_hasher_tags_content_larger_than_any_buffer() {
+        // 5 MiB through io::copy in its 8 KiB blocks, against the one-shot digest.
+        let content: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let mut hasher = ContentHasher::new();
+        io::copy(&mut &content[..], &mut hasher).unwrap();
+        assert_eq!(hasher.finish(), ETag::from_content(&content));
+        assert_eq!(ContentHasher::new().finish(), ETag::from_content(b""));
     }
 
     #[test]

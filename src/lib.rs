@@ -135,6 +135,7 @@
 //! | [`BoxError`] | A source's error once the layer reports it. |
 //! | **Validators and tags** | |
 //! | [`ETag`] | A validated entity tag, with strong and weak comparison and content hashing. |
+//! | [`ContentHasher`] | The same content tag as [`ETag::from_content`], from content read in pieces (a file of any size). |
 //! | [`InvalidETag`] | Why bytes are not an entity tag. |
 //! | [`LastModified`] | A modification date at HTTP's one-second resolution. |
 //! | [`InvalidDate`] | Why a value is not such a date. |
@@ -231,7 +232,7 @@ mod version;
 pub use conditions::{Conditions, evaluate};
 pub use date::{InvalidDate, LastModified};
 pub use decision::{Condition, Decision, Ignored, Proceed, RangeHandling};
-pub use etag::{ETag, InvalidETag};
+pub use etag::{ContentHasher, ETag, InvalidETag};
 pub use state::{ResourceState, Validators};
 
 pub use body::ConditionalBody;

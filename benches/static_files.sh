@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Static files, issue 31: the server CPU time per request of a small file's 304 and 200, through
+# the static_files example (tower-conditional-fs), tower-http's ServeDir alone (the example's
+# --serve-dir) and nginx (when installed), in one run, over HTTP/1.1 keep-alive.
+#
+# CPU per request = the server process's user + system time (/proc/PID/stat, summed over nginx's
+# processes) over a wrk run, divided by the requests wrk completed. Each server is warmed up
+# first; the 304 row sends the tag that server issued.
+#
+# Environment: SECONDS_PER_RUN (default 5), CONNECTIONS (16), SIZE (1024, the file's bytes).
+# Needs wrk: installed with apt-get (Debian's wrk) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+CONNECTIONS=${CONNECTIONS:-16}
+SIZE=${SIZE:-1024}
+if ! command -v wrk >/dev/null; then
+    echo "static_files.sh: installing wrk" >&2
+    apt-get install -y wrk >&2 || { apt-get update >&2 && apt-get install -y wrk >&2; }
+fi
+cargo build --release -p tower-conditional-examples --example static_files >&2
+BIN=target/release/examples/static_files
+TICKS=$(getconf CLK_TCK)
+SITE=$(mktemp -d)
+head -c "$SIZE" /dev/urandom | base64 -w 76 | head -c "$SIZE" > "$SITE/small.txt"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$SITE"
+}
+trap cleanup EXIT
+
+start() { # ARGS... -> sets ADDR and PID
+    local out; out=$(mktemp)
+    "$BIN" --dir "$SITE" --addr 127.0.0.1:0 "$@" > "$out" &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.1; done
+    ADDR=$(sed 's#listening on http://##' "$out")
+    rm -f "$out"
+}
+
+cpu() { # PIDS... -> clock ticks of user + system time
+    local total=0 pid
+    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+
+etag() { curl -sI "http://$1/small.txt" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r'; }
+
+run() { # LABEL URL "PIDS" [HEADER] -> one table row
+    local label=$1 url=$2 pids=$3 header=${4:-} before after out requests status
+    local args=(-t1 -c"$CONNECTIONS")
+    if [ -n "$header" ]; then args+=(-H "$header"); fi
+    status=$(curl -s -o /dev/null -w '%{http_code}' ${header:+-H "$header"} "$url")
+    wrk "${args[@]}" -d1s "$url" > /dev/null # warm-up
+    # shellcheck disable=SC2086
+    before=$(cpu $pids)
+    out=$(wrk "${args[@]}" -d"${SECONDS_PER_RUN}s" "$url")
+    # shellcheck disable=SC2086
+    after=$(cpu $pids)
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    printf '| %s | %s | %s | %.0f | %.1f |\n' "$label" "$status" "$requests" \
+        "$(awk -v n="$requests" -v s="$SECONDS_PER_RUN" 'BEGIN {print n / s}')" \
+        "$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {print t / hz * 1e6 / n}')"
+}
+
+start; OURS=$ADDR; OURS_PID=$PID
+start --serve-dir; SERVE_DIR=$ADDR; SERVE_DIR_PID=$PID
+NGINX_PIDS=
+if command -v nginx >/dev/null; then
+    NGINX_DIR=$(mktemp -d)
+    cat > "$NGINX_DIR/nginx.conf" <<EOF
+worker_processes 1;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:38631;
+        root $SITE;
+        etag on;
+    }
+}
+EOF
+    nginx -c "$NGINX_DIR/nginx.conf"
+    sleep 0.5
+    NGINX_PIDS=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | tr '\n' ' ')" $(cat "$NGINX_DIR/nginx.pid")"
+    PIDS+=($(cat "$NGINX_DIR/nginx.pid"))
+fi
+
+echo "small file: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d${SECONDS_PER_RUN}s per row; $(nproc) CPUs"
+echo
+echo "| server, request | status | requests | req/s | server CPU µs/req |"
+echo "|---|---:|---:|---:|---:|"
+run "static_files, 304" "http://$OURS/small.txt" "$OURS_PID" "If-None-Match: $(etag "$OURS")"
+run "ServeDir, 304" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" "If-None-Match: $(etag "$SERVE_DIR")"
+[ -z "$NGINX_PIDS" ] || run "nginx, 304" "http://127.0.0.1:38631/small.txt" "$NGINX_PIDS" \
+    "If-None-Match: $(etag 127.0.0.1:38631)"
+run "static_files, 200" "http://$OURS/small.txt" "$OURS_PID"
+run "ServeDir, 200" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID"
+[ -z "$NGINX_PIDS" ] || run "nginx, 200" "http://127.0.0.1:38631/small.txt" "$NGINX_PIDS"
+# The first rows again: the spread between two runs of one row on a shared machine.
+run "static_files, 304 (again)" "http://$OURS/small.txt" "$OURS_PID" "If-None-Match: $(etag "$OURS")"
+run "ServeDir, 304 (again)" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" "If-None-Match: $(etag "$SERVE_DIR")"

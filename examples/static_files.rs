@@ -1,0 +1,168 @@
+//! A static site whose validators tell the truth: content-hash ETags identical on every
+//! replica, 304s answered from memory, resumes that never splice two versions.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --release --example static_files -- --dir dist                # 127.0.0.1:3000
+//! cargo run --release --example static_files -- --dir dist --addr 0.0.0.0:8080
+//! cargo run --release --example static_files -- --help
+//! ```
+//!
+//! HTTP/1.1 and HTTP/2 (h2c, prior knowledge: `curl --http2-prior-knowledge`) share the port.
+//! Files with `.gz`, `.br` or `.zst` siblings are sent compressed to clients that accept it;
+//! hashed file names (`app.3f2a9c1b.js`) are `Cache-Control: public, max-age=31536000,
+//! immutable`, the rest `no-cache`.
+//!
+//! Then try, from another terminal (`-i` shows the status line and headers):
+//!
+//! ```text
+//! # 200 with the ETag of the file's bytes (the same on every replica of the directory).
+//! curl -i http://127.0.0.1:3000/index.html
+//!
+//! # Revalidate: 304 from memory, no file opened.
+//! curl -i -H 'If-None-Match: "<etag>"' http://127.0.0.1:3000/index.html
+//!
+//! # The gzip sibling, with a tag of its own ("<digest>-gzip"): never a 304 for identity.
+//! curl -i -H 'Accept-Encoding: gzip' http://127.0.0.1:3000/app.js --output -
+//!
+//! # Resume a download: 206 while "<etag>" is current, the whole new file once it changed.
+//! curl -i -H 'Range: bytes=100-' -H 'If-Range: "<etag>"' http://127.0.0.1:3000/big.iso --output -
+//! ```
+//!
+//! `--serve-dir` serves the same directory with tower-http's `ServeDir` alone (mtime-and-size
+//! ETags), for `benches/static_files.sh` to compare.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use tower_conditional_fs::{StaticFiles, immutable_if_hashed};
+use tower_http::services::ServeDir;
+
+const USAGE: &str = "\
+usage: static_files --dir DIR [--addr ADDR] [--serve-dir]
+
+  --dir DIR      the directory to serve (its .gz, .br and .zst siblings included)
+  --addr ADDR    where to listen (default 127.0.0.1:3000; port 0 picks one)
+  --serve-dir    serve DIR with tower-http's ServeDir alone, for comparison
+  --help         this text";
+
+struct Options {
+    dir: PathBuf,
+    addr: String,
+    serve_dir: bool,
+}
+
+enum Command {
+    Help,
+    Serve(Options),
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let (mut dir, mut addr, mut serve_dir) = (None, "127.0.0.1:3000".to_owned(), false);
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .filter(|value| !value.starts_with("--"))
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+            "--addr" => addr = value("--addr")?,
+            "--serve-dir" => serve_dir = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let dir = dir.ok_or("--dir is required")?;
+    Ok(Command::Serve(Options {
+        dir,
+        addr,
+        serve_dir,
+    }))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Serve(options)) => options,
+        Err(message) => {
+            eprintln!("{message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = if options.serve_dir {
+        let dir = &options.dir;
+        let files = ServeDir::new(dir)
+            .precompressed_gzip()
+            .precompressed_br()
+            .precompressed_zstd();
+        Router::new().fallback_service(files)
+    } else {
+        match site(options.dir.clone()).await {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("cannot serve {}: {error}", options.dir.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    serve(app, &options.addr).await
+}
+
+/// The whole static site.
+async fn site(dir: PathBuf) -> std::io::Result<Router> {
+    // site {
+    let files = StaticFiles::builder(dir)
+        .precompressed_gzip()
+        .precompressed_br()
+        .precompressed_zstd()
+        .cache_control(immutable_if_hashed)
+        .build()
+        .await?;
+    Ok(Router::new().fallback_service(files.service()))
+    // site }
+}
+
+async fn serve(app: Router, addr: &str) -> ExitCode {
+    let addr: SocketAddr = match tokio::net::lookup_host(addr)
+        .await
+        .map(|mut found| found.next())
+    {
+        Ok(Some(addr)) => addr,
+        _ => {
+            eprintln!("cannot resolve {addr:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener.local_addr().unwrap_or(addr);
+    // axum 0.8's spelling of `tcp_nodelay(true)`: small responses (304s) leave at once.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("cannot set TCP_NODELAY: {error}");
+        }
+    });
+    // Tests and scripts read this line to learn the port when started with port 0.
+    println!("listening on http://{local}");
+    // With axum's `http2` feature on, `axum::serve` speaks HTTP/1.1 and h2c on this one port.
+    if let Err(error) = axum::serve(listener, app).await {
+        eprintln!("server error: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
