@@ -4,7 +4,7 @@
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use http::request::Parts;
@@ -101,6 +101,7 @@ pub struct ValidatorCacheBuilder<K> {
     related: Option<RelatedFn<K>>,
     max_entries: usize,
     max_age: Duration,
+    on: bool,
 }
 
 type KeyFn<K> = Box<dyn Fn(&Parts) -> Option<K> + Send + Sync>;
@@ -116,6 +117,8 @@ struct Inner<K> {
     generations: Box<[AtomicU64]>,
     /// Bumped by [`ValidatorCache::invalidate_all`].
     epoch: AtomicU64,
+    /// Whether the cache answers ([`ValidatorCache::switch_on`]).
+    on: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -160,7 +163,25 @@ where
             related: None,
             max_entries: DEFAULT_CACHE_ENTRIES,
             max_age: DEFAULT_CACHE_MAX_AGE,
+            on: true,
         }
+    }
+
+    /// Stops answering from the cache and empties it: invalidations may be missed from now on.
+    pub fn switch_off(&self) {
+        self.inner.on.store(false, SeqCst);
+        self.invalidate_all();
+    }
+
+    /// Empties the cache, then answers from it again (invalidations are heard from now on).
+    pub fn switch_on(&self) {
+        self.invalidate_all();
+        self.inner.on.store(true, SeqCst);
+    }
+
+    /// Whether the cache answers (true after `build()` unless built `switched_off()`).
+    pub fn is_on(&self) -> bool {
+        self.inner.on.load(SeqCst)
     }
 
     /// Invalidates `key` and the keys [`also_invalidates`](ValidatorCacheBuilder::also_invalidates)
@@ -284,6 +305,12 @@ where
         self
     }
 
+    /// Starts switched off, until [`ValidatorCache::switch_on`].
+    pub fn switched_off(mut self) -> Self {
+        self.on = false;
+        self
+    }
+
     /// The cache, empty.
     ///
     /// ```
@@ -304,6 +331,7 @@ where
                 hasher: DefaultHashBuilder::default(),
                 generations,
                 epoch: AtomicU64::new(0),
+                on: AtomicBool::new(self.on),
             }),
         }
     }
@@ -383,6 +411,9 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
     fn probe(&self, head: &Parts) -> Option<Probe> {
+        if !self.is_on() {
+            return None;
+        }
         let key = (self.inner.key)(head)?;
         Some(match self.inner.get(&key) {
             Some(validators) => Probe::Hit(validators),
@@ -391,6 +422,9 @@ where
     }
 
     fn fill(&self, head: &Parts) -> Option<Fill> {
+        if !self.is_on() {
+            return None;
+        }
         let key = (self.inner.key)(head)?;
         Some(self.stamped_fill(key))
     }
