@@ -48,7 +48,10 @@ impl Scratch {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let admin: PgConnectOptions = url.parse().expect("DATABASE_URL");
-        let admin_pool = PgPoolOptions::new().connect_with(admin.clone()).await.expect("connect");
+        let admin_pool = PgPoolOptions::new()
+            .connect_with(admin.clone())
+            .await
+            .expect("connect");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
         )))
@@ -86,11 +89,9 @@ impl Scratch {
 
     async fn drop(self) {
         let schema = &self.schema;
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {schema} CASCADE"
-        )))
-        .execute(&self.pool)
-        .await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&self.pool)
+            .await;
         self.pool.close().await;
     }
 }
@@ -128,7 +129,8 @@ fn cached_service() -> (
 /// Revalidates `/items/{id}` with the tag the source always gives: a 304, from the cache or not.
 async fn revalidate<S>(service: &S, id: i64)
 where
-    S: Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible> + Clone,
+    S: Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible>
+        + Clone,
 {
     let request = Request::get(format!("/items/{id}"))
         .header(header::IF_NONE_MATCH, "\"v1\"")
@@ -177,7 +179,9 @@ async fn installing_the_trigger_concurrently_succeeds_once() {
     // One write, one notification, with the key as its payload.
     let mut listener = PgListener::connect_with(&scratch.pool).await.unwrap();
     listener.listen(trigger.channel()).await.unwrap();
-    scratch.execute("UPDATE items SET version = 2 WHERE id = 7").await;
+    scratch
+        .execute("UPDATE items SET version = 2 WHERE id = 7")
+        .await;
     let heard = tokio::time::timeout(Duration::from_secs(5), listener.recv())
         .await
         .expect("notified")
@@ -205,19 +209,35 @@ async fn a_write_through_sql_invalidates_its_key() {
         revalidate(&service, id).await;
         revalidate(&service, id).await;
     }
-    assert_eq!(queries.load(Ordering::SeqCst), 2, "the second of each came from the cache");
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        2,
+        "the second of each came from the cache"
+    );
     assert_eq!(cache.len(), 2);
 
     // Written by someone the layer never sees.
-    scratch.execute("UPDATE items SET version = 2 WHERE id = 7").await;
-    within(Duration::from_secs(5), "key 7 invalidated", || cache.len() == 1).await;
+    scratch
+        .execute("UPDATE items SET version = 2 WHERE id = 7")
+        .await;
+    within(Duration::from_secs(5), "key 7 invalidated", || {
+        cache.len() == 1
+    })
+    .await;
     revalidate(&service, 7).await;
-    assert_eq!(queries.load(Ordering::SeqCst), 3, "key 7 asked the source again");
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        3,
+        "key 7 asked the source again"
+    );
 
     // TRUNCATE: everything.
     revalidate(&service, 7).await;
     scratch.execute("TRUNCATE items").await;
-    within(Duration::from_secs(5), "everything invalidated", || cache.is_empty()).await;
+    within(Duration::from_secs(5), "everything invalidated", || {
+        cache.is_empty()
+    })
+    .await;
     assert!(cache.is_on());
     listening.shutdown().await;
     scratch.drop().await;
@@ -283,8 +303,18 @@ impl Proxy {
                 };
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
-                tokio::spawn(forward(client_read, server_write, number, Arc::clone(&stalled)));
-                tokio::spawn(forward(server_read, client_write, number, Arc::clone(&stalled)));
+                tokio::spawn(forward(
+                    client_read,
+                    server_write,
+                    number,
+                    Arc::clone(&stalled),
+                ));
+                tokio::spawn(forward(
+                    server_read,
+                    client_write,
+                    number,
+                    Arc::clone(&stalled),
+                ));
             }
         });
         Proxy {
@@ -346,7 +376,11 @@ async fn a_silently_dropped_connection_switches_the_cache_off_within_the_heartbe
     let (cache, queries, service) = cached_service();
     let (heartbeat, heartbeat_timeout) = (Duration::from_millis(200), Duration::from_millis(300));
     let listening = Listener::new(
-        scratch.options.clone().host("127.0.0.1").port(proxy.address.port()),
+        scratch
+            .options
+            .clone()
+            .host("127.0.0.1")
+            .port(proxy.address.port()),
         "items_changed",
     )
     .installing(Trigger::new("items", "id"))
@@ -361,22 +395,41 @@ async fn a_silently_dropped_connection_switches_the_cache_off_within_the_heartbe
 
     proxy.stall();
     // A write the listener cannot hear: from here, only the gate keeps 304s fresh.
-    scratch.execute("UPDATE items SET version = 2 WHERE id = 7").await;
+    scratch
+        .execute("UPDATE items SET version = 2 WHERE id = 7")
+        .await;
     let off = within(Duration::from_secs(5), "switched off", || !cache.is_on()).await;
     let bound = heartbeat + heartbeat_timeout;
     // Slack for a loaded machine; the bound itself is what the crate documents.
-    assert!(off <= bound + Duration::from_millis(500), "off after {off:?}, bound {bound:?}");
+    assert!(
+        off <= bound + Duration::from_millis(500),
+        "off after {off:?}, bound {bound:?}"
+    );
     assert!(cache.is_empty(), "switching off empties the cache");
     revalidate(&service, 7).await;
-    assert_eq!(queries.load(Ordering::SeqCst), 2, "off: the source is asked");
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        2,
+        "off: the source is asked"
+    );
 
     // Reconnects through the proxy (new connections pass), listens, switches back on.
-    within(Duration::from_secs(10), "switched on again", || cache.is_on()).await;
+    within(Duration::from_secs(10), "switched on again", || {
+        cache.is_on()
+    })
+    .await;
     revalidate(&service, 7).await;
     revalidate(&service, 7).await;
     assert_eq!(queries.load(Ordering::SeqCst), 3);
-    scratch.execute("UPDATE items SET version = 3 WHERE id = 7").await;
-    within(Duration::from_secs(5), "heard on the new connection", || cache.is_empty()).await;
+    scratch
+        .execute("UPDATE items SET version = 3 WHERE id = 7")
+        .await;
+    within(
+        Duration::from_secs(5),
+        "heard on the new connection",
+        || cache.is_empty(),
+    )
+    .await;
     listening.shutdown().await;
     scratch.drop().await;
 }
