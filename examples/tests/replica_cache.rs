@@ -394,7 +394,9 @@ async fn a_silent_listening_connection_never_leaves_a_304_staler_than_the_max_ag
     .await;
     report("silent", &mut windows);
     assert!(
-        std::fs::read_to_string(&log).unwrap().contains("connection stalled"),
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("connection stalled"),
         "B noticed the silence"
     );
     wait_for_line(&log, "validator cache on: listening", 2).await;
