@@ -53,12 +53,14 @@
 //! # Cancel safety
 //!
 //! The listener cancels sqlx's [`PgListener::try_recv`](sqlx::postgres::PgListener::try_recv)
-//! when a heartbeat is due. In sqlx 0.9 that is safe while connected: it waits on the
-//! connection's read, which keeps a partly read message in its buffer (sqlx's own note on
-//! `recv_unchecked`: "this should be cancel-safe"), and notifications read during a heartbeat
-//! query are buffered and returned by the next `try_recv`. It is *not* safe while `try_recv`
-//! reconnects (sqlx's default `eager_reconnect`): cancelled there, a later call would resume
-//! on a new connection without saying that notifications were lost. This listener turns
+//! when a heartbeat is due. sqlx documents no cancel safety for it; read in sqlx 0.9.1's
+//! source, it is safe while connected: it waits on the connection's read, which keeps a partly
+//! read message in its buffer (sqlx's note there: "this should be cancel-safe"; early versions
+//! broke the protocol when cancelled, launchbadge/sqlx#1097), and notifications read during a
+//! heartbeat query are buffered and returned by the next `try_recv`. It is *not* safe while
+//! `try_recv` reconnects (the `eager_reconnect` default since launchbadge/sqlx#3585): cancelled
+//! there, a later call would resume on a new connection without saying that notifications
+//! were lost. This listener turns
 //! `eager_reconnect` off, never calls `try_recv` after it reported a loss, and opens each
 //! connection in a pool of its own, so a lost connection is never replaced unnoticed.
 //! [`ListenerHandle::shutdown`] and dropping the handle may happen at any point.

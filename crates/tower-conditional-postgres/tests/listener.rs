@@ -96,12 +96,15 @@ impl Scratch {
     }
 }
 
+/// What the cached service answers.
+type Answer = Response<ResponseBody<String>>;
+
 /// A cache keyed by the id in `/items/{id}`, and a service over it whose source counts its
 /// queries; the cache starts off (the listener switches it on).
 fn cached_service() -> (
     ValidatorCache<i64>,
     Arc<AtomicUsize>,
-    impl Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible> + Clone,
+    impl Service<Request<String>, Response = Answer, Error = Infallible> + Clone,
 ) {
     let cache = ValidatorCache::builder(|head: &Parts| {
         head.uri.path().strip_prefix("/items/")?.parse::<i64>().ok()
@@ -129,8 +132,7 @@ fn cached_service() -> (
 /// Revalidates `/items/{id}` with the tag the source always gives: a 304, from the cache or not.
 async fn revalidate<S>(service: &S, id: i64)
 where
-    S: Service<Request<String>, Response = Response<ResponseBody<String>>, Error = Infallible>
-        + Clone,
+    S: Service<Request<String>, Response = Answer, Error = Infallible> + Clone,
 {
     let request = Request::get(format!("/items/{id}"))
         .header(header::IF_NONE_MATCH, "\"v1\"")
