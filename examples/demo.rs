@@ -378,12 +378,11 @@ fn short_body(headers: &http::HeaderMap, body: &[u8]) -> String {
     let problem = headers
         .get(CONTENT_TYPE)
         .is_some_and(|value| value == "application/problem+json");
-    if problem {
-        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-            if let Some(detail) = json["detail"].as_str() {
-                return format!("(problem) {}", cut(detail, 90));
-            }
-        }
+    if problem
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Some(detail) = json["detail"].as_str()
+    {
+        return format!("(problem) {}", cut(detail, 90));
     }
     format!("{:?}", cut(&String::from_utf8_lossy(body), 60))
 }

@@ -238,20 +238,20 @@ struct WriteAfterLookup<S> {
 impl<S: Storage> Storage for WriteAfterLookup<S> {
     async fn version(&self, key: &str) -> Result<Option<Version>, StorageError> {
         let version = self.inner.version(key).await?;
-        if let Some(current) = &version {
-            if self.armed.swap(false, Ordering::SeqCst) {
-                let expected = Expected::Current(&current.etag);
-                let written = self
-                    .inner
-                    .put_if(
-                        key,
-                        expected,
-                        Bytes::from_static(V2),
-                        ETag::from_content(V2),
-                    )
-                    .await?;
-                assert!(matches!(written, CasOutcome::Done(_)), "{written:?}");
-            }
+        if let Some(current) = &version
+            && self.armed.swap(false, Ordering::SeqCst)
+        {
+            let expected = Expected::Current(&current.etag);
+            let written = self
+                .inner
+                .put_if(
+                    key,
+                    expected,
+                    Bytes::from_static(V2),
+                    ETag::from_content(V2),
+                )
+                .await?;
+            assert!(matches!(written, CasOutcome::Done(_)), "{written:?}");
         }
         Ok(version)
     }
