@@ -39,7 +39,7 @@ pub const DEFAULT_QUEUE_WARNING: f64 = 0.5;
 /// (keys mapped by a closure). See the [crate documentation](crate) for what happens when the
 /// connection drops or stalls, or the notification queue fills.
 #[must_use]
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Listener {
     options: PgConnectOptions,
     channel: String,
@@ -70,7 +70,10 @@ impl Listener {
 
     /// Installs `trigger` ([`Trigger::install`]) on each new connection before listening, and
     /// listens on its channel: a replica then needs no migration, and a dropped trigger comes
-    /// back with the next connection.
+    /// back with the next connection. Installing needs the right to create functions and
+    /// triggers on the table; while it fails the listener does not listen (the cache stays
+    /// off) and retries, so without that right install [`Trigger::sql`] from a migration and
+    /// leave this out.
     pub fn installing(mut self, trigger: Trigger) -> Self {
         self.channel = trigger.channel().to_owned();
         self.trigger = Some(trigger);
@@ -147,6 +150,24 @@ impl Listener {
             task: Some(task),
             switch_off: Box::new(move || cache.switch_off()),
         }
+    }
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the connect options: they hold the password.
+        f.debug_struct("Listener")
+            .field("host", &self.options.get_host())
+            .field("port", &self.options.get_port())
+            .field("database", &self.options.get_database())
+            .field("channel", &self.channel)
+            .field("trigger", &self.trigger)
+            .field("heartbeat", &self.heartbeat)
+            .field("heartbeat_timeout", &self.heartbeat_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect_backoff", &self.backoff)
+            .field("queue_warning", &self.queue_warning)
+            .finish()
     }
 }
 

@@ -488,3 +488,23 @@ async fn an_unreachable_database_keeps_the_cache_off() {
     assert!(!listening.is_finished(), "it keeps trying");
     listening.shutdown().await;
 }
+
+#[test]
+fn a_listener_s_debug_output_leaves_the_password_out() {
+    let options: PgConnectOptions = "postgres://user:hunter2@db.example/shop".parse().unwrap();
+    let listener = Listener::new(options, "items_changed");
+    let shown = format!("{listener:?}");
+    assert!(
+        shown.contains("db.example") && shown.contains("items_changed"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Listener>();
+    send_sync::<tower_conditional_postgres::ListenerHandle>();
+    send_sync::<Trigger>();
+}
