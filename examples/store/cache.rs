@@ -6,16 +6,18 @@
 //! |---|---|---|
 //! | process memory, SQLite with one process | this process's writes (the layer) | late only for a write that commits after its request was dropped |
 //! | SQLite shared by several processes | this process's writes only | `--validator-cache-max-age` after another process's write |
-//! | PostgreSQL | every committed write, heard as a `NOTIFY` (see `listen.rs`) | the notification's delivery; the max age while not listening |
+//! | PostgreSQL | every committed write, heard as a `NOTIFY` (tower-conditional-postgres) | the notification's delivery; off while not listening |
 //!
-//! While a PostgreSQL replica is not listening (connecting, or its listening connection lost),
-//! the cache is switched off (`ValidatorCache::switch_off`): every revalidation asks the
-//! database.
+//! On PostgreSQL the `items` table's trigger notifies `items_changed` with the item's key, and
+//! a listener on a connection of its own (`--validator-cache-listen`, else `--database`)
+//! invalidates it. The cache is off while that connection is not listening (connecting, lost,
+//! or silent past its heartbeat): every revalidation then asks the database.
 
 use std::time::Duration;
 
 use axum::Router;
 use tower_conditional::ValidatorCache;
+use tower_conditional_postgres::{Listener, ListenerHandle, Trigger};
 
 use super::app;
 use super::app::storage::StorageError;
@@ -23,15 +25,12 @@ use super::database::Database;
 use super::database::postgres::Postgres;
 use super::database::sqlite::Sqlite;
 
-#[path = "listen.rs"]
-mod listen;
-
 /// Most bytes of validators cached per process.
 const MAX_BYTES: u64 = 32 * 1024 * 1024;
 
-/// A validator cache keyed by item key (the one `check_key` validated), switched off: the
-/// caller switches it on once it hears every write (at once without replicas).
-fn switched_off(max_age: Duration) -> ValidatorCache<String> {
+/// The validator cache, keyed by item key (the one `check_key` validated). On PostgreSQL the
+/// listener switches it off until it hears every write.
+fn cache(max_age: Duration) -> ValidatorCache<String> {
     eprintln!(
         "validator cache: max age {max_age:?}, at most {} MiB",
         MAX_BYTES >> 20
@@ -39,37 +38,42 @@ fn switched_off(max_age: Duration) -> ValidatorCache<String> {
     ValidatorCache::builder(app::item_key)
         .max_bytes(MAX_BYTES)
         .max_age(max_age)
-        .switched_off()
         .build()
 }
 
 /// The application over process memory, with the cache (invalidated by the layer alone).
 pub fn memory_router(max_age: Duration) -> Router {
-    let cache = switched_off(max_age);
-    cache.switch_on();
-    app::router_cached(
-        super::app::memory::Memory::new(),
-        app::Clock::system(),
-        Some(cache),
-    )
+    let memory = super::app::memory::Memory::new();
+    app::router_cached(memory, app::Clock::system(), Some(cache(max_age)))
 }
 
-/// The application over `database` with the cache: see the module docs for what invalidates it.
+/// The application over `database` with the cache (see the module docs for what invalidates
+/// it), and on PostgreSQL the listener, which stops when its handle is dropped.
 pub async fn router(
     database: &Database,
     max_age: Duration,
     listen: Option<&str>,
-) -> Result<Router, StorageError> {
-    let cache = switched_off(max_age);
+) -> Result<(Router, Option<ListenerHandle>), StorageError> {
+    let cache = cache(max_age);
     Ok(match database {
         Database::Sqlite(path) => {
-            cache.switch_on();
-            app::router_cached(Sqlite::open(path)?, app::Clock::system(), Some(cache))
+            let storage = Sqlite::open(path)?;
+            (
+                app::router_cached(storage, app::Clock::system(), Some(cache)),
+                None,
+            )
         }
         Database::Postgres(url) => {
             let storage = Postgres::connect(url).await?;
-            listen::spawn(listen.unwrap_or(url).to_owned(), cache.clone());
-            app::router_cached(storage, app::Clock::system(), Some(cache))
+            let options = listen
+                .unwrap_or(url)
+                .parse()
+                .map_err(|error| StorageError(format!("--validator-cache-listen: {error}")))?;
+            let listening = Listener::new(options, "items_changed")
+                .installing(Trigger::new("items", "key"))
+                .spawn(cache.clone());
+            let router = app::router_cached(storage, app::Clock::system(), Some(cache));
+            (router, Some(listening))
         }
     })
 }

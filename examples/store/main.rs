@@ -67,6 +67,13 @@ use cli::{Command, USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Events of the validator cache's listener (tower-conditional-postgres) and the library's
+    // warnings, on stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let command = cli::parse(
         std::env::args().skip(1),
         std::env::var("ADDR").ok(),
@@ -102,12 +109,19 @@ async fn main() -> ExitCode {
             }
         },
     };
+    // The validator cache's PostgreSQL listener runs as long as this handle lives.
+    let mut _listening = None;
     let opened = match (&options.database, options.validator_cache) {
         (None, None) => Ok(app::router()),
         (None, Some(max_age)) => Ok(cache::memory_router(max_age)),
         (Some(database), None) => database.router().await,
         (Some(database), Some(max_age)) => {
-            cache::router(database, max_age, options.listen.as_deref()).await
+            cache::router(database, max_age, options.listen.as_deref())
+                .await
+                .map(|(router, listening)| {
+                    _listening = listening;
+                    router
+                })
         }
     };
     let router = match &options.database {

@@ -316,8 +316,8 @@ async fn replicas(
     }
     let a = StoreProcess::start(&a_args, &logs.path("a.log")).await;
     let b = StoreProcess::start(&b_args, &logs.path("b.log")).await;
-    wait_for_line(&logs.path("a.log"), "listening for items_changed", 1).await;
-    wait_for_line(&logs.path("b.log"), "listening for items_changed", 1).await;
+    wait_for_line(&logs.path("a.log"), "validator cache on: listening", 1).await;
+    wait_for_line(&logs.path("b.log"), "validator cache on: listening", 1).await;
     let path = format!("/items/{name}-{}", std::process::id());
     let created = a
         .server
@@ -371,7 +371,7 @@ async fn a_reset_listening_connection_never_leaves_a_304_staler_than_the_max_age
     })
     .await;
     report("reset", &mut windows);
-    wait_for_line(&log, "listening for items_changed", 2).await;
+    wait_for_line(&log, "validator cache on: listening", 2).await;
     let mut after = windows_after_reconnect(&a, &b, &path).await;
     report("reset, listening again", &mut after);
 }
@@ -394,10 +394,12 @@ async fn a_silent_listening_connection_never_leaves_a_304_staler_than_the_max_ag
     .await;
     report("silent", &mut windows);
     assert!(
-        std::fs::read_to_string(&log).unwrap().contains("silent"),
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("connection stalled"),
         "B noticed the silence"
     );
-    wait_for_line(&log, "listening for items_changed", 2).await;
+    wait_for_line(&log, "validator cache on: listening", 2).await;
     let mut after = windows_after_reconnect(&a, &b, &path).await;
     report("silent, listening again", &mut after);
 }

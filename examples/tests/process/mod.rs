@@ -55,11 +55,22 @@ impl StoreProcess {
 
     /// The same for any example that prints `listening on http://ADDR` first.
     pub async fn example(name: &str, args: &[&str], log: &Path) -> StoreProcess {
+        Self::example_with_env(name, args, &[], log).await
+    }
+
+    /// [`example`](Self::example) with `env` set (after `DATABASE_URL` and `ADDR` are removed).
+    pub async fn example_with_env(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> StoreProcess {
         let log_file = std::fs::File::create(log).expect("create the example's log");
         let mut child = Command::new(example_binary(name))
             .args(args)
             .env_remove("DATABASE_URL")
             .env_remove("ADDR")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
