@@ -1,4 +1,5 @@
-//! [`StaticFilesBuilder`], [`Refresh`] and the state every clone of [`StaticFiles`] shares.
+//! [`StaticFiles`], its [`StaticFilesBuilder`] and [`Refresh`] policy, and the state every clone
+//! of it shares.
 
 use std::fmt;
 use std::io;
@@ -7,7 +8,6 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use crate::StaticFiles;
 use crate::coding::{Coding, Enabled};
 use crate::index::{Index, Trust};
 use crate::startup::index_root;
@@ -176,6 +176,48 @@ impl StaticFilesBuilder {
                 cache_control: self.cache_control,
             }),
         })
+    }
+}
+
+/// The files under one directory with the tags of their bytes: the layer's
+/// [`ValidatorSource`](tower_conditional::ValidatorSource), and the maker of the services that
+/// serve them. Cheap to clone (one shared index).
+///
+/// ```
+/// use http::{header, Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_conditional_fs::StaticFiles;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("hello.txt"), "hello")?;
+/// let files = StaticFiles::builder(dir.path()).build().await?;
+///
+/// let first = files.service().oneshot(Request::get("/hello.txt").body(String::new())?).await?;
+/// assert_eq!(first.headers()[header::ETAG], "\"2cf24dba5fb0a30e26e83b2ac5b9e29e\"");
+///
+/// let again = Request::get("/hello.txt").header(header::IF_NONE_MATCH, &first.headers()[header::ETAG]);
+/// let again = files.service().oneshot(again.body(String::new())?).await?;
+/// assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct StaticFiles {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl StaticFiles {
+    /// Starts configuring the files under `root`, served as tower-http's `ServeDir::new(root)`
+    /// would serve them.
+    pub fn builder(root: impl Into<PathBuf>) -> StaticFilesBuilder {
+        StaticFilesBuilder::new(root.into())
+    }
+
+    /// How many files are indexed (every file under the root, and those found since).
+    pub fn indexed_files(&self) -> usize {
+        self.inner.index.len()
     }
 }
 

@@ -15,11 +15,11 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use tower_conditional::response::AnswerBody;
 use tower_conditional::{ETag, LastModified, Lookup, Rejection, ValidatorSource, Validators};
 
-use crate::StaticFiles;
 use crate::coding::{Coding, Preference, preference};
 use crate::disk::{Found, find};
 use crate::resolve::{Target, target};
 use crate::settings::Inner;
+use crate::settings::StaticFiles;
 use crate::stat::StatKey;
 
 /// The future of a [`StaticFiles`] look-up: ready at once for a file whose tag is known, a
