@@ -433,7 +433,7 @@ where
                         invalidate,
                     } = waiting.pending.take().expect(DONE);
                     if let (Some(consult), Ok(Lookup::Present(validators))) = (consult, &answer) {
-                        consult.fill(validators);
+                        consult.fill(&parts, validators);
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
