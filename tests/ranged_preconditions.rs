@@ -486,3 +486,43 @@ async fn with_the_takeover_a_206_is_judged_by_a_second_look_up() {
         }
     }
 }
+
+/// `from_responses` over a service that tags nothing (the layer's content hashes are the only
+/// tags the client ever saw): a resume naming the hash the layer issued must not be answered
+/// 503 for ever, since no retry can ever make it provable.
+#[tokio::test]
+#[ignore = "review finding: from_responses + If-Range over an untagged 206 is 503 on every retry"]
+async fn from_responses_resumes_of_an_untagged_service_are_not_refused_for_ever() {
+    let file = service_fn(|request: Request<String>| async move {
+        let ranged = request.headers().contains_key(RANGE);
+        let response = if ranged {
+            Response::builder()
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(CONTENT_RANGE, "bytes 4-7/8")
+                .body(String::from("AAAA"))
+        } else {
+            Response::builder().body(String::from("AAAAAAAA"))
+        };
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::from_responses().layer(file);
+    let first = service
+        .clone()
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible");
+    let tag = first.headers()[ETAG].clone();
+    for _ in 0..3 {
+        let resume = Request::get("/f")
+            .header(RANGE, "bytes=4-")
+            .header(IF_RANGE, tag.clone())
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(resume).await.expect("infallible");
+        assert_ne!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a retry can never succeed"
+        );
+    }
+}
