@@ -526,3 +526,48 @@ async fn from_responses_resumes_of_an_untagged_service_are_not_refused_for_ever(
         );
     }
 }
+
+/// With the takeover, a 200's `ETag` comes from the look-up made before the inner service
+/// read: a file replaced in between is sent with the previous version's tag. A client holding
+/// those bytes under that tag then gets a 304 for them whenever that version comes back (a
+/// rollback of content-hash tags), and a resume splices.
+#[tokio::test]
+#[ignore = "review finding: takeover tags a 200 by the look-up before the read (no second look-up)"]
+async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            // The file is replaced just after the first look-up.
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            async move {
+                Ok::<_, Infallible>(Lookup::Present(
+                    Validators::new().with_etag(ETag::from_static(tag)),
+                ))
+            }
+        }
+    };
+    // The file server reads what is there when it runs: v2, with its own mtime tag.
+    let files = service_fn(|_: Request<String>| async {
+        let response = Response::builder()
+            .header(ETAG, "\"size-time-2\"")
+            .body(String::from("v2 bytes"));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    let response = service
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_ne!(
+        response.headers().get(ETAG).map(HeaderValue::as_bytes),
+        Some(&b"\"v1\""[..]),
+        "v2's bytes went out tagged v1"
+    );
+}
