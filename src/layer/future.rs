@@ -29,7 +29,7 @@ use crate::state::Validators;
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
     /// request needs one), then either the layer's own answer (after reading the rest of the
-    /// request body, see [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit))
+    /// request body, see [`ConditionalLayer::drain`](crate::ConditionalLayer::drain))
     /// or the inner service's response (read and hashed first when the response side must tag
     /// it).
     ///
