@@ -58,6 +58,9 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// source's future is made and before it is polled: on a hit that future is dropped unpolled.
 /// So do the query inside the future (not in the closure before it), and put checks that must
 /// answer every request (authentication) in a `source_fn` extractor or in a layer outside.
+/// A `source_fn`'s function body is skipped on a hit too: a [`Lookup::Rejected`](crate::Lookup::Rejected)
+/// it returns (an ownership check after its query) never answers a warm key; make such a
+/// check an extractor, or put the user in the key.
 ///
 /// # Memory
 ///
