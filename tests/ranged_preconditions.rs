@@ -571,3 +571,44 @@ async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() 
         "v2's bytes went out tagged v1"
     );
 }
+
+/// `from_responses` over a file server that sends `Last-Modified` but no `ETag`: a browser
+/// resumes with a date `If-Range`; the answer must be a 206 or the whole 200, never a 503 that
+/// every retry gets again.
+#[tokio::test]
+async fn from_responses_date_if_range_is_never_refused_for_ever() {
+    let modified = date_value(unix_now().as_secs() - 3600);
+    let file = {
+        let modified = modified.clone();
+        service_fn(move |request: Request<String>| {
+            let modified = modified.clone();
+            async move {
+                let honoured = request.headers().contains_key(RANGE)
+                    && request
+                        .headers()
+                        .get(IF_RANGE)
+                        .is_none_or(|named| *named == modified);
+                let response = Response::builder().header(LAST_MODIFIED, modified);
+                let response = if honoured {
+                    response
+                        .status(StatusCode::PARTIAL_CONTENT)
+                        .header(CONTENT_RANGE, "bytes 4-7/8")
+                        .body(String::from("AAAA"))
+                } else {
+                    response.body(String::from("AAAAAAAA"))
+                };
+                Ok::<_, Infallible>(response.expect("response"))
+            }
+        })
+    };
+    let service = ConditionalLayer::from_responses().layer(file);
+    for _ in 0..2 {
+        let resume = Request::get("/f")
+            .header(RANGE, "bytes=4-")
+            .header(IF_RANGE, modified.clone())
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(resume).await.expect("infallible");
+        assert_ne!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
