@@ -49,7 +49,7 @@ pin_project! {
     /// let future: ResponseFuture<_, _, String, String> = service.ready().await?.call(request);
     /// let response = future.await?;
     /// let expected = ETag::from_content(b"hello"); // tagged with the hash of its body
-    /// assert_eq!(response.headers()[header::ETAG], expected.to_header_value());
+    /// assert_eq!(response.headers()[header::ETAG], http::HeaderValue::from(&expected));
     /// # Ok(())
     /// # }
     /// ```
