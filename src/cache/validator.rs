@@ -51,6 +51,14 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// (`|Path(id): Path<u64>| id`); [`builder`](Self::builder) takes a function of the request
 /// head. A rejection by the key's extractors is the client's answer, warm cache or not.
 ///
+/// The key must hold everything the source's answer depends on: a list whose validators
+/// depend on its query (`/items?page=2`) needs the query in its key, or page 1's validators
+/// answer page 2's revalidation 304. The path alone, as in the examples below, suits
+/// resources without one. With [`keyed_by`](Self::keyed_by), every route under the layer
+/// must yield a key or a rejection the client should get: a `Path` missing on a route
+/// without the parameter is a 500, and mapping an absent `Path` to one key makes every such
+/// route share that key's entry.
+///
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
 /// its extractors reject (an authentication extractor's 401, a `Path`'s 400) gets their
