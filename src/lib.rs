@@ -155,7 +155,7 @@
 //! | [`response::AnswerBody`] | The body of those answers (empty, or problem+json), an `http_body::Body`. |
 //! | **Cache** | |
 //! | [`ValidatorCache`] \[`validator-cache`\] | Answers revalidations 304 from cached validators, without asking the source. |
-//! | [`ValidatorCacheBuilder`] \[`validator-cache`\] | Its bounds (entries, age) and related keys. |
+//! | [`ValidatorCacheBuilder`] \[`validator-cache`\] | Its bounds (bytes, age) and related keys. |
 //! | **Client** | |
 //! | [`ConditionalUpdate`] \[`client`\] | Read-modify-write with `If-Match` over a tower HTTP client, retrying on 412. |
 //! | [`Current`] \[`client`\] | What the change function is shown: the resource missing, or its [`Representation`]. |

@@ -486,3 +486,129 @@ async fn with_the_takeover_a_206_is_judged_by_a_second_look_up() {
         }
     }
 }
+
+/// `from_responses` over a service that tags nothing (the layer's content hashes are the only
+/// tags the client ever saw): a resume naming the hash the layer issued must not be answered
+/// 503 for ever, since no retry can ever make it provable.
+#[tokio::test]
+#[ignore = "review finding: from_responses + If-Range over an untagged 206 is 503 on every retry"]
+async fn from_responses_resumes_of_an_untagged_service_are_not_refused_for_ever() {
+    let file = service_fn(|request: Request<String>| async move {
+        let ranged = request.headers().contains_key(RANGE);
+        let response = if ranged {
+            Response::builder()
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(CONTENT_RANGE, "bytes 4-7/8")
+                .body(String::from("AAAA"))
+        } else {
+            Response::builder().body(String::from("AAAAAAAA"))
+        };
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::from_responses().layer(file);
+    let first = service
+        .clone()
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible");
+    let tag = first.headers()[ETAG].clone();
+    for _ in 0..3 {
+        let resume = Request::get("/f")
+            .header(RANGE, "bytes=4-")
+            .header(IF_RANGE, tag.clone())
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(resume).await.expect("infallible");
+        assert_ne!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a retry can never succeed"
+        );
+    }
+}
+
+/// With the takeover, a 200's `ETag` comes from the look-up made before the inner service
+/// read: a file replaced in between is sent with the previous version's tag. A client holding
+/// those bytes under that tag then gets a 304 for them whenever that version comes back (a
+/// rollback of content-hash tags), and a resume splices.
+#[tokio::test]
+#[ignore = "review finding: takeover tags a 200 by the look-up before the read (no second look-up)"]
+async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            // The file is replaced just after the first look-up.
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            async move {
+                Ok::<_, Infallible>(Lookup::Present(
+                    Validators::new().with_etag(ETag::from_static(tag)),
+                ))
+            }
+        }
+    };
+    // The file server reads what is there when it runs: v2, with its own mtime tag.
+    let files = service_fn(|_: Request<String>| async {
+        let response = Response::builder()
+            .header(ETAG, "\"size-time-2\"")
+            .body(String::from("v2 bytes"));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    let response = service
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_ne!(
+        response.headers().get(ETAG).map(HeaderValue::as_bytes),
+        Some(&b"\"v1\""[..]),
+        "v2's bytes went out tagged v1"
+    );
+}
+
+/// `from_responses` over a file server that sends `Last-Modified` but no `ETag`: a browser
+/// resumes with a date `If-Range`; the answer must be a 206 or the whole 200, never a 503 that
+/// every retry gets again.
+#[tokio::test]
+async fn from_responses_date_if_range_is_never_refused_for_ever() {
+    let modified = date_value(unix_now().as_secs() - 3600);
+    let file = {
+        let modified = modified.clone();
+        service_fn(move |request: Request<String>| {
+            let modified = modified.clone();
+            async move {
+                let honoured = request.headers().contains_key(RANGE)
+                    && request
+                        .headers()
+                        .get(IF_RANGE)
+                        .is_none_or(|named| *named == modified);
+                let response = Response::builder().header(LAST_MODIFIED, modified);
+                let response = if honoured {
+                    response
+                        .status(StatusCode::PARTIAL_CONTENT)
+                        .header(CONTENT_RANGE, "bytes 4-7/8")
+                        .body(String::from("AAAA"))
+                } else {
+                    response.body(String::from("AAAAAAAA"))
+                };
+                Ok::<_, Infallible>(response.expect("response"))
+            }
+        })
+    };
+    let service = ConditionalLayer::from_responses().layer(file);
+    for _ in 0..2 {
+        let resume = Request::get("/f")
+            .header(RANGE, "bytes=4-")
+            .header(IF_RANGE, modified.clone())
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(resume).await.expect("infallible");
+        assert_ne!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

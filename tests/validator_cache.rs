@@ -638,3 +638,63 @@ async fn ten_thousand_keys_of_a_client_s_choice_for_one_item_stay_within_the_byt
         "the bound was reached ({heaviest} bytes)"
     );
 }
+
+/// A source whose tag depends on the request's `Accept-Encoding` (as `tower-conditional-fs`'s
+/// `StaticFiles` tags a `.gz` sibling), saying so with `Vary: accept-encoding`.
+fn per_coding_service(queries: &Arc<AtomicUsize>, cache: &ValidatorCache<String>) -> Service {
+    let queries = Arc::clone(queries);
+    let source = move |head: &Parts| {
+        queries.fetch_add(1, Ordering::SeqCst);
+        let gzip = head
+            .headers
+            .get(http::header::ACCEPT_ENCODING)
+            .is_some_and(|value| value.to_str().unwrap_or("").contains("gzip"));
+        let tag = if gzip { "\"v1-gz\"" } else { "\"v1\"" };
+        async move {
+            Ok::<_, Infallible>(Lookup::Present(
+                Validators::new()
+                    .with_etag(ETag::from_static(tag))
+                    .with_vary(HeaderValue::from_static("accept-encoding")),
+            ))
+        }
+    };
+    let handler = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let layer = ConditionalLayer::new(source).validator_cache(cache.clone());
+    BoxCloneService::new(layer.layer(handler))
+}
+
+#[tokio::test]
+async fn a_coding_s_cached_tag_never_answers_a_request_of_another_coding() {
+    let (queries, cache) = (Arc::new(AtomicUsize::new(0)), cache());
+    let service = per_coding_service(&queries, &cache);
+    // A gzip client's revalidation fills the entry with the gzip copy's tag.
+    let gzip = get(
+        "/file",
+        &[
+            (http::header::ACCEPT_ENCODING, "gzip"),
+            (IF_NONE_MATCH, "\"v1-gz\""),
+        ],
+    );
+    assert_eq!(status(&service, gzip).await, StatusCode::NOT_MODIFIED);
+    // A shared cache holding both copies revalidates for an identity client with both tags:
+    // the source says the identity copy ("v1") is current, never the gzip one.
+    for _ in 0..2 {
+        let identity = get("/file", &[(IF_NONE_MATCH, "\"v1-gz\", \"x\"")]);
+        let response = service.clone().oneshot(identity).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "the gzip copy's cached tag validated an identity request"
+        );
+        let both = get("/file", &[(IF_NONE_MATCH, "\"v1-gz\", \"v1\"")]);
+        let response = service.clone().oneshot(both).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            response.headers()[ETAG],
+            "\"v1\"",
+            "the identity copy's tag"
+        );
+    }
+}

@@ -247,3 +247,61 @@ async fn keys_without_state_work_with_source_fn_too() {
     assert_eq!(db.queries(), 101);
     assert_eq!(cache.len(), 1);
 }
+
+#[tokio::test]
+#[ignore = "review finding: keyed_by's Path rejection (500) refuses POST /items; no way to leave a route unkeyed"]
+async fn adding_a_keyed_cache_never_refuses_a_write_to_a_route_without_the_key() {
+    // The layer covers the collection too (`POST /items` creates), as one `route_layer` on the
+    // router does; the source answers for both routes.
+    let source = |_: &Parts| async {
+        Ok::<_, Infallible>(Lookup::from(
+            Validators::new().with_etag(ETag::from_static("\"v1\"")),
+        ))
+    };
+    let cache = ValidatorCache::keyed_by(|Path(id): Path<u64>| id).build();
+    let app = Router::new()
+        .route(
+            "/items",
+            get(|| async { "list" }).post(|| async { StatusCode::CREATED }),
+        )
+        .route("/items/{id}", get(|| async { "item" }))
+        .route_layer(ConditionalLayer::new(source).validator_cache(cache));
+    // Without the cache this is a 201: the key cannot be taken, so it should play no part.
+    let create = request(Method::POST, "/items", &[]);
+    assert_eq!(status(&app, create).await, StatusCode::CREATED);
+    let list = request(Method::GET, "/items", &[(IF_NONE_MATCH, "\"v1\"")]);
+    assert_eq!(status(&app, list).await, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+#[ignore = "review finding: a warm cache skips a source_fn body's own Lookup::Rejected (403)"]
+async fn with_the_cache_warm_a_rejection_by_the_source_function_still_answers() {
+    // Authorization inside the source's function: only the owner (Bearer ok) may see item 7.
+    let source = source_fn(|Path(id): Path<u64>, headers: http::HeaderMap| async move {
+        let owner = headers
+            .get(AUTHORIZATION)
+            .is_some_and(|value| value == "Bearer ok");
+        if !owner {
+            return Ok::<_, Infallible>(Lookup::Rejected(
+                tower_conditional::Rejection::from_status(StatusCode::FORBIDDEN),
+            ));
+        }
+        Ok(Lookup::from(Validators::new().with_etag(ETag::from(id))))
+    });
+    let cache = ValidatorCache::keyed_by(|Path(id): Path<u64>| id).build();
+    let app = Router::new()
+        .route("/items/{id}", get(|| async { "item" }))
+        .route_layer(ConditionalLayer::new(source).validator_cache(cache));
+    let owner = revalidate("/items/7", "\"7\"");
+    assert_eq!(status(&app, owner).await, StatusCode::NOT_MODIFIED);
+    let stranger = request(
+        Method::GET,
+        "/items/7",
+        &[(AUTHORIZATION, "Bearer other"), (IF_NONE_MATCH, "\"7\"")],
+    );
+    assert_eq!(
+        status(&app, stranger).await,
+        StatusCode::FORBIDDEN,
+        "the owner's cached validators answered a stranger"
+    );
+}

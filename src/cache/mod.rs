@@ -79,12 +79,12 @@ impl fmt::Debug for Keyed {
 
 /// One read's key in its cache.
 pub(crate) trait ReadKey: Send + Sync {
-    /// The fresh cached validators, if any (none while the cache is switched off).
-    fn get(&self) -> Option<Validators>;
+    /// The fresh cached validators for `head`, if any (none while the cache is switched off).
+    fn get(&self, head: &Parts) -> Option<Validators>;
 
     /// Stores the source's [`Lookup::Present`](crate::Lookup::Present) answer, unless the key
     /// was invalidated since the key was taken (the answer may then predate the write).
-    fn fill(&self, validators: &Validators);
+    fn fill(&self, head: &Parts, validators: &Validators);
 }
 
 /// Whether cached `validators` give the request `head` a 304 the layer may send before the
@@ -134,7 +134,7 @@ impl Consult {
 
     /// The cached validators, when they give `head` a 304 now.
     pub(crate) fn hit(&self, head: &Parts) -> Option<Validators> {
-        let validators = self.0.key.get()?;
+        let validators = self.0.key.get(head)?;
         if !(self.0.answers)(head, &validators, self.0.encoding_aware) {
             return None;
         }
@@ -142,10 +142,10 @@ impl Consult {
         Some(validators)
     }
 
-    /// Stores a present answer of the source (not one the cache gave).
-    pub(crate) fn fill(&self, validators: &Validators) {
+    /// Stores a present answer of the source to `head` (not one the cache gave).
+    pub(crate) fn fill(&self, head: &Parts, validators: &Validators) {
         if !self.0.hit.load(Ordering::Relaxed) {
-            self.0.key.fill(validators);
+            self.0.key.fill(head, validators);
         }
     }
 }

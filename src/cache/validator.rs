@@ -4,11 +4,13 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::mem::size_of;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
+use http::header::ACCEPT_ENCODING;
 use http::request::Parts;
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Weighter};
@@ -49,6 +51,14 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// (`|Path(id): Path<u64>| id`); [`builder`](Self::builder) takes a function of the request
 /// head. A rejection by the key's extractors is the client's answer, warm cache or not.
 ///
+/// The key must hold everything the source's answer depends on: a list whose validators
+/// depend on its query (`/items?page=2`) needs the query in its key, or page 1's validators
+/// answer page 2's revalidation 304. The path alone, as in the examples below, suits
+/// resources without one. With [`keyed_by`](Self::keyed_by), every route under the layer
+/// must yield a key or a rejection the client should get: a `Path` missing on a route
+/// without the parameter is a 500, and mapping an absent `Path` to one key makes every such
+/// route share that key's entry.
+///
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
 /// its extractors reject (an authentication extractor's 401, a `Path`'s 400) gets their
@@ -56,6 +66,9 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// source's future is made and before it is polled: on a hit that future is dropped unpolled.
 /// So do the query inside the future (not in the closure before it), and put checks that must
 /// answer every request (authentication) in a `source_fn` extractor or in a layer outside.
+/// A `source_fn`'s function body is skipped on a hit too: a [`Lookup::Rejected`](crate::Lookup::Rejected)
+/// it returns (an ownership check after its query) never answers a warm key; make such a
+/// check an extractor, or put the user in the key.
 ///
 /// # Memory
 ///
@@ -72,8 +85,10 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// they may differ per user (`Authorization`, `Cookie`), and an entry keyed only by the
 /// resource would let one user's validators answer another's revalidation. Keying them by the
 /// field's value instead would hold credentials as keys and multiply entries by users, for a
-/// hit rate a cookie's variety rarely repays. `Accept-Encoding` alone is safe: encoding-aware
-/// tags are decided per coding from the one entry. The cache is filled from the source's
+/// hit rate a cookie's variety rarely repays. `Accept-Encoding` alone is kept, and the entry
+/// then answers only requests sending the same `Accept-Encoding` as the one that filled it: a
+/// source may tag each coding apart (a static file source tags a `.gz` sibling), and a gzip
+/// copy's tag must never validate an identity request. The cache is filled from the source's
 /// answer, before the handler runs, so it is the source's `Vary` that counts: a source whose
 /// validators depend on the user must say so with `with_vary` (its 304s need that `Vary` too,
 /// RFC 9110 §15.4.5). To cache per user, put the user in the key instead (an extractor of the
@@ -183,6 +198,10 @@ struct Inner<K> {
 #[derive(Clone)]
 struct Entry {
     validators: Validators,
+    /// The `Accept-Encoding` lines of the request that filled an entry whose `Vary` names
+    /// it: a source may tag each coding apart (as a static file source tags a `.gz` sibling),
+    /// so the entry answers only requests sending the same lines.
+    accept: Option<Arc<[HeaderValue]>>,
     stamp: Stamp,
     stored: Instant,
     /// Counted against the bound (the weigher must be cheap, so it is computed once).
@@ -578,13 +597,19 @@ impl<K: Hash + Eq + Clone> Inner<K> {
         }
     }
 
-    fn get(&self, key: &K) -> Option<Validators> {
+    fn get(&self, key: &K, head: &Parts) -> Option<Validators> {
         if !self.on.load(SeqCst) {
             return None;
         }
         let entry = self.entries.get(key)?;
         if entry.stamp == self.stamp(key) && entry.stored.elapsed() < self.max_age {
-            return Some(entry.validators);
+            // Another coding's entry stays: it is fresh for the requests of its coding.
+            let same_coding = entry.accept.as_deref().is_none_or(|accept| {
+                accept
+                    .iter()
+                    .eq(head.headers.get_all(ACCEPT_ENCODING).iter())
+            });
+            return same_coding.then_some(entry.validators);
         }
         // Stale: remove it, unless a fresh one replaced it meanwhile.
         self.entries
@@ -595,7 +620,7 @@ impl<K: Hash + Eq + Clone> Inner<K> {
     /// `asked`: when the look-up was stamped, before the source was asked. The entry's age
     /// counts from then, so the maximum age bounds how late a 304 is from the source's read,
     /// not from its (possibly slow) answer.
-    fn fill(&self, key: &K, stamp: Stamp, asked: Instant, validators: &Validators) {
+    fn fill(&self, key: &K, head: &Parts, stamp: Stamp, asked: Instant, validators: &Validators) {
         if varies_per_request(validators.vary()) {
             // What was cached for the key may be one user's: drop it too.
             self.entries.remove(key);
@@ -603,9 +628,21 @@ impl<K: Hash + Eq + Clone> Inner<K> {
         }
         // Only an optimisation: a stamp made stale after this check is caught by `get`.
         if stamp == self.stamp(key) {
-            let weight = weight::entry::<K, Entry>(key, weight::validators_heap(validators));
+            let accept = validators.vary().is_some().then(|| {
+                let lines = head.headers.get_all(ACCEPT_ENCODING).iter().cloned();
+                lines.collect::<Arc<[HeaderValue]>>()
+            });
+            let accept_heap = accept.as_deref().map_or(0, |lines| {
+                lines
+                    .iter()
+                    .map(|line| line.len() + size_of::<HeaderValue>())
+                    .sum()
+            });
+            let heap = weight::validators_heap(validators) + accept_heap;
+            let weight = weight::entry::<K, Entry>(key, heap);
             let entry = Entry {
                 validators: validators.clone(),
+                accept,
                 stamp,
                 stored: asked,
                 weight,
@@ -662,13 +699,13 @@ impl<K> ReadKey for Read<K>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
-    fn get(&self) -> Option<Validators> {
-        self.inner.get(&self.key)
+    fn get(&self, head: &Parts) -> Option<Validators> {
+        self.inner.get(&self.key, head)
     }
 
-    fn fill(&self, validators: &Validators) {
+    fn fill(&self, head: &Parts, validators: &Validators) {
         self.inner
-            .fill(&self.key, self.stamp, self.asked, validators);
+            .fill(&self.key, head, self.stamp, self.asked, validators);
     }
 }
 

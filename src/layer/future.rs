@@ -29,7 +29,7 @@ use crate::state::Validators;
 pin_project! {
     /// Response future of [`Conditional`](super::Conditional): the source's look-up (when the
     /// request needs one), then either the layer's own answer (after reading the rest of the
-    /// request body, see [`ConditionalLayer::drain_limit`](crate::ConditionalLayer::drain_limit))
+    /// request body, see [`ConditionalLayer::drain`](crate::ConditionalLayer::drain))
     /// or the inner service's response (read and hashed first when the response side must tag
     /// it).
     ///
@@ -49,7 +49,7 @@ pin_project! {
     /// let future: ResponseFuture<_, _, String, String> = service.ready().await?.call(request);
     /// let response = future.await?;
     /// let expected = ETag::from_content(b"hello"); // tagged with the hash of its body
-    /// assert_eq!(response.headers()[header::ETAG], expected.to_header_value());
+    /// assert_eq!(response.headers()[header::ETAG], http::HeaderValue::from(&expected));
     /// # Ok(())
     /// # }
     /// ```
@@ -433,7 +433,7 @@ where
                         invalidate,
                     } = waiting.pending.take().expect(DONE);
                     if let (Some(consult), Ok(Lookup::Present(validators))) = (consult, &answer) {
-                        consult.fill(validators);
+                        consult.fill(&parts, validators);
                     }
                     match decide(answer, &mut parts, &plan) {
                         Verdict::Answer(response) => {
