@@ -29,23 +29,26 @@
 //!
 //! The cache takes the lines between `// cache {` and `// cache }`: its key (the item id, as
 //! `Path<i64>` reads it, so `/items/07` shares item 7's entry), the listener that invalidates
-//! it, and the layer's use of it.
+//! it, the layer's use of it, and their imports: 11 lines (`tests/inventory_replicas.rs` counts
+//! them, at most 15).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::extract::{Path, State};
-use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tower_conditional::{
-    Checked, ConditionalLayer, ValidatorCache, Validators, source_fn_with_state,
-};
+use tower_conditional::{Checked, ConditionalLayer, Validators, source_fn_with_state};
+
+// cache {
+use axum::http::request::Parts;
+use tower_conditional::ValidatorCache;
 use tower_conditional_postgres::{Listener, Trigger};
+// cache }
 
 /// The table; created at start-up under an advisory lock (instances start together).
 const SCHEMA: &str = "SELECT pg_advisory_xact_lock(7364);

@@ -199,3 +199,23 @@ async fn a_write_through_one_instance_reaches_the_others_cache_never_a_stale_304
     );
     schema.drop().await;
 }
+
+/// The cache and its cross-instance invalidation in `examples/inventory.rs`: the non-blank
+/// lines between `// cache {` and `// cache }` (its imports included).
+#[test]
+fn the_inventory_s_cache_takes_at_most_15_lines() {
+    let mut inside = false;
+    let mut counted = 0;
+    for line in include_str!("../inventory.rs").lines().map(str::trim) {
+        match line {
+            "// cache {" => inside = true,
+            "// cache }" => inside = false,
+            "" => {}
+            _ => counted += usize::from(inside),
+        }
+    }
+    assert!(!inside, "an unclosed cache block");
+    assert!(counted > 5, "the markers are missing: {counted} lines");
+    assert!(counted <= 15, "{counted} lines of cache code");
+    eprintln!("inventory: {counted} lines of cache code");
+}
