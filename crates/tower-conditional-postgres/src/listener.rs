@@ -109,8 +109,8 @@ impl Listener {
         self
     }
 
-    /// The fraction of the server's notification queue in use above which each heartbeat logs
-    /// a warning (default 0.5).
+    /// The fraction of the server's notification queue in use at or above which each
+    /// heartbeat logs a warning (default 0.5; 0 warns at every one).
     pub fn queue_warning(mut self, fraction: f64) -> Self {
         self.queue_warning = fraction;
         self
@@ -336,9 +336,9 @@ where
     }
 }
 
-/// Logs the notification queue's usage; above `warning`, as a warning.
+/// Logs the notification queue's usage; at or above `warning`, as a warning.
 fn report_queue(channel: &str, usage: f64, warning: f64) {
-    if usage > warning {
+    if usage >= warning {
         tracing::warn!(
             channel,
             usage,

@@ -510,3 +510,55 @@ fn public_types_are_send_and_sync() {
     send_sync::<tower_conditional_postgres::ListenerHandle>();
     send_sync::<Trigger>();
 }
+
+/// Everything written to it, shared: the captured log.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_heartbeat_reports_the_queue_usage_as_a_warning_at_the_threshold() {
+    let Some(url) =
+        database_url("the_heartbeat_reports_the_queue_usage_as_a_warning_at_the_threshold")
+    else {
+        return;
+    };
+    let scratch = Scratch::new(&url).await;
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // A current-thread runtime: the listener's task runs on this thread, under this default.
+    let _default = tracing::subscriber::set_default(subscriber);
+    let (cache, _, _) = cached_service();
+    let listening = Listener::new(scratch.options.clone(), "items_changed")
+        .heartbeat(Duration::from_millis(50))
+        .queue_warning(0.0) // an empty queue is at the threshold: every heartbeat warns
+        .spawn(cache.clone());
+    within(Duration::from_secs(10), "listening", || cache.is_on()).await;
+    within(Duration::from_secs(5), "a queue warning", || {
+        log.text().contains("the notification queue is 0% full")
+    })
+    .await;
+    assert!(log.text().contains("WARN"), "{}", log.text());
+    listening.shutdown().await;
+    scratch.drop().await;
+}
