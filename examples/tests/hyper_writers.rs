@@ -26,11 +26,10 @@ async fn two_writers_using_if_unmodified_since_in_one_second_lose_no_update() {
     let process = StoreProcess::example("hyper", &["--addr", "127.0.0.1:0"], &log).await;
     let server = &process.server;
     for round in 0..2 {
-        // The previous round's second write is dated a second ahead: past it, the create is
-        // dated now. Then early in a second, so the create, the read and both writes share it.
-        if round > 0 {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
+        // The latest write (the example's seeded `/greeting` at start-up, or the previous
+        // round's second write) may be dated up to a second ahead: past it, the create is dated
+        // now. Then early in a second, so the create, the read and both writes share it.
+        tokio::time::sleep(Duration::from_secs(2)).await;
         while subsec_millis() >= 200 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
