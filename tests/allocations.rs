@@ -330,18 +330,25 @@ fn pass_through_put_allocations_are_bounded() {
         },
         StatusCode::OK,
     );
-    // Not part of the GET budget: writes carry a `Checked` in the request's extensions, and
-    // `Extensions::insert` (in `layer::decide`) allocates
+    // Not part of the GET budget; found with a backtrace-capturing allocator. Writes carry a
+    // `Checked` in the request's extensions, and `Extensions::insert` (in
+    // `layer::before::hand_over`) allocates
     // 1. the boxed `AnyMap` (the extensions are empty until then),
-    // 2. its hash table,
-    // 3. the `Box<dyn AnyClone>` holding the `Checked` (148 bytes: it owns the `Validators`),
+    // 2. the `Box<dyn AnyClone>` holding the `Checked` (240 bytes: it owns the `Validators`),
+    // 3. the map's hash table (148 bytes);
     // and 4. the boxed look-up state (see the 304 above);
     // 5.-11. the request head kept to ask the source again should the handler refuse with a
-    //    412 that does not name the current version (a race lost after the check, issue 30):
-    //    its box, the header map's two tables, and the first shared copy of each value made
-    //    from a `&str` or `Vec` (the URI, `Host`, `Accept`, `If-Match`: four, not three). Only
-    //    a write that passed a precondition keeps it, and only with `validators_in_412` (the
-    //    default).
+    //    412 that does not name the current version (a race lost after the check, issue 30),
+    //    cloned in `layer::before::decide`: 5. its box (`Parts`, 224 bytes), 6. and 7. the
+    //    header map's index table and entries vector, 8. the shared storage for the URI's
+    //    path, and 9.-11. the shared storage for each of the three header values (`Host`,
+    //    `Accept`, `If-Match`). The URI and the values are `Bytes` that this request owns
+    //    alone, so the clone promotes each to shared storage (24 bytes), once; values already
+    //    shared, as hyper parses them (slices of one read buffer), cost a reference count.
+    //    The `If-Match` value is the 11th since `HeaderValue::from(current_tag())` moves the
+    //    tag's own bytes into the request (the old `to_header_value` cloned them, promoting
+    //    them while the request was built, outside the count). Only a write that passed a
+    //    precondition keeps the head, and only with `validators_in_412` (the default).
     assert!(
         layered <= bare + 11,
         "pass-through PUT: {layered} allocations, bare: {bare}"
