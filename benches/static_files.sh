@@ -70,7 +70,9 @@ start --serve-dir; SERVE_DIR=$ADDR; SERVE_DIR_PID=$PID
 NGINX_PIDS=
 if command -v nginx >/dev/null; then
     NGINX_DIR=$(mktemp -d)
+    # The workers run as this user: the site is in a private temporary directory.
     cat > "$NGINX_DIR/nginx.conf" <<EOF
+user $(id -un);
 worker_processes 1;
 pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log;
