@@ -76,7 +76,10 @@ pub(super) fn post_from_response(plan: &Plan, parts: &mut Parts, responses_only:
         // §13.2.2 evaluates preconditions before Range, and a 206 cannot become a 304 or
         // 412: ask the handler for the whole representation.
         drop_range(parts);
-    } else if let Some(if_range) = one_tag_if_range(parts).filter(|_| responses_only) {
+    } else if let Some(if_range) = one_tag_if_range(parts)
+        .filter(|_| responses_only)
+        .filter(|tag| !is_body_hash(tag))
+    {
         // Only If-Range, and no source but the responses: the inner service, whose validators
         // these are, decides it, and a 206 leaves only when its own `ETag` is the one named
         // (see `ranges`). A date names one version only when declared strong, which a response
@@ -117,6 +120,30 @@ fn one_tag_if_range(parts: &Parts) -> Option<HeaderValue> {
         return None;
     };
     ETag::try_from(line).is_ok().then(|| line.clone())
+}
+
+/// Whether `tag` has the form of the layer's own body-hash tags (`ETag::from_content`: 32
+/// lowercase hex digits, with a `-<coding>` suffix under encoding-aware tags). With
+/// `from_responses` such a tag was made by hashing a 200 the inner service sent untagged, so
+/// its 206 can never carry it: resuming would be refused on every retry. The whole
+/// representation is the answer instead (always right for a false or unprovable `If-Range`).
+fn is_body_hash(tag: &HeaderValue) -> bool {
+    let bytes = tag.as_bytes();
+    let Some(opaque) = bytes
+        .strip_prefix(b"\"")
+        .and_then(|b| b.strip_suffix(b"\""))
+    else {
+        return false;
+    };
+    let (hash, coding) = match opaque.iter().position(|&b| b == b'-') {
+        Some(dash) => (&opaque[..dash], Some(&opaque[dash + 1..])),
+        None => (opaque, None),
+    };
+    hash.len() == 32
+        && hash
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && coding.is_none_or(|c| !c.is_empty() && c.iter().all(u8::is_ascii_lowercase))
 }
 
 /// What to do once the source has answered.
