@@ -27,6 +27,7 @@ use http::header::{
 use http::{HeaderName, Method};
 use tokio::task::JoinSet;
 
+use backends::unix_now;
 use support::{Reply, Server};
 
 /// The item's content and ETag, read with a plain GET.
@@ -489,7 +490,8 @@ async fn stale_if_match_put_leaves_content_and_etag_unchanged(server: Server) {
         .put("/items/doc", &[(IF_MATCH, &v1)], "v2")
         .await
         .etag();
-    let before = server.get("/items/doc", &[]).await;
+    // v2 was written in v1's second, so it is dated a second ahead: read its stored date.
+    let before = backends::settled_get(&server, "/items/doc").await;
 
     for stale in [v1.clone(), format!("W/{v2}"), "\"nonsense\"".to_owned()] {
         let reply = server.put("/items/doc", &[(IF_MATCH, &stale)], "v3").await;
@@ -730,12 +732,6 @@ async fn put_with_an_invalid_if_unmodified_since_date_gets_428(server: Server) {
 }
 
 /// Seconds since 1970 by this machine's clock (the clock of every backend in these tests).
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
 
 /// Two writes within one second, then a write naming the first version's date: HTTP dates
 /// have one-second resolution, yet the date must not let the write replace the second version.

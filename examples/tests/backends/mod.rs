@@ -223,3 +223,33 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// Now, in whole Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// A GET of `path` whose `Last-Modified` is the stored date, not the clock.
+///
+/// The store dates the versions of one item a second apart, so writes in quick succession are
+/// dated ahead of the clock, and a response sends `min(stored, now)` (RFC 9110 §8.8.2.1). Two
+/// reads clamped in different seconds that agree show the stored date has been reached.
+pub async fn settled_get(server: &crate::support::Server, path: &str) -> crate::support::Reply {
+    let mut earlier = server.get(path, &[]).await;
+    for _ in 0..30 {
+        let read_by = unix_now();
+        while unix_now() <= read_by {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let later = server.get(path, &[]).await;
+        if later.header(http::header::LAST_MODIFIED) == earlier.header(http::header::LAST_MODIFIED)
+        {
+            return later;
+        }
+        earlier = later;
+    }
+    panic!("the Last-Modified of {path} kept moving for 30 s");
+}
