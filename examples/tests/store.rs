@@ -731,8 +731,6 @@ async fn put_with_an_invalid_if_unmodified_since_date_gets_428(server: Server) {
     );
 }
 
-/// Seconds since 1970 by this machine's clock (the clock of every backend in these tests).
-
 /// Two writes within one second, then a write naming the first version's date: HTTP dates
 /// have one-second resolution, yet the date must not let the write replace the second version.
 /// Once the clock has passed the second version's date, that date is sent and works.
