@@ -185,7 +185,7 @@ async fn handle(
         }
         Method::PUT => {
             // What the layer checked: the write must still apply to exactly that version.
-            let checked = request.extensions().get::<Checked>().cloned();
+            let checked = Checked::from_request(&request);
             let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) if error.is::<LengthLimitError>() => {

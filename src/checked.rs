@@ -1,6 +1,9 @@
 //! What the layer checked, handed to the handler for an atomic write.
 
-use http::Response;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{Request, Response};
 
 use crate::decision::Condition;
 use crate::etag::ETag;
@@ -62,12 +65,36 @@ use crate::state::ResourceState;
 /// assert_eq!(put(&mut store, "doc", &checked).status(), StatusCode::PRECONDITION_REQUIRED);
 /// assert_eq!(store["doc"], 8);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Checked {
     state: ResourceState,
     passed: Option<Condition>,
     etag_matched: bool,
+    /// The layer can name the current version in a [`lost_race`](Checked::lost_race) 412 (a
+    /// write that passed a precondition, with `validators_in_412`): taking the `Checked` from
+    /// the request keeps its head for that.
+    refillable: bool,
+    /// The request head, kept when the handler took this `Checked` from a refillable request:
+    /// a `lost_race` 412 carries it back to the layer, which asks the source with it. Kept by
+    /// the handler's taking, not by the layer, so a handler that never takes `Checked` costs
+    /// no copy of the head.
+    head: Option<Arc<Parts>>,
 }
+
+/// Equal when they say the same about the check (the kept head is not part of it).
+impl PartialEq for Checked {
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state
+            && self.passed == other.passed
+            && self.etag_matched == other.etag_matched
+    }
+}
+
+impl Eq for Checked {}
+
+/// On a `lost_race` 412: the head of the request that lost, for the layer's second look-up.
+#[derive(Debug, Clone)]
+pub(crate) struct LostRaceHead(pub(crate) Arc<Parts>);
 
 impl Checked {
     /// What the layer knows of a request that passed no precondition, against `state`.
@@ -86,12 +113,78 @@ impl Checked {
             state,
             passed: None,
             etag_matched: false,
+            refillable: false,
+            head: None,
         }
     }
 
-    pub(crate) fn with_outcome(mut self, passed: Option<Condition>, etag_matched: bool) -> Self {
+    pub(crate) fn with_outcome(
+        mut self,
+        passed: Option<Condition>,
+        etag_matched: bool,
+        refillable: bool,
+    ) -> Self {
         self.passed = passed;
         self.etag_matched = etag_matched;
+        self.refillable = refillable && passed.is_some();
+        self
+    }
+
+    /// The `Checked` the layer gave `request`, for handlers that are not axum handlers (with
+    /// the `axum` feature, `Checked` is an extractor doing the same). Taken this way rather
+    /// than from the extensions directly, a write that passed a precondition keeps a copy of
+    /// its head, so that its [`lost_race`](Checked::lost_race) 412 can be given the current
+    /// validators by the layer.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{header, request::Parts, Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_conditional::{Checked, ConditionalLayer, Lookup, Validators};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Present(Validators::new())) };
+    /// let handler = service_fn(|request: Request<String>| async move {
+    ///     let checked = Checked::from_request(&request).expect("a checked write");
+    ///     assert!(checked.passed().is_some());
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let service = ConditionalLayer::new(source).layer(handler);
+    /// let write = Request::put("/").header(header::IF_MATCH, "*").body(String::new())?;
+    /// assert_eq!(service.oneshot(write).await?.status(), StatusCode::OK);
+    /// // Without the layer there is none.
+    /// assert!(Checked::from_request(&Request::put("/").body(())?).is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_request<B>(request: &Request<B>) -> Option<Checked> {
+        let checked = request.extensions().get::<Checked>()?;
+        if !checked.refillable {
+            return Some(checked.clone());
+        }
+        let (mut head, ()) = Request::new(()).into_parts();
+        head.method = request.method().clone();
+        head.uri = request.uri().clone();
+        head.version = request.version();
+        head.headers = request.headers().clone();
+        head.extensions = request.extensions().clone();
+        Some(checked.clone().keeping(head))
+    }
+
+    /// The `Checked` in `parts`, keeping the head where a `lost_race` needs it (see
+    /// [`from_request`](Checked::from_request)).
+    #[cfg(feature = "axum")]
+    fn from_parts(parts: &Parts) -> Option<Checked> {
+        let checked = parts.extensions.get::<Checked>()?;
+        if !checked.refillable {
+            return Some(checked.clone());
+        }
+        Some(checked.clone().keeping(parts.clone()))
+    }
+
+    fn keeping(mut self, head: Parts) -> Self {
+        self.head = Some(Arc::new(head));
         self
     }
 
@@ -121,7 +214,7 @@ impl Checked {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let source = |_: &Parts| async { Ok::<_, Infallible>(Lookup::Present(Validators::new())) };
     /// let handler = service_fn(|request: Request<String>| async move {
-    ///     let checked = request.extensions().get::<Checked>().expect("writes get one");
+    ///     let checked = Checked::from_request(&request).expect("writes get one");
     ///     assert_eq!(checked.passed(), Some(Condition::IfMatch));
     ///     assert_eq!(checked.matched_etag(), None); // `*` names no version
     ///     Ok::<_, Infallible>(Response::new(String::new()))
@@ -154,7 +247,7 @@ impl Checked {
     ///     Ok::<_, Infallible>(Lookup::Present(current))
     /// };
     /// let handler = service_fn(|request: Request<String>| async move {
-    ///     let checked = request.extensions().get::<Checked>().expect("writes get one");
+    ///     let checked = Checked::from_request(&request).expect("writes get one");
     ///     assert_eq!(checked.matched_etag(), Some(&ETag::from_static("\"v2\"")));
     ///     Ok::<_, Infallible>(Response::new(String::new()))
     /// });
@@ -236,7 +329,14 @@ impl Checked {
     /// ```
     pub fn refusal(&self, current: &ResourceState) -> Response<AnswerBody> {
         match self.passed {
-            Some(condition) => response::precondition_failed(condition, current),
+            Some(condition) => {
+                let refused = response::precondition_failed(condition, current);
+                // Without a tag, the layer may find the current one (see `lost_race`).
+                match current.etag() {
+                    Some(_) => refused,
+                    None => self.with_head(refused),
+                }
+            }
             None => response::precondition_required(),
         }
     }
@@ -247,8 +347,12 @@ impl Checked {
     /// changed after the check; a 428 for an unconditional write, as
     /// [`refusal`](Checked::refusal) answers. No second query in the handler: on its way out
     /// through the layer, the 412 gets the current `ETag` and `Last-Modified` from the source,
-    /// asked again once (where that look-up fails or finds nothing, it goes out without them;
-    /// see [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)).
+    /// asked again once with the request's head (where that look-up fails or finds nothing, it
+    /// goes out without them; see
+    /// [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)). The head is
+    /// the one kept when the `Checked` was taken with the axum extractor or
+    /// [`from_request`](Checked::from_request); one read straight from the extensions keeps
+    /// none, and its 412 goes out without validators.
     ///
     /// ```
     /// use http::{header, StatusCode};
@@ -281,7 +385,7 @@ impl Checked {
     /// let handler = service_fn(move |request: Request<String>| {
     ///     let version = Arc::clone(&version);
     ///     async move {
-    ///         let checked = request.extensions().get::<Checked>().expect("a checked write");
+    ///         let checked = Checked::from_request(&request).expect("a checked write");
     ///         version.store(5, Ordering::SeqCst); // another writer commits version 5 first
     ///         let rows_updated = 0; // UPDATE notes SET ... WHERE id = $1 AND version = 4
     ///         Ok::<_, Infallible>(if rows_updated == 0 {
@@ -300,9 +404,19 @@ impl Checked {
     /// ```
     pub fn lost_race(&self) -> Response<AnswerBody> {
         match self.passed {
-            Some(condition) => response::lost_race(condition),
+            Some(condition) => self.with_head(response::lost_race(condition)),
             None => response::precondition_required(),
         }
+    }
+
+    /// `refused`, carrying the kept head back to the layer for its second look-up.
+    fn with_head(&self, mut refused: Response<AnswerBody>) -> Response<AnswerBody> {
+        if let Some(head) = &self.head {
+            refused
+                .extensions_mut()
+                .insert(LostRaceHead(Arc::clone(head)));
+        }
+        refused
     }
 
     /// The version that was current at the check, read back from its entity tag (the inverse
@@ -357,11 +471,7 @@ mod extract {
         type Rejection = MissingChecked;
 
         async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-            parts
-                .extensions
-                .get::<Checked>()
-                .cloned()
-                .ok_or(MissingChecked)
+            Checked::from_parts(parts).ok_or(MissingChecked)
         }
     }
 
@@ -372,7 +482,7 @@ mod extract {
             parts: &mut Parts,
             _: &S,
         ) -> Result<Option<Self>, Self::Rejection> {
-            Ok(parts.extensions.get::<Checked>().cloned())
+            Ok(Checked::from_parts(parts))
         }
     }
 }

@@ -273,9 +273,18 @@ async fn lost_race(
     layer: ConditionalLayer<impl tower_conditional::ValidatorSource + Clone>,
     document: &Document,
 ) -> Response<String> {
+    lost_race_taking(layer, document, Checked::from_request).await
+}
+
+/// [`lost_race`], with the handler taking its `Checked` by `take`.
+async fn lost_race_taking(
+    layer: ConditionalLayer<impl tower_conditional::ValidatorSource + Clone>,
+    document: &Document,
+    take: fn(&Request<String>) -> Option<Checked>,
+) -> Response<String> {
     let racing = document.clone();
     let handler = service_fn(move |request: Request<String>| {
-        let checked = request.extensions().get::<Checked>().cloned();
+        let checked = take(&request);
         racing.write(1);
         async move {
             let checked = checked.expect("a checked write");
@@ -319,6 +328,58 @@ async fn a_lost_race_412_gets_the_current_validators_from_a_second_look_up() {
     assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
     assert!(!refused.headers().contains_key(ETAG));
     assert_eq!(lookups.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_lost_race_412_is_looked_up_again_with_the_request_s_own_head() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let source = {
+        let (document, asked) = (document.clone(), asked.clone());
+        move |parts: &Parts| {
+            let tenant = parts.headers.get("x-tenant").cloned();
+            asked.lock().unwrap().push((parts.uri.to_string(), tenant));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
+        }
+    };
+    let racing = document.clone();
+    let handler = service_fn(move |request: Request<String>| {
+        let checked = Checked::from_request(&request).expect("a checked write");
+        racing.write(1);
+        async move { Ok::<_, Infallible>(checked.lost_race()) }
+    });
+    let write = Request::put("/doc?x=1")
+        .header(IF_MATCH, "\"v1\"")
+        .header("x-tenant", "acme")
+        .body(String::from("new"))
+        .expect("request");
+    let refused = ConditionalLayer::new(source)
+        .layer(handler)
+        .oneshot(write)
+        .await
+        .expect("infallible");
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(refused.headers()[ETAG], "\"v2\"");
+    let asked = asked.lock().unwrap();
+    let first = (
+        String::from("/doc?x=1"),
+        Some(HeaderValue::from_static("acme")),
+    );
+    assert_eq!(*asked, [first.clone(), first], "the same head, twice");
+}
+
+#[tokio::test]
+async fn a_checked_read_straight_from_the_extensions_keeps_no_head_and_no_second_look_up() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let never = Arc::new(AtomicBool::new(false));
+    let source = racing_source(document.clone(), never, 0, lookups.clone());
+    let straight: fn(&Request<String>) -> Option<Checked> =
+        |request| request.extensions().get::<Checked>().cloned();
+    let refused = lost_race_taking(ConditionalLayer::new(source), &document, straight).await;
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert!(!refused.headers().contains_key(ETAG), "as documented");
+    assert_eq!(lookups.load(Ordering::SeqCst), 1, "not asked again");
 }
 
 #[tokio::test]

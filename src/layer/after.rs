@@ -16,6 +16,7 @@ use super::ranges::{self, RangeOf};
 use super::settings::Settings;
 use super::trace;
 use crate::body::{ConditionalBody, Framing};
+use crate::checked::LostRaceHead;
 use crate::conditions::Conditions;
 use crate::date::LastModified;
 use crate::decision::Condition;
@@ -248,7 +249,7 @@ fn refill_412<E: Into<BoxError>>(
 }
 
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
-fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
+fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
     if post.take_over && response.status().is_success() {
         // The source's validators replace the inner service's own (`take_over_validators`).
         let headers = response.headers_mut();
@@ -270,8 +271,16 @@ fn finish<B: Body>(mut response: Response<B>, post: Post) -> After<B> {
         // A handler's own 412 (a lost compare-and-set, `Checked::refusal`) follows the same
         // rules as the layer's: validators only where allowed, tags in their issued form; one
         // that does not name the current version gets it from the source, asked again.
-        if post.validators_in_412 && post.head.is_some() && !response.headers().contains_key(ETAG) {
-            return After::Again(response, Again::Refill, post);
+        let lost_race = response.extensions_mut().remove::<LostRaceHead>();
+        if post.validators_in_412 && !response.headers().contains_key(ETAG) {
+            if let Some(LostRaceHead(head)) = lost_race
+                && post.refill
+            {
+                post.head = Some(head);
+            }
+            if post.head.is_some() {
+                return After::Again(response, Again::Refill, post);
+            }
         }
         let headers = response.headers_mut();
         let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());

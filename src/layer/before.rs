@@ -3,6 +3,8 @@
 //! and the [`Post`] for its response. Free of polling and of tower: the future only drives
 //! these.
 
+use std::sync::Arc;
+
 use http::header::{
     ETAG, HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
     RANGE,
@@ -210,13 +212,10 @@ pub(super) fn decide<E: Into<BoxError>>(
     };
     trace::decided(parts, proceed.passed(), None);
     let range = range_check(&proceed, &state, parts, plan);
-    // The head as the source saw it, for a second look-up on the response side: a 206 that
-    // does not say which version it is, or a handler's 412 (a lost race) that does not name
-    // the current version. Only a request that passed a precondition can lose a race (an
-    // unconditional one is refused with 428).
-    let refusable = !is_read(&parts.method) && proceed.passed().is_some();
-    let keep_head = range.is_some() || (refusable && plan.settings.validators_in_412);
-    let head = keep_head.then(|| Box::new(parts.clone()));
+    // The head as the source saw it, for a second look-up on the response side about a 206
+    // that does not say which version it is. (A handler's lost race brings its own back: see
+    // `Checked::from_request`.)
+    let head = range.is_some().then(|| Arc::new(parts.clone()));
     apply_range(proceed.range(), parts);
     hand_over(state, &proceed, parts, plan, range, head)
 }
@@ -383,17 +382,21 @@ fn hand_over(
     parts: &mut Parts,
     plan: &Plan,
     range: Option<Box<RangeCheck>>,
-    head: Option<Box<Parts>>,
+    head: Option<Arc<Parts>>,
 ) -> Verdict {
     if plan.settings.take_over {
         hide_decided(parts);
     }
+    // Only a write that passed a precondition can lose a race (an unconditional one is
+    // refused with 428), and its 412 names the current version only with `validators_in_412`.
+    let refill = !is_read(&parts.method) && plan.settings.validators_in_412;
     let checked =
-        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched());
+        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill);
     if !is_read(&parts.method) {
         parts.extensions.insert(checked(state));
         return Verdict::Call(Post {
             head,
+            refill: refill && proceed.passed().is_some(),
             ..plan.post()
         });
     }

@@ -88,10 +88,13 @@ use crate::source::FromResponse;
 ///   the response has none;
 /// - a 412 of the handler (a race lost after the layer's check: [`Checked::lost_race`](crate::Checked::lost_race),
 ///   or a [`refusal`](crate::Checked::refusal) without a tag) that does not name the current
-///   version gets it: the layer asks the source again, once, with the request head it was
-///   first asked with (so within whatever bounds the source has, such as a timeout outside the
-///   layer), and puts the `ETag` and `Last-Modified` it answers on the 412. Where that look-up
-///   fails or finds nothing, the 412 goes out as the handler sent it. (With
+///   version gets it: the layer asks the source again, once (so within whatever bounds the
+///   source has, such as a timeout outside the layer), with the request head kept when the
+///   handler took its `Checked` (the axum extractor, or
+///   [`Checked::from_request`](crate::Checked::from_request): a handler that never takes it
+///   costs no copy of the head), and puts the `ETag` and `Last-Modified` it answers on the
+///   412. Where that look-up fails or finds nothing, or the `Checked` was read straight from
+///   the extensions, the 412 goes out as the handler sent it. (With
 ///   [`validators_in_412(false)`](Self::validators_in_412) no 412 carries validators, and the
 ///   source is not asked.)
 ///

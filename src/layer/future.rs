@@ -458,7 +458,8 @@ where
                         }
                         Verdict::Call(mut post) => {
                             post.invalidate = invalidate;
-                            let shared = post.head.is_some().then_some(shared);
+                            let asks_again = post.head.is_some() || post.refill;
+                            let shared = asks_again.then_some(shared);
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {
                                 future,

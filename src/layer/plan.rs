@@ -2,6 +2,7 @@
 //! and the [`Post`] (with its [`ResponseCheck`] and [`RangeCheck`]) that the response side
 //! applies to the inner service's response. Plain data, made by the request side and read by the response side.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderName, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
@@ -53,9 +54,13 @@ pub(super) struct Post {
     /// A write's cache keys, invalidated when its response is a success.
     pub(super) invalidate: Option<Invalidate>,
     /// The request head as the source saw it, kept where the response may need a second
-    /// look-up: a 206 that does not say which version it is (`range`), or a handler's 412
-    /// without the current validators (a write, or a read with `range`, that got `Checked`).
-    pub(super) head: Option<Box<Parts>>,
+    /// look-up: a 206 that does not say which version it is (`range`); or a handler's
+    /// `lost_race` 412 brought it back (see `refill`).
+    pub(super) head: Option<Arc<Parts>>,
+    /// A write that passed a precondition, with `validators_in_412`: a `lost_race` 412 that
+    /// carries the request head (kept by the handler's taking of `Checked`) is given the
+    /// current validators by a second look-up.
+    pub(super) refill: bool,
     /// The layer took over from an inner service with validators of its own: the inner
     /// service's `ETag` and `Last-Modified` never leave on a success, the source's replace them.
     pub(super) take_over: bool,
@@ -72,6 +77,7 @@ impl Post {
             range: None,
             invalidate: None,
             head: None,
+            refill: false,
             take_over: false,
         }
     }
