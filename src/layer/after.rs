@@ -259,18 +259,9 @@ fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
     if let Some(validators) = &post.fill {
         fill_validators(&mut response, validators);
     }
-    if post.encoding_tags && response.status().is_success() {
-        let headers = response.headers_mut();
-        tag_for_encoding(headers);
-        if headers.contains_key(ETAG) {
-            // The tag depends on the coding, and so on Accept-Encoding.
-            vary_on_accept_encoding(headers);
-        }
-    }
     if response.status() == StatusCode::PRECONDITION_FAILED {
-        // A handler's own 412 (a lost compare-and-set, `Checked::refusal`) follows the same
-        // rules as the layer's: validators only where allowed, tags in their issued form; one
-        // that does not name the current version gets it from the source, asked again.
+        // A handler's 412 that does not name the current version gets it from the source,
+        // asked again (a lost race, see `Checked::lost_race`).
         let lost_race = response.extensions_mut().remove::<LostRaceHead>();
         if post.validators_in_412 && !response.headers().contains_key(ETAG) {
             if let Some(LostRaceHead(head)) = lost_race
@@ -282,15 +273,8 @@ fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
                 return After::Again(response, Again::Refill, post);
             }
         }
-        let headers = response.headers_mut();
-        let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
-        finish_412(
-            headers,
-            current.as_ref(),
-            post.validators_in_412,
-            post.encoding_tags,
-        );
     }
+    finish_passing(&mut response, post.encoding_tags, post.validators_in_412);
     let Some(check) = post.check else {
         return After::Done(response.map(ConditionalBody::inner));
     };
@@ -311,6 +295,30 @@ fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
         ));
     }
     After::Done(Response::from_parts(head, ConditionalBody::inner(body)))
+}
+
+/// What every response gets, whatever the layer evaluated: a success's strong tag in the
+/// form issued for its coding (`encoding_tags`); a handler's own 412 (a lost compare-and-set,
+/// `Checked::refusal`) follows the layer's rules: validators only where allowed, tags in their
+/// issued form.
+pub(super) fn finish_passing<B>(
+    response: &mut Response<B>,
+    encoding_tags: bool,
+    validators_in_412: bool,
+) {
+    let status = response.status();
+    if encoding_tags && status.is_success() {
+        let headers = response.headers_mut();
+        tag_for_encoding(headers);
+        if headers.contains_key(ETAG) {
+            // The tag depends on the coding, and so on Accept-Encoding.
+            vary_on_accept_encoding(headers);
+        }
+    } else if status == StatusCode::PRECONDITION_FAILED {
+        let headers = response.headers_mut();
+        let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
+        finish_412(headers, current.as_ref(), validators_in_412, encoding_tags);
+    }
 }
 
 /// Tags a body read whole with its hash (`None`: it was too large to hash), then decides.

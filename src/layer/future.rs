@@ -14,12 +14,12 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use super::after::{After, Again, after, after_again};
+use super::after::{After, Again, after, after_again, finish_passing};
 use super::before::{Verdict, cached_answers, decide, rejected};
 use super::drain::{self, Draining, Limits, Start};
 use super::hashing::Read;
 use super::plan::{Plan, Post};
-use super::settings::Shared;
+use super::settings::{Settings, Shared};
 use crate::body::{ConditionalBody, Framing};
 use crate::cache::{Consult, Invalidate, Keyed, Keying};
 use crate::response::AnswerBody;
@@ -89,6 +89,13 @@ pin_project! {
             drain: Box<Draining>,
             // How the answer goes out (see `Framing`).
             framing: Framing,
+        },
+        // The fast path: a request the layer evaluates nothing of (see `finish_passing`).
+        Passing {
+            #[pin]
+            future: S::Future,
+            encoding_tags: bool,
+            validators_in_412: bool,
         },
         Inner {
             #[pin]
@@ -226,6 +233,18 @@ where
             },
         };
         ResponseFuture { state }
+    }
+
+    /// The inner service has been called on a request the layer evaluates nothing of: only
+    /// the settings every response is finished with apply to its response.
+    pub(super) fn passing(future: S::Future, settings: &Settings) -> Self {
+        ResponseFuture {
+            state: State::Passing {
+                future,
+                encoding_tags: settings.encoding_aware_etags,
+                validators_in_412: settings.validators_in_412,
+            },
+        }
     }
 
     /// The inner service has been called; `post` is applied to its response.
@@ -478,6 +497,16 @@ where
                     let response = ready!(drain.poll(body, cx));
                     return Poll::Ready(Ok(ConditionalBody::answer(response, *framing)));
                 }
+                StateProj::Passing {
+                    future,
+                    encoding_tags,
+                    validators_in_412,
+                } => {
+                    // In place, without the `Post` of the other paths: this is most requests.
+                    let mut response = ready!(future.poll(cx))?;
+                    finish_passing(&mut response, *encoding_tags, *validators_in_412);
+                    return Poll::Ready(Ok(response.map(ConditionalBody::inner)));
+                }
                 StateProj::Inner {
                     future,
                     post,
@@ -563,7 +592,7 @@ where
             State::Keying { .. } => "Keying",
             State::Lookup { .. } => "Lookup",
             State::Draining { .. } => "Draining",
-            State::Inner { .. } => "Inner",
+            State::Passing { .. } | State::Inner { .. } => "Inner",
             State::Rechecking { .. } => "Rechecking",
             State::Hashing { .. } => "Hashing",
             State::Answered { .. } => "Answered",

@@ -12,7 +12,7 @@ use tower::Service;
 
 use super::before::{Need, is_revalidation, need, post_from_response};
 use super::future::{Next, ResponseFuture};
-use super::plan::{Plan, Post};
+use super::plan::Plan;
 use super::settings::{Config, Shared};
 use crate::body::ConditionalBody;
 use crate::cache::{Keyed, Keying};
@@ -205,8 +205,8 @@ where
         match need {
             // The fast path: no look-up, no split of the request, nothing to evaluate.
             Need::Nothing if self.shared.config.cache.is_none() || !is_write(request.method()) => {
-                let post = Post::passing(&self.shared.config.settings);
-                ResponseFuture::inner(self.inner.call(request), post)
+                let settings = &self.shared.config.settings;
+                ResponseFuture::passing(self.inner.call(request), settings)
             }
             Need::Nothing => {
                 // A write that needs no look-up still invalidates its cache keys on success.
