@@ -13,7 +13,11 @@
 //! the service clones it (and drops it) even when the source is not asked.
 //!
 //! Before the timed groups, the bench prints the heap allocations per request of each path,
-//! counted by a global allocator (`tests/allocations.rs` asserts them).
+//! counted by a global allocator (`tests/allocations.rs` asserts them), and the pass-through's
+//! cost as a ratio to bare measured in pairs: rounds of 2,000 requests through each, in
+//! alternating order, the ratio taken per round and its median printed. On a shared machine
+//! whose speed drifts by tens of percent between criterion's groups, a pair measured within a
+//! few milliseconds of each other sees the same machine: this ratio is the guard's figure.
 //!
 //! A second group (`layer_source_50us`, issue 9) puts a source whose look-up takes 50 µs behind
 //! the layer and drives every request with a tokio current-thread runtime (`block_on`, the same
@@ -235,6 +239,64 @@ fn print_allocations() {
     }
 }
 
+// ----- the pass-through's ratio to bare, in pairs -------------------------------------------
+
+/// Wall time of `count` requests of `kind` through `service`. The requests are built in
+/// batches of 32 just before their batch is timed, so each is in cache as a request a server
+/// has just parsed would be (as criterion's `iter_batched` has them).
+fn time_requests<S, B>(service: &S, kind: Kind, count: usize) -> Duration
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    const BATCH: usize = 32;
+    let mut total = Duration::ZERO;
+    let mut requests = Vec::with_capacity(BATCH);
+    for _ in 0..count.div_ceil(BATCH) {
+        requests.extend((0..BATCH).map(|_| request(kind)));
+        let start = Instant::now();
+        for request in requests.drain(..) {
+            black_box(serve(service, request));
+        }
+        total += start.elapsed();
+    }
+    total
+}
+
+/// The median, over `rounds`, of the time of 2,000 requests through `layered` divided by that
+/// through `bare`, each round measuring both back to back (which goes first alternates).
+fn paired_ratio<S, T, B, C>(bare: &S, layered: &T, kind: Kind, rounds: usize) -> (f64, f64, f64)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
+    T: Service<Request<Full<Bytes>>, Response = Response<C>, Error = Infallible> + Clone,
+{
+    const PER_ROUND: usize = 2_000;
+    time_requests(bare, kind, PER_ROUND);
+    time_requests(layered, kind, PER_ROUND);
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|round| {
+            let (b, l) = if round % 2 == 0 {
+                let b = time_requests(bare, kind, PER_ROUND);
+                (b, time_requests(layered, kind, PER_ROUND))
+            } else {
+                let l = time_requests(layered, kind, PER_ROUND);
+                (time_requests(bare, kind, PER_ROUND), l)
+            };
+            l.as_secs_f64() / b.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.25), at(0.75))
+}
+
+fn print_paired_ratios() {
+    let (median, low, high) = paired_ratio(&bare(), &layered(), Kind::Get, 301);
+    println!(
+        "pass-through GET / bare GET, paired (301 rounds of 2,000 each): median {median:.2}x, \
+         quartiles {low:.2}x to {high:.2}x"
+    );
+}
+
 // ----- timed groups -------------------------------------------------------------------------
 
 /// Times one request kind through `service`; the request is built outside the timed section.
@@ -259,6 +321,7 @@ fn bench_case<S, B>(
 
 fn bench_layer(c: &mut Criterion) {
     print_allocations();
+    print_paired_ratios();
 
     let bare = bare();
     let layered = layered();

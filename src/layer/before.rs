@@ -44,11 +44,8 @@ pub(super) enum Need {
 /// The rule of "When the source is asked" in the [`ConditionalLayer`](super::ConditionalLayer)
 /// docs: a look-up only where its answer can change the outcome.
 pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config) -> Need {
-    // RFC 9110 §13.2.1: preconditions of these methods are ignored.
-    if method == Method::CONNECT || method == Method::OPTIONS || method == Method::TRACE {
-        return Need::Nothing;
-    }
     let lookup_if = |asks: bool| if asks { Need::Lookup } else { Need::Nothing };
+    // Reads first: they are most requests.
     if is_read(method) {
         if config.responses_only {
             return Need::Response;
@@ -58,6 +55,10 @@ pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config
         // Filling in (or taking over) validators needs them for every read.
         let fill = config.settings.fill_response_validators || config.settings.take_over;
         return lookup_if(conditions.is_conditional() || if_range || fill);
+    }
+    // RFC 9110 §13.2.1: preconditions of these methods are ignored.
+    if method == Method::CONNECT || method == Method::OPTIONS || method == Method::TRACE {
+        return Need::Nothing;
     }
     // If-Modified-Since is ignored on methods other than GET and HEAD (§13.1.3).
     lookup_if(
