@@ -74,6 +74,8 @@ impl<'a> Conditions<'a> {
     /// assert!(!conditions.has_if_match());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // Inlined into the layer's (generic) call: one pass on every request.
+    #[inline]
     pub fn from_headers(headers: &'a HeaderMap) -> Self {
         /// Past this many distinct names, six hash look-ups beat one pass over the names.
         const SCAN_LIMIT: usize = 24;

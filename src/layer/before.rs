@@ -43,6 +43,7 @@ pub(super) enum Need {
 
 /// The rule of "When the source is asked" in the [`ConditionalLayer`](super::ConditionalLayer)
 /// docs: a look-up only where its answer can change the outcome.
+#[inline]
 pub(super) fn need(method: &Method, conditions: &Conditions<'_>, config: &Config) -> Need {
     let lookup_if = |asks: bool| if asks { Need::Lookup } else { Need::Nothing };
     // Reads first: they are most requests.
