@@ -126,6 +126,10 @@ pub(super) enum Again {
     /// A handler's 412 (a race lost after the layer's check) that does not name the current
     /// version.
     Refill,
+    /// A success of an inner service whose validators the layer took over: the source's
+    /// validators were looked up before it read, so they name its body only if a second
+    /// look-up after it finds the same ones.
+    Confirm,
 }
 
 /// Applies `post` to the inner service's response. Only a 2xx other than 206 is evaluated:
@@ -163,6 +167,27 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
         Again::Refill => {
             let mut response = response;
             refill_412(response.headers_mut(), answer, head.as_deref());
+            finish(response, post)
+        }
+        Again::Confirm => {
+            let unchanged = match answer.map_err(Into::into) {
+                Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
+                    then.etag() == now.etag() && then.last_modified() == now.last_modified()
+                }),
+                Ok(_) => false,
+                Err(error) => {
+                    if let Some(head) = &head {
+                        trace::source_error(head, &*error, None);
+                    }
+                    false
+                }
+            };
+            if !unchanged {
+                // The body may be of either version: no validators rather than wrong ones,
+                // and no answer decided by the first look-up's.
+                post.fill = None;
+                post.check = None;
+            }
             finish(response, post)
         }
         Again::Range(range) => match ranges::judge_again(&range, answer, post.encoding_tags) {
@@ -250,7 +275,11 @@ fn refill_412<E: Into<BoxError>>(
 
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
 fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
-    if post.take_over && response.status().is_success() {
+    let success = response.status().is_success();
+    if post.take_over && success && post.fill.is_some() && post.head.is_some() {
+        return After::Again(response, Again::Confirm, post);
+    }
+    if post.take_over && success {
         // The source's validators replace the inner service's own (`take_over_validators`).
         let headers = response.headers_mut();
         headers.remove(ETAG);

@@ -214,10 +214,12 @@ pub(super) fn decide<E: Into<BoxError>>(
     };
     trace::decided(parts, proceed.passed(), None);
     let range = range_check(&proceed, &state, parts, plan);
-    // The head as the source saw it, for a second look-up on the response side about a 206
-    // that does not say which version it is. (A handler's lost race brings its own back: see
+    // The head as the source saw it, for a second look-up on the response side: about a 206
+    // that does not say which version it is, or a taken-over read's success (see
+    // `Again::Confirm`). (A handler's lost race brings its own back: see
     // `Checked::from_request`.)
-    let head = range.is_some().then(|| Arc::new(parts.clone()));
+    let confirm = plan.settings.take_over && is_read(&parts.method);
+    let head = (range.is_some() || confirm).then(|| Arc::new(parts.clone()));
     apply_range(proceed.range(), parts);
     hand_over(state, &proceed, parts, plan, range, head)
 }
@@ -454,6 +456,8 @@ fn on_the_response(
 ) -> Post {
     let required =
         plan.precondition_required && state.is_present() && !protected(parts, &state, accept);
+    // A taken-over success is confirmed by a second look-up (see `Again::Confirm`).
+    let head = plan.settings.take_over.then(|| Arc::new(parts.clone()));
     drop_range(parts);
     let fill = filled(state.clone(), plan);
     let validators = match state {
@@ -467,6 +471,7 @@ fn on_the_response(
     Post {
         fill,
         check: Some(Box::new(check)),
+        head,
         take_over: plan.settings.take_over,
         ..plan.post()
     }
