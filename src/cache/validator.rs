@@ -49,15 +49,18 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// resource (`/items/7`, `/items/07`, `/items/%37`) shares one entry. With the `axum` feature,
 /// [`keyed_by`](Self::keyed_by) takes it from extractors, as a handler would
 /// (`|Path(id): Path<u64>| id`); [`builder`](Self::builder) takes a function of the request
-/// head. A rejection by the key's extractors is the client's answer, warm cache or not.
+/// head. A rejection by the key's extractors is the client's answer, warm cache or not (a
+/// server error excepted: see below).
 ///
 /// The key must hold everything the source's answer depends on: a list whose validators
 /// depend on its query (`/items?page=2`) needs the query in its key, or page 1's validators
 /// answer page 2's revalidation 304. The path alone, as in the examples below, suits
-/// resources without one. With [`keyed_by`](Self::keyed_by), every route under the layer
-/// must yield a key or a rejection the client should get: a `Path` missing on a route
-/// without the parameter is a 500, and mapping an absent `Path` to one key makes every such
-/// route share that key's entry.
+/// resources without one. With [`keyed_by`](Self::keyed_by), a rejection that is a server
+/// error (a 5xx: axum's `Path` on a route without the parameter, a missing `Extension`) says
+/// the route has no key, not that the client erred, and adding the cache must not change its
+/// answers: the request goes on as if there were no cache (a read to the source; a write
+/// through, emptying the cache when it succeeds, since what it changed has no key). Never map
+/// an absent `Path` to one key: every such route would share that key's entry.
 ///
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
@@ -731,6 +734,17 @@ where
             asked: Instant::now(),
         }))
     }
+
+    /// A request whose route has no key (see "Keys" in the type's docs): a read is left to
+    /// the source; a write, whose target cannot be named, empties the cache on success.
+    #[cfg(feature = "axum")]
+    fn unkeyable(&self, write: bool) -> Keyed {
+        if !write {
+            return Keyed::Unkeyed;
+        }
+        let inner = Arc::clone(&self.inner);
+        Keyed::Write(Invalidate::new(move || inner.invalidate_all()))
+    }
 }
 
 impl<K> Hook for ValidatorCache<K>
@@ -750,6 +764,9 @@ where
                 Keying::Pending(Box::pin(async move {
                     match extracting.await {
                         Ok(key) => cache.keyed(key, write),
+                        Err(rejection) if rejection.response().status().is_server_error() => {
+                            cache.unkeyable(write)
+                        }
                         Err(rejection) => Keyed::Rejected(rejection),
                     }
                 }))
