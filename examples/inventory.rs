@@ -44,6 +44,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tower_conditional::{Checked, ConditionalLayer, Validators, source_fn_with_state};
 
+#[path = "serving.rs"]
+mod serving;
+
 // cache {
 use axum::http::request::Parts;
 use tower_conditional::ValidatorCache;
@@ -205,9 +208,7 @@ async fn serve(addr: SocketAddr, url: &str) -> Result<(), Box<dyn std::error::Er
         .route_layer(layer)
         .with_state(db);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    // Tests and scripts read this line to learn the port when started with port 0.
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    serving::serve(listener, app).await?;
     Ok(())
 }
 

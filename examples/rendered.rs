@@ -35,8 +35,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tower_conditional::ConditionalLayer;
+
+#[path = "serving.rs"]
+mod serving;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:3002";
 const USAGE: &str = "usage: rendered [--addr HOST:PORT]   (default 127.0.0.1:3002; env ADDR also sets it, the flag wins)";
@@ -101,22 +103,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let local = match listener.local_addr() {
-        Ok(local) => local,
-        Err(error) => {
-            eprintln!("cannot read the bound address: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // axum 0.8's spelling of `axum::serve(...).tcp_nodelay(true)`: TCP_NODELAY on every accepted
-    // socket, so small responses (a 304 is headers only) leave at once instead of waiting on Nagle.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    println!("listening on http://{local}");
-    if let Err(error) = axum::serve(listener, router()).await {
+    if let Err(error) = serving::serve(listener, router()).await {
         eprintln!("server error: {error}");
         return ExitCode::FAILURE;
     }

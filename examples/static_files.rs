@@ -38,9 +38,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use tower_conditional_fs::{StaticFiles, immutable_if_hashed};
 use tower_http::services::ServeDir;
+
+#[path = "serving.rs"]
+mod serving;
 
 const USAGE: &str = "\
 usage: static_files --dir DIR [--addr ADDR] [--serve-dir]
@@ -150,17 +152,7 @@ async fn serve(app: Router, addr: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let local = listener.local_addr().unwrap_or(addr);
-    // axum 0.8's spelling of `tcp_nodelay(true)`: small responses (304s) leave at once.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    // Tests and scripts read this line to learn the port when started with port 0.
-    println!("listening on http://{local}");
-    // With axum's `http2` feature on, `axum::serve` speaks HTTP/1.1 and h2c on this one port.
-    if let Err(error) = axum::serve(listener, app).await {
+    if let Err(error) = serving::serve(listener, app).await {
         eprintln!("server error: {error}");
         return ExitCode::FAILURE;
     }

@@ -197,6 +197,22 @@ pub trait LookupFn<T, S>: Clone + Send + Sync + 'static {
     fn call(self, head: Parts, state: S) -> BoxLookup<Self::Error>;
 }
 
+/// Runs the extractor `$extractor` on `$head`, binding its value to the name `$extractor`; on a
+/// rejection, returns `$rejected` of it (as a [`Rejection`]) from the enclosing async block.
+/// What the source's functions and the cache's keys share.
+macro_rules! extract {
+    ($extractor:ident, $head:ident, $state:ident, $rejected:expr) => {
+        let extracted =
+            <$extractor as FromRequestParts<S>>::from_request_parts(&mut $head, &$state)
+                .await
+                .map_err(IntoResponse::into_response);
+        let $extractor = match extracted {
+            Ok(value) => value,
+            Err(response) => return ($rejected)(rejection(response).await),
+        };
+    };
+}
+
 macro_rules! lookup_fn {
     ($($extractor:ident),*) => {
         #[allow(non_snake_case, unused_mut, unused_variables)]
@@ -213,15 +229,7 @@ macro_rules! lookup_fn {
 
             fn call(self, mut head: Parts, state: S) -> BoxLookup<E> {
                 Box::pin(async move {
-                    $(
-                        let extracted = <$extractor as FromRequestParts<S>>::from_request_parts(&mut head, &state)
-                            .await
-                            .map_err(IntoResponse::into_response);
-                        let $extractor = match extracted {
-                            Ok(value) => value,
-                            Err(response) => return Ok(Lookup::Rejected(rejection(response).await)),
-                        };
-                    )*
+                    $(extract!($extractor, head, state, |rejected| Ok(Lookup::Rejected(rejected)));)*
                     // The extractors passed: a fresh cached 304 now spares the query (which
                     // has not started: the function is not even called).
                     if let Some(cached) = head.extensions.get::<Consult>().and_then(|consult| consult.hit(&head)) {
@@ -291,15 +299,7 @@ macro_rules! key_fn {
 
             fn extract(self, mut head: Parts, state: S) -> Extracting<K> {
                 Box::pin(async move {
-                    $(
-                        let extracted = <$extractor as FromRequestParts<S>>::from_request_parts(&mut head, &state)
-                            .await
-                            .map_err(IntoResponse::into_response);
-                        let $extractor = match extracted {
-                            Ok(value) => value,
-                            Err(response) => return Err(rejection(response).await),
-                        };
-                    )*
+                    $(extract!($extractor, head, state, Err);)*
                     Ok(self($($extractor),*))
                 })
             }

@@ -57,11 +57,11 @@ mod app;
 mod cache;
 mod cli;
 mod database;
+#[path = "../serving.rs"]
+mod serving;
 mod tls;
 
 use std::process::ExitCode;
-
-use axum::serve::ListenerExt;
 
 use cli::{Command, USAGE};
 
@@ -153,18 +153,8 @@ async fn main() -> ExitCode {
         tls::serve(listener, router, config).await;
         return ExitCode::SUCCESS;
     }
-    // axum 0.8's spelling of `tcp_nodelay(true)`: set TCP_NODELAY on every accepted socket, so
-    // small responses (304, 412, headers-only) leave at once instead of waiting on Nagle.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("cannot set TCP_NODELAY: {error}");
-        }
-    });
     eprintln!("storage: {storage}");
-    // Tests and scripts read this line to learn the port when started with port 0.
-    println!("listening on http://{local}");
-    // With axum's `http2` feature on, `axum::serve` speaks HTTP/1.1 and h2c on this one port.
-    if let Err(error) = axum::serve(listener, router).await {
+    if let Err(error) = serving::serve(listener, router).await {
         eprintln!("server error: {error}");
         return ExitCode::FAILURE;
     }
