@@ -484,7 +484,11 @@ impl<V> ConditionalLayer<V> {
     ///   [encoding-aware tags](Self::encoding_aware_etags), which then rewrite the source's
     ///   tag per coding), so the client is only ever given validators the layer decides by.
     ///   The source is therefore asked about every GET and HEAD, as with
-    ///   [`fill_response_validators`](Self::fill_response_validators);
+    ///   [`fill_response_validators`](Self::fill_response_validators), and asked again once
+    ///   the inner service has answered with a success: its first answer was given before the
+    ///   inner service read, so a version written in between would put the previous version's
+    ///   tag on the new bytes. Where the second answer differs (or the look-up fails), the
+    ///   response goes out without validators, never with ones that may not be its own;
     /// - with [`from_responses`](Self::from_responses) (no source), the hash of the body
     ///   replaces the inner service's own `ETag` wherever the body is hashed (see
     ///   [`body_hash`](Self::body_hash)); a body too large to hash, and a HEAD
