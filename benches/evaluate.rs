@@ -18,10 +18,15 @@
 //! goes through `std::hint::black_box`. Before timing, each group checks that the three
 //! functions agree on the outcome of its scenario.
 //!
+//! Before the groups, the bench prints each scenario's `headers_crate` / `evaluate` ratio
+//! measured in pairs: batches of about 100 µs of each, back to back in alternating order, the
+//! ratio taken per pair and its median over 101 pairs printed. On a shared machine whose speed
+//! drifts between criterion's groups, a pair sees one machine: this ratio is the guard's figure.
+//!
 //! Run: `cargo bench --bench evaluate -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use headers::{HeaderMapExt, IfMatch, IfModifiedSince, IfNoneMatch, IfRange, IfUnmodifiedSince};
@@ -361,8 +366,70 @@ fn scenarios(current: &Current) -> Vec<Scenario> {
     ]
 }
 
+/// Wall time of `count` calls of `f`.
+fn time_calls(f: &impl Fn() -> Outcome, count: u32) -> Duration {
+    let start = Instant::now();
+    for _ in 0..count {
+        black_box(f());
+    }
+    start.elapsed()
+}
+
+/// The median over 101 pairs of `slow`'s time over `fast`'s for one batch each, measured back
+/// to back (which goes first alternates); batches of about 100 µs of `fast`.
+fn paired_ratio(fast: impl Fn() -> Outcome, slow: impl Fn() -> Outcome) -> f64 {
+    let one = time_calls(&fast, 1_000).as_secs_f64() / 1_000.0;
+    let count = ((100e-6 / one.max(1e-9)) as u32).clamp(16, 1_000_000);
+    let mut ratios: Vec<f64> = (0..101)
+        .map(|pair| {
+            let (f, s) = if pair % 2 == 0 {
+                let f = time_calls(&fast, count);
+                (f, time_calls(&slow, count))
+            } else {
+                let s = time_calls(&slow, count);
+                (time_calls(&fast, count), s)
+            };
+            s.as_secs_f64() / f.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[50]
+}
+
+fn print_paired_ratios(current: &Current) {
+    println!("headers_crate / evaluate, paired (median of 101 pairs of ~100 µs batches):");
+    for scenario in scenarios(current) {
+        let Scenario {
+            name,
+            method,
+            headers,
+            ..
+        } = &scenario;
+        let ratio = paired_ratio(
+            || {
+                outcome(&evaluate(
+                    black_box(method),
+                    black_box(headers),
+                    &current.state,
+                ))
+            },
+            || {
+                headers_crate(
+                    black_box(method),
+                    black_box(headers),
+                    &current.etag,
+                    current.modified,
+                    &current.last_modified,
+                )
+            },
+        );
+        println!("  {name:<24} {ratio:.2}x");
+    }
+}
+
 fn bench_evaluate(c: &mut Criterion) {
     let current = Current::new();
+    print_paired_ratios(&current);
     for scenario in scenarios(&current) {
         let Scenario {
             name,
