@@ -718,3 +718,53 @@ async fn from_responses_date_if_range_is_never_refused_for_ever() {
         assert_ne!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }
+
+/// Review finding: with the takeover, a 206 is judged by a second look-up (its own validators
+/// are foreign), and an `If-Unmodified-Since` holds for any version of the same second. Where
+/// that look-up finds another version of the same second, the 206 is of the version the
+/// client named by date, but it must not go out with the first look-up's tag: its bytes may
+/// be the other version's.
+#[tokio::test]
+async fn with_the_takeover_a_206_never_carries_the_tag_of_a_version_it_is_not() {
+    let second = unix_now().as_secs() - 100;
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            // Rewritten within the same second, just after the first look-up.
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            let validators = Validators::new()
+                .with_etag(ETag::from_static(tag))
+                .with_last_modified(LastModified::from_unix_seconds(second).expect("a date"));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let files = service_fn(|_: Request<String>| async {
+        let response = Response::builder()
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(ETAG, "\"size-time-2\"")
+            .header(CONTENT_RANGE, "bytes 4-7/8")
+            .body(String::from("BBBB"));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    let resume = Request::get("/f")
+        .header(RANGE, "bytes=4-")
+        .header(IF_UNMODIFIED_SINCE, date_value(second))
+        .body(String::new())
+        .expect("request");
+    let response = service.oneshot(resume).await.expect("infallible");
+    assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        assert_ne!(
+            response.headers().get(ETAG).map(HeaderValue::as_bytes),
+            Some(&b"\"v1\""[..]),
+            "v2's bytes went out tagged v1"
+        );
+    }
+}

@@ -170,36 +170,58 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
             finish(response, post)
         }
         Again::Confirm => {
-            let unchanged = match answer.map_err(Into::into) {
-                Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
-                    then.etag() == now.etag() && then.last_modified() == now.last_modified()
-                }),
-                Ok(_) => false,
-                Err(error) => {
-                    if let Some(head) = &head {
-                        trace::source_error(head, &*error, None);
-                    }
-                    false
-                }
-            };
-            if !unchanged {
-                // The body may be of either version: no validators rather than wrong ones,
-                // and no answer decided by the first look-up's.
-                post.fill = None;
-                post.check = None;
+            let answer = answer.map_err(Into::into);
+            if let (Err(error), Some(head)) = (&answer, &head) {
+                trace::source_error(head, &**error, None);
             }
+            confirm(&mut post, &answer);
             finish(response, post)
         }
-        Again::Range(range) => match ranges::judge_again(&range, answer, post.encoding_tags) {
-            Ok(RangeOf::Named) => finish(response, post),
-            Ok(verdict) => After::Done(refused(verdict, &range, &post)),
-            Err(error) => {
-                if let Some(head) = &head {
-                    trace::source_error(head, &*error, Some(SERVICE_UNAVAILABLE));
-                }
-                After::Done(another_version(true, &range))
+        Again::Range(range) => {
+            let answer = answer.map_err(Into::into);
+            if post.take_over {
+                // The second look-up also confirms the taken-over validators: a field that
+                // holds for two versions (a date) does not tell which one the bytes are.
+                confirm(&mut post, &answer);
             }
-        },
+            again_in_range(response, range, answer, post, head.as_deref())
+        }
+    }
+}
+
+/// Keeps the first look-up's validators (`post.fill`) for a taken-over success only where
+/// the second `answer` finds the same ones: the body may be of either version, so no
+/// validators rather than wrong ones, and no answer decided by the first look-up's.
+fn confirm(post: &mut Post, answer: &Result<Lookup, BoxError>) {
+    let unchanged = match answer {
+        Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
+            then.etag() == now.etag() && then.last_modified() == now.last_modified()
+        }),
+        _ => false,
+    };
+    if !unchanged {
+        post.fill = None;
+        post.check = None;
+    }
+}
+
+/// [`after_again`] for a 206 that did not say which version it is.
+fn again_in_range<B: Body>(
+    response: Response<B>,
+    range: Box<RangeCheck>,
+    answer: Result<Lookup, BoxError>,
+    post: Post,
+    head: Option<&http::request::Parts>,
+) -> After<B> {
+    match ranges::judge_again(&range, answer, post.encoding_tags) {
+        Ok(RangeOf::Named) => finish(response, post),
+        Ok(verdict) => After::Done(refused(verdict, &range, &post)),
+        Err(error) => {
+            if let Some(head) = head {
+                trace::source_error(head, &*error, Some(SERVICE_UNAVAILABLE));
+            }
+            After::Done(another_version(true, &range))
+        }
     }
 }
 
