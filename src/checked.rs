@@ -1,6 +1,8 @@
 //! What the layer checked, handed to the handler for an atomic write.
 
+use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::request::Parts;
 use http::{Request, Response};
@@ -65,20 +67,33 @@ use crate::state::ResourceState;
 /// assert_eq!(put(&mut store, "doc", &checked).status(), StatusCode::PRECONDITION_REQUIRED);
 /// assert_eq!(store["doc"], 8);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Checked {
     state: ResourceState,
     passed: Option<Condition>,
     etag_matched: bool,
     /// The layer can name the current version in a [`lost_race`](Checked::lost_race) 412 (a
     /// write that passed a precondition, with `validators_in_412`): taking the `Checked` from
-    /// the request keeps its head for that.
-    refillable: bool,
+    /// the request keeps its head for that. The ticket ties the head to this request: the
+    /// layer takes back only the head of the request it is answering.
+    refill: Option<u64>,
     /// The request head, kept when the handler took this `Checked` from a refillable request:
     /// a `lost_race` 412 carries it back to the layer, which asks the source with it. Kept by
     /// the handler's taking, not by the layer, so a handler that never takes `Checked` costs
     /// no copy of the head.
     head: Option<Arc<Parts>>,
+}
+
+/// The kept head is the request's, credentials and all: it is never printed.
+impl fmt::Debug for Checked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checked")
+            .field("state", &self.state)
+            .field("passed", &self.passed)
+            .field("etag_matched", &self.etag_matched)
+            .field("head_kept", &self.head.is_some())
+            .finish()
+    }
 }
 
 /// Equal when they say the same about the check (the kept head is not part of it).
@@ -92,9 +107,17 @@ impl PartialEq for Checked {
 
 impl Eq for Checked {}
 
-/// On a `lost_race` 412: the head of the request that lost, for the layer's second look-up.
-#[derive(Debug, Clone)]
-pub(crate) struct LostRaceHead(pub(crate) Arc<Parts>);
+/// On a `lost_race` 412: the head of the request that lost, for the layer's second look-up,
+/// with the ticket of that request (see [`ticket`]).
+#[derive(Clone)]
+pub(crate) struct LostRaceHead(pub(crate) u64, pub(crate) Arc<Parts>);
+
+/// A number no other request under any layer of this process is given: what ties a
+/// `LostRaceHead` to the request whose head it is.
+pub(crate) fn ticket() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 impl Checked {
     /// What the layer knows of a request that passed no precondition, against `state`.
@@ -113,7 +136,7 @@ impl Checked {
             state,
             passed: None,
             etag_matched: false,
-            refillable: false,
+            refill: None,
             head: None,
         }
     }
@@ -122,11 +145,11 @@ impl Checked {
         mut self,
         passed: Option<Condition>,
         etag_matched: bool,
-        refillable: bool,
+        refill: Option<u64>,
     ) -> Self {
         self.passed = passed;
         self.etag_matched = etag_matched;
-        self.refillable = refillable && passed.is_some();
+        self.refill = refill.filter(|_| passed.is_some());
         self
     }
 
@@ -160,7 +183,7 @@ impl Checked {
     /// ```
     pub fn from_request<B>(request: &Request<B>) -> Option<Checked> {
         let checked = request.extensions().get::<Checked>()?;
-        if !checked.refillable {
+        if checked.refill.is_none() {
             return Some(checked.clone());
         }
         let (mut head, ()) = Request::new(()).into_parts();
@@ -177,7 +200,7 @@ impl Checked {
     #[cfg(feature = "axum")]
     fn from_parts(parts: &Parts) -> Option<Checked> {
         let checked = parts.extensions.get::<Checked>()?;
-        if !checked.refillable {
+        if checked.refill.is_none() {
             return Some(checked.clone());
         }
         Some(checked.clone().keeping(parts.clone()))
@@ -411,10 +434,10 @@ impl Checked {
 
     /// `refused`, carrying the kept head back to the layer for its second look-up.
     fn with_head(&self, mut refused: Response<AnswerBody>) -> Response<AnswerBody> {
-        if let Some(head) = &self.head {
+        if let (Some(ticket), Some(head)) = (self.refill, &self.head) {
             refused
                 .extensions_mut()
-                .insert(LostRaceHead(Arc::clone(head)));
+                .insert(LostRaceHead(ticket, Arc::clone(head)));
         }
         refused
     }

@@ -21,6 +21,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use tower::{Layer, ServiceExt, service_fn};
+use tower_conditional::response::AnswerBody;
 use tower_conditional::{Checked, ConditionalLayer, ETag, LastModified, Lookup, Validators};
 
 const V1: &[u8] = b"AAAAAAAA";
@@ -767,4 +768,138 @@ async fn with_the_takeover_a_206_never_carries_the_tag_of_a_version_it_is_not() 
             "v2's bytes went out tagged v1"
         );
     }
+}
+
+/// Review finding: the head a `Checked` keeps for its 412 is the request's, credentials and
+/// all; `{checked:?}` (a handler's `tracing::debug!(?checked)`) must not print it.
+#[tokio::test]
+async fn a_checked_s_debug_does_not_print_the_request_s_credentials() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    let source = {
+        let document = document.clone();
+        move |_: &Parts| {
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
+        }
+    };
+    let printed = Arc::new(Mutex::new(String::new()));
+    let handler = {
+        let printed = printed.clone();
+        service_fn(move |request: Request<String>| {
+            let checked = Checked::from_request(&request).expect("a checked write");
+            *printed.lock().unwrap() = format!("{checked:?}");
+            async { Ok::<_, Infallible>(Response::new(String::new())) }
+        })
+    };
+    let write = Request::put("/doc")
+        .header(IF_MATCH, "\"v1\"")
+        .header(http::header::AUTHORIZATION, "Bearer s3cr3t")
+        .body(String::from("new"))
+        .expect("request");
+    let response = ConditionalLayer::new(source)
+        .layer(handler)
+        .oneshot(write)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let printed = printed.lock().unwrap();
+    assert!(printed.contains("Checked"), "{printed}");
+    assert!(!printed.contains("s3cr3t"), "{printed}");
+}
+
+/// Review finding: a `Checked` kept from one request and answered on another (a handler's
+/// cache of them, a batch) must not make the layer refill that other request's 412 with the
+/// first request's resource: the 412 names the current version of its own target, or none.
+#[tokio::test]
+async fn a_lost_race_of_another_request_s_checked_never_names_that_request_s_resource() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let source = {
+        let asked = asked.clone();
+        move |parts: &Parts| {
+            asked.lock().unwrap().push(parts.uri.path().to_owned());
+            let tag = match parts.uri.path() {
+                "/a" => "\"a1\"",
+                _ => "\"b1\"",
+            };
+            let validators = Validators::new().with_etag(ETag::from_static(tag));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let kept: Arc<Mutex<Option<Checked>>> = Arc::default();
+    let handler = {
+        let kept = kept.clone();
+        service_fn(move |request: Request<String>| {
+            let mine = Checked::from_request(&request).expect("a checked write");
+            let response = match request.uri().path() {
+                "/a" => {
+                    *kept.lock().unwrap() = Some(mine);
+                    Response::new(AnswerBody::from(Bytes::new()))
+                }
+                _ => kept.lock().unwrap().take().expect("kept").lost_race(),
+            };
+            async { Ok::<_, Infallible>(response) }
+        })
+    };
+    let service = ConditionalLayer::new(source).layer(handler);
+    for (path, tag) in [("/a", "\"a1\""), ("/b", "\"b1\"")] {
+        let write = Request::put(path)
+            .header(IF_MATCH, tag)
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(write).await.expect("infallible");
+        if path == "/b" {
+            assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+            assert_ne!(
+                response
+                    .headers()
+                    .get(ETAG)
+                    .unwrap_or(&HeaderValue::from_static("")),
+                "\"a1\""
+            );
+        }
+    }
+    let asked = asked.lock().unwrap();
+    assert!(!asked[2..].contains(&String::from("/a")), "asked {asked:?}");
+}
+
+/// Review finding: a lost race's 412 carries the request head back to the layer; on a
+/// request the layer lets pass (no precondition, nothing looked up), that head (another
+/// request's, a `Checked` kept by the handler) must not leave the layer on the response.
+#[tokio::test]
+async fn a_response_that_passed_the_layer_keeps_nothing_of_a_kept_head() {
+    let marker = Arc::new(());
+    let source = |_: &Parts| {
+        let validators = Validators::new().with_etag(ETag::from_static("\"a1\""));
+        std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+    };
+    let kept: Arc<Mutex<Option<Checked>>> = Arc::default();
+    let handler = {
+        let kept = kept.clone();
+        service_fn(move |request: Request<String>| {
+            let response = match Checked::from_request(&request) {
+                Some(mine) => {
+                    *kept.lock().unwrap() = Some(mine);
+                    Response::new(AnswerBody::from(Bytes::new()))
+                }
+                None => kept.lock().unwrap().take().expect("kept").lost_race(),
+            };
+            async { Ok::<_, Infallible>(response) }
+        })
+    };
+    let service = ConditionalLayer::new(source).layer(handler);
+    let mut write = Request::put("/a")
+        .header(IF_MATCH, "\"a1\"")
+        .body(String::new())
+        .expect("request");
+    write.extensions_mut().insert(marker.clone());
+    let written = service.clone().oneshot(write).await.expect("infallible");
+    assert_eq!(written.status(), StatusCode::OK);
+    drop(written);
+    let read = Request::get("/b").body(String::new()).expect("request");
+    let refused = service.clone().oneshot(read).await.expect("infallible");
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        Arc::strong_count(&marker),
+        1,
+        "the 412 holds the write's head"
+    );
 }

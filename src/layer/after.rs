@@ -315,8 +315,8 @@ fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
         // asked again (a lost race, see `Checked::lost_race`).
         let lost_race = response.extensions_mut().remove::<LostRaceHead>();
         if post.validators_in_412 && !response.headers().contains_key(ETAG) {
-            if let Some(LostRaceHead(head)) = lost_race
-                && post.refill
+            if let Some(LostRaceHead(ticket, head)) = lost_race
+                && post.refill == Some(ticket)
             {
                 post.head = Some(head);
             }
@@ -366,6 +366,9 @@ pub(super) fn finish_passing<B>(
             vary_on_accept_encoding(headers);
         }
     } else if status == StatusCode::PRECONDITION_FAILED {
+        // A kept head that no look-up of this layer takes (another request's `Checked`, a
+        // request the layer let pass) leaves nothing of that request on the response.
+        response.extensions_mut().remove::<LostRaceHead>();
         let headers = response.headers_mut();
         let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
         finish_412(headers, current.as_ref(), validators_in_412, encoding_tags);
