@@ -234,7 +234,9 @@ where
 {
     /// A builder for a cache whose keys `key` takes from each request head: what identifies the
     /// resource, as the source decodes it (the route's id, the item's key a middleware
-    /// validated). A request for which it answers `None` never uses the cache. Prefer
+    /// validated). A read for which it answers `None` never uses the cache; a write for which
+    /// it answers `None` changed something the cache cannot name (a bulk update, an alias the
+    /// function does not parse), and empties the cache when it succeeds. Prefer
     /// [`keyed_by`](Self::keyed_by) with axum: a key parsed by hand must match the router's
     /// decoding exactly, or aliases of one resource are separate entries.
     ///
@@ -737,7 +739,6 @@ where
 
     /// A request whose route has no key (see "Keys" in the type's docs): a read is left to
     /// the source; a write, whose target cannot be named, empties the cache on success.
-    #[cfg(feature = "axum")]
     fn unkeyable(&self, write: bool) -> Keyed {
         if !write {
             return Keyed::Unkeyed;
@@ -755,7 +756,7 @@ where
         match &self.inner.key {
             KeyOf::Head(key) => Keying::Ready(match key(head) {
                 Some(key) => self.keyed(key, write),
-                None => Keyed::Unkeyed,
+                None => self.unkeyable(write),
             }),
             #[cfg(feature = "axum")]
             KeyOf::Extracted(extract) => {
