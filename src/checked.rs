@@ -337,6 +337,10 @@ impl Checked {
     /// that found the resource gone or taken: overwriting would lose the other write, so the
     /// request needed a precondition after all).
     ///
+    /// Where `current` has no `ETag` (a store that reads back only a date, or nothing), the
+    /// layer completes the 412 as it does a [`lost_race`](Checked::lost_race)'s: with the
+    /// `ETag` and `Last-Modified` of a second look-up, which replace `current`'s date.
+    ///
     /// Returned by the handler, this answer passes back through the layer, which gives its
     /// `ETag` the issued form with
     /// [encoding-aware tags](crate::ConditionalLayer::encoding_aware_etags) and removes the
@@ -375,7 +379,9 @@ impl Checked {
     /// [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)). The head is
     /// the one kept when the `Checked` was taken with the axum extractor or
     /// [`from_request`](Checked::from_request); one read straight from the extensions keeps
-    /// none, and its 412 goes out without validators.
+    /// none, and its 412 goes out without validators. So does the 412 of a `Checked` answered
+    /// on another request than the one it was taken from: the layer only ever asks about the
+    /// request it is answering.
     ///
     /// ```
     /// use http::{header, StatusCode};
