@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Request, Response, Uri};
 
 use crate::decision::Condition;
 use crate::etag::ETag;
@@ -74,14 +74,25 @@ pub struct Checked {
     etag_matched: bool,
     /// The layer can name the current version in a [`lost_race`](Checked::lost_race) 412 (a
     /// write that passed a precondition, with `validators_in_412`): taking the `Checked` from
-    /// the request keeps its head for that. The ticket ties the head to this request: the
-    /// layer takes back only the head of the request it is answering.
-    refill: Option<u64>,
+    /// the request keeps its head for that.
+    refill: Option<Refill>,
     /// The request head, kept when the handler took this `Checked` from a refillable request:
     /// a `lost_race` 412 carries it back to the layer, which asks the source with it. Kept by
     /// the handler's taking, not by the layer, so a handler that never takes `Checked` costs
     /// no copy of the head.
     head: Option<Arc<Parts>>,
+}
+
+/// What the layer gave a `Checked` whose 412 it can refill.
+#[derive(Clone)]
+struct Refill {
+    /// Ties the kept head to this request: the layer takes back only the head of the request
+    /// it is answering (see [`ticket`]).
+    ticket: u64,
+    /// The target as the source was asked about it: what lies between the layer and the
+    /// handler (a nested router's prefix stripped, a path normalized) may have rewritten the
+    /// handler's, and the second look-up is about the same resource as the first.
+    uri: Uri,
 }
 
 /// The kept head is the request's, credentials and all: it is never printed.
@@ -145,11 +156,13 @@ impl Checked {
         mut self,
         passed: Option<Condition>,
         etag_matched: bool,
-        refill: Option<u64>,
+        refill: Option<(u64, Uri)>,
     ) -> Self {
         self.passed = passed;
         self.etag_matched = etag_matched;
-        self.refill = refill.filter(|_| passed.is_some());
+        self.refill = refill
+            .filter(|_| passed.is_some())
+            .map(|(ticket, uri)| Refill { ticket, uri });
         self
     }
 
@@ -206,7 +219,10 @@ impl Checked {
         Some(checked.clone().keeping(parts.clone()))
     }
 
-    fn keeping(mut self, head: Parts) -> Self {
+    fn keeping(mut self, mut head: Parts) -> Self {
+        if let Some(refill) = &self.refill {
+            head.uri = refill.uri.clone();
+        }
         self.head = Some(Arc::new(head));
         self
     }
@@ -374,8 +390,8 @@ impl Checked {
     /// changed after the check; a 428 for an unconditional write, as
     /// [`refusal`](Checked::refusal) answers. No second query in the handler: on its way out
     /// through the layer, the 412 gets the current `ETag` and `Last-Modified` from the source,
-    /// asked again once with the request's head (where that look-up fails or finds nothing, it
-    /// goes out without them; see
+    /// asked again once with the request's head, its target the one the source was first
+    /// asked about (where that look-up fails or finds nothing, it goes out without them; see
     /// [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)). The head is
     /// the one kept when the `Checked` was taken with the axum extractor or
     /// [`from_request`](Checked::from_request); one read straight from the extensions keeps
@@ -440,10 +456,10 @@ impl Checked {
 
     /// `refused`, carrying the kept head back to the layer for its second look-up.
     fn with_head(&self, mut refused: Response<AnswerBody>) -> Response<AnswerBody> {
-        if let (Some(ticket), Some(head)) = (self.refill, &self.head) {
+        if let (Some(refill), Some(head)) = (&self.refill, &self.head) {
             refused
                 .extensions_mut()
-                .insert(LostRaceHead(ticket, Arc::clone(head)));
+                .insert(LostRaceHead(refill.ticket, Arc::clone(head)));
         }
         refused
     }

@@ -395,19 +395,22 @@ fn hand_over(
     // refused with 428), and its 412 names the current version only with `validators_in_412`.
     // The ticket ties the head a `lost_race` brings back to this request (see `LostRaceHead`).
     let refillable = !is_read(&parts.method) && plan.settings.validators_in_412;
-    let refill = (refillable && proceed.passed().is_some()).then(ticket);
-    let checked =
-        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill);
+    // With it, the target as the source saw it: the handler's may have been rewritten.
+    let refill = (refillable && proceed.passed().is_some()).then(|| (ticket(), parts.uri.clone()));
+    let ticket = refill.as_ref().map(|(ticket, _)| *ticket);
+    let checked = |state, refill| {
+        Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill)
+    };
     if !is_read(&parts.method) {
-        parts.extensions.insert(checked(state));
+        parts.extensions.insert(checked(state, refill));
         return Verdict::Call(Post {
             head,
-            refill,
+            refill: ticket,
             ..plan.post()
         });
     }
     if range.is_some() {
-        parts.extensions.insert(checked(state.clone()));
+        parts.extensions.insert(checked(state.clone(), None));
     }
     Verdict::Call(Post {
         fill: filled(state, plan),

@@ -90,7 +90,8 @@ use crate::source::FromResponse;
 ///   or a [`refusal`](crate::Checked::refusal) without a tag) that does not name the current
 ///   version gets it: the layer asks the source again, once (so within whatever bounds the
 ///   source has, such as a timeout outside the layer), with the request head kept when the
-///   handler took its `Checked` (the axum extractor, or
+///   handler took its `Checked`, with the target URI the source was first asked about
+///   (the axum extractor, or
 ///   [`Checked::from_request`](crate::Checked::from_request): a handler that never takes it
 ///   costs no copy of the head), and puts the `ETag` and `Last-Modified` it answers on the
 ///   412. Where that look-up fails or finds nothing, or the `Checked` was read straight from
