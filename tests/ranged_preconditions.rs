@@ -903,3 +903,39 @@ async fn a_response_that_passed_the_layer_keeps_nothing_of_a_kept_head() {
         "the 412 holds the write's head"
     );
 }
+
+/// Review finding: with the takeover, a read whose revalidation is decided on the response
+/// (encoding-aware tags, a weak `If-None-Match` member) and that lacks a precondition
+/// `require_preconditions` asks for gets the 428 unless it becomes a 304. A second look-up
+/// that does not confirm the first must not turn that 428 into a 200: the 428 never depended
+/// on the validators.
+#[tokio::test]
+async fn with_the_takeover_an_unconfirmed_read_still_gets_the_required_428() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            let validators = Validators::new().with_etag(ETag::from_static(tag));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let files = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::from("v2 bytes")))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .encoding_aware_etags(true)
+        .require_preconditions([http::Method::GET])
+        .layer(files);
+    let revalidate = Request::get("/f")
+        .header(IF_NONE_MATCH, "W/\"v1\"")
+        .body(String::new())
+        .expect("request");
+    let response = service.oneshot(revalidate).await.expect("infallible");
+    assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    assert_eq!(response.status(), StatusCode::PRECONDITION_REQUIRED);
+}

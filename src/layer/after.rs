@@ -174,7 +174,9 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
             if let (Err(error), Some(head)) = (&answer, &head) {
                 trace::source_error(head, &**error, None);
             }
-            confirm(&mut post, &answer);
+            if let Some(required) = confirm(&mut post, &answer) {
+                return After::Done(required);
+            }
             finish(response, post)
         }
         Again::Range(range) => {
@@ -182,7 +184,9 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
             if post.take_over {
                 // The second look-up also confirms the taken-over validators: a field that
                 // holds for two versions (a date) does not tell which one the bytes are.
-                confirm(&mut post, &answer);
+                if let Some(required) = confirm(&mut post, &answer) {
+                    return After::Done(required);
+                }
             }
             again_in_range(response, range, answer, post, head.as_deref())
         }
@@ -191,18 +195,27 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
 
 /// Keeps the first look-up's validators (`post.fill`) for a taken-over success only where
 /// the second `answer` finds the same ones: the body may be of either version, so no
-/// validators rather than wrong ones, and no answer decided by the first look-up's.
-fn confirm(post: &mut Post, answer: &Result<Lookup, BoxError>) {
+/// validators rather than wrong ones, and no answer decided by the first look-up's. A request
+/// that lacks a required precondition could only have become a 304 by them: its 428 is
+/// returned (RFC 6585 §3; it never depended on the validators).
+fn confirm<B: Body>(
+    post: &mut Post,
+    answer: &Result<Lookup, BoxError>,
+) -> Option<Response<ConditionalBody<B>>> {
     let unchanged = match answer {
         Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
             then.etag() == now.etag() && then.last_modified() == now.last_modified()
         }),
         _ => false,
     };
-    if !unchanged {
-        post.fill = None;
-        post.check = None;
+    if unchanged {
+        return None;
     }
+    post.fill = None;
+    let check = post.check.take().filter(|check| check.required)?;
+    let framing = Framing::of(&check.method, check.version);
+    let required = crate::response::precondition_required();
+    Some(ConditionalBody::answer(required, framing))
 }
 
 /// [`after_again`] for a 206 that did not say which version it is.
