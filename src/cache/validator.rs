@@ -59,8 +59,12 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// error (a 5xx: axum's `Path` on a route without the parameter, a missing `Extension`) says
 /// the route has no key, not that the client erred, and adding the cache must not change its
 /// answers: the request goes on as if there were no cache (a read to the source; a write
-/// through, emptying the cache when it succeeds, since what it changed has no key). Never map
-/// an absent `Path` to one key: every such route would share that key's entry.
+/// through, emptying the cache when it succeeds, since what it changed has no key). A
+/// transient server error of a key extractor (an authentication extractor whose database is
+/// down) is treated the same: the source and the handler's own extractors answer, as they
+/// would without the cache. A [`builder`](Self::builder)'s function that answers `None` is
+/// treated the same too. Never map an absent `Path` to one key: every such route would share
+/// that key's entry.
 ///
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
