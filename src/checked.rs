@@ -1,9 +1,11 @@
 //! What the layer checked, handed to the handler for an atomic write.
 
+use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Request, Response, Uri};
 
 use crate::decision::Condition;
 use crate::etag::ETag;
@@ -65,7 +67,7 @@ use crate::state::ResourceState;
 /// assert_eq!(put(&mut store, "doc", &checked).status(), StatusCode::PRECONDITION_REQUIRED);
 /// assert_eq!(store["doc"], 8);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Checked {
     state: ResourceState,
     passed: Option<Condition>,
@@ -73,12 +75,36 @@ pub struct Checked {
     /// The layer can name the current version in a [`lost_race`](Checked::lost_race) 412 (a
     /// write that passed a precondition, with `validators_in_412`): taking the `Checked` from
     /// the request keeps its head for that.
-    refillable: bool,
+    refill: Option<Refill>,
     /// The request head, kept when the handler took this `Checked` from a refillable request:
     /// a `lost_race` 412 carries it back to the layer, which asks the source with it. Kept by
     /// the handler's taking, not by the layer, so a handler that never takes `Checked` costs
     /// no copy of the head.
     head: Option<Arc<Parts>>,
+}
+
+/// What the layer gave a `Checked` whose 412 it can refill.
+#[derive(Clone)]
+struct Refill {
+    /// Ties the kept head to this request: the layer takes back only the head of the request
+    /// it is answering (see [`ticket`]).
+    ticket: u64,
+    /// The target as the source was asked about it: what lies between the layer and the
+    /// handler (a nested router's prefix stripped, a path normalized) may have rewritten the
+    /// handler's, and the second look-up is about the same resource as the first.
+    uri: Uri,
+}
+
+/// The kept head is the request's, credentials and all: it is never printed.
+impl fmt::Debug for Checked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checked")
+            .field("state", &self.state)
+            .field("passed", &self.passed)
+            .field("etag_matched", &self.etag_matched)
+            .field("head_kept", &self.head.is_some())
+            .finish()
+    }
 }
 
 /// Equal when they say the same about the check (the kept head is not part of it).
@@ -92,9 +118,17 @@ impl PartialEq for Checked {
 
 impl Eq for Checked {}
 
-/// On a `lost_race` 412: the head of the request that lost, for the layer's second look-up.
-#[derive(Debug, Clone)]
-pub(crate) struct LostRaceHead(pub(crate) Arc<Parts>);
+/// On a `lost_race` 412: the head of the request that lost, for the layer's second look-up,
+/// with the ticket of that request (see [`ticket`]).
+#[derive(Clone)]
+pub(crate) struct LostRaceHead(pub(crate) u64, pub(crate) Arc<Parts>);
+
+/// A number no other request under any layer of this process is given: what ties a
+/// `LostRaceHead` to the request whose head it is.
+pub(crate) fn ticket() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 impl Checked {
     /// What the layer knows of a request that passed no precondition, against `state`.
@@ -113,7 +147,7 @@ impl Checked {
             state,
             passed: None,
             etag_matched: false,
-            refillable: false,
+            refill: None,
             head: None,
         }
     }
@@ -122,11 +156,13 @@ impl Checked {
         mut self,
         passed: Option<Condition>,
         etag_matched: bool,
-        refillable: bool,
+        refill: Option<(u64, Uri)>,
     ) -> Self {
         self.passed = passed;
         self.etag_matched = etag_matched;
-        self.refillable = refillable && passed.is_some();
+        self.refill = refill
+            .filter(|_| passed.is_some())
+            .map(|(ticket, uri)| Refill { ticket, uri });
         self
     }
 
@@ -160,7 +196,7 @@ impl Checked {
     /// ```
     pub fn from_request<B>(request: &Request<B>) -> Option<Checked> {
         let checked = request.extensions().get::<Checked>()?;
-        if !checked.refillable {
+        if checked.refill.is_none() {
             return Some(checked.clone());
         }
         let (mut head, ()) = Request::new(()).into_parts();
@@ -177,13 +213,16 @@ impl Checked {
     #[cfg(feature = "axum")]
     fn from_parts(parts: &Parts) -> Option<Checked> {
         let checked = parts.extensions.get::<Checked>()?;
-        if !checked.refillable {
+        if checked.refill.is_none() {
             return Some(checked.clone());
         }
         Some(checked.clone().keeping(parts.clone()))
     }
 
-    fn keeping(mut self, head: Parts) -> Self {
+    fn keeping(mut self, mut head: Parts) -> Self {
+        if let Some(refill) = &self.refill {
+            head.uri = refill.uri.clone();
+        }
         self.head = Some(Arc::new(head));
         self
     }
@@ -314,6 +353,10 @@ impl Checked {
     /// that found the resource gone or taken: overwriting would lose the other write, so the
     /// request needed a precondition after all).
     ///
+    /// Where `current` has no `ETag` (a store that reads back only a date, or nothing), the
+    /// layer completes the 412 as it does a [`lost_race`](Checked::lost_race)'s: with the
+    /// `ETag` and `Last-Modified` of a second look-up, which replace `current`'s date.
+    ///
     /// Returned by the handler, this answer passes back through the layer, which gives its
     /// `ETag` the issued form with
     /// [encoding-aware tags](crate::ConditionalLayer::encoding_aware_etags) and removes the
@@ -347,12 +390,14 @@ impl Checked {
     /// changed after the check; a 428 for an unconditional write, as
     /// [`refusal`](Checked::refusal) answers. No second query in the handler: on its way out
     /// through the layer, the 412 gets the current `ETag` and `Last-Modified` from the source,
-    /// asked again once with the request's head (where that look-up fails or finds nothing, it
-    /// goes out without them; see
+    /// asked again once with the request's head, its target the one the source was first
+    /// asked about (where that look-up fails or finds nothing, it goes out without them; see
     /// [`ConditionalLayer`](crate::ConditionalLayer#what-the-inner-service-sees)). The head is
     /// the one kept when the `Checked` was taken with the axum extractor or
     /// [`from_request`](Checked::from_request); one read straight from the extensions keeps
-    /// none, and its 412 goes out without validators.
+    /// none, and its 412 goes out without validators. So does the 412 of a `Checked` answered
+    /// on another request than the one it was taken from: the layer only ever asks about the
+    /// request it is answering.
     ///
     /// ```
     /// use http::{header, StatusCode};
@@ -411,10 +456,10 @@ impl Checked {
 
     /// `refused`, carrying the kept head back to the layer for its second look-up.
     fn with_head(&self, mut refused: Response<AnswerBody>) -> Response<AnswerBody> {
-        if let Some(head) = &self.head {
+        if let (Some(refill), Some(head)) = (&self.refill, &self.head) {
             refused
                 .extensions_mut()
-                .insert(LostRaceHead(Arc::clone(head)));
+                .insert(LostRaceHead(refill.ticket, Arc::clone(head)));
         }
         refused
     }

@@ -274,3 +274,40 @@ async fn a_route_the_sources_do_not_know_never_lets_a_write_through() {
     }
     assert_eq!(handled.load(Ordering::SeqCst), 0, "no write was performed");
 }
+
+/// Review finding: the head a lost race's 412 is looked up again with is the one the
+/// handler's `Checked` was taken from; under a nested router (or any middleware between the
+/// layer and the handler that rewrites the request) that is not the head the source was first
+/// asked with. The second look-up must ask about the resource the first one asked about.
+#[tokio::test]
+async fn a_lost_race_under_a_nested_router_is_looked_up_again_as_first_asked() {
+    let store = Store(Arc::new(Mutex::new(4)));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let source = {
+        let (store, asked) = (store.clone(), asked.clone());
+        move |parts: &http::request::Parts| {
+            asked.lock().unwrap().push(parts.uri.path().to_owned());
+            let lookup = match parts.uri.path() {
+                "/api/value" => {
+                    Lookup::from(Validators::new().with_etag(ETag::from(*store.0.lock().unwrap())))
+                }
+                _ => Lookup::Missing,
+            };
+            std::future::ready(Ok::<_, Infallible>(lookup))
+        }
+    };
+    let api = Router::new()
+        .route("/value", get(|| async { "v" }).put(racing_write))
+        .with_state(store.clone());
+    let app = Router::new()
+        .nest("/api", api)
+        .layer(ConditionalLayer::new(source));
+    let server = Server::start(app).await;
+    let reply = server
+        .put("/api/value", &[(IF_MATCH, "\"4\"")], "new")
+        .await;
+    assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED);
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked, ["/api/value", "/api/value"], "asked about");
+    assert_eq!(reply.etag(), "\"5\"");
+}

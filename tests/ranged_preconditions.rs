@@ -21,6 +21,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use tower::{Layer, ServiceExt, service_fn};
+use tower_conditional::response::AnswerBody;
 use tower_conditional::{Checked, ConditionalLayer, ETag, LastModified, Lookup, Validators};
 
 const V1: &[u8] = b"AAAAAAAA";
@@ -717,4 +718,224 @@ async fn from_responses_date_if_range_is_never_refused_for_ever() {
         let response = service.clone().oneshot(resume).await.expect("infallible");
         assert_ne!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
+}
+
+/// Review finding: with the takeover, a 206 is judged by a second look-up (its own validators
+/// are foreign), and an `If-Unmodified-Since` holds for any version of the same second. Where
+/// that look-up finds another version of the same second, the 206 is of the version the
+/// client named by date, but it must not go out with the first look-up's tag: its bytes may
+/// be the other version's.
+#[tokio::test]
+async fn with_the_takeover_a_206_never_carries_the_tag_of_a_version_it_is_not() {
+    let second = unix_now().as_secs() - 100;
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            // Rewritten within the same second, just after the first look-up.
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            let validators = Validators::new()
+                .with_etag(ETag::from_static(tag))
+                .with_last_modified(LastModified::from_unix_seconds(second).expect("a date"));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let files = service_fn(|_: Request<String>| async {
+        let response = Response::builder()
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(ETAG, "\"size-time-2\"")
+            .header(CONTENT_RANGE, "bytes 4-7/8")
+            .body(String::from("BBBB"));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    let resume = Request::get("/f")
+        .header(RANGE, "bytes=4-")
+        .header(IF_UNMODIFIED_SINCE, date_value(second))
+        .body(String::new())
+        .expect("request");
+    let response = service.oneshot(resume).await.expect("infallible");
+    assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        assert_ne!(
+            response.headers().get(ETAG).map(HeaderValue::as_bytes),
+            Some(&b"\"v1\""[..]),
+            "v2's bytes went out tagged v1"
+        );
+    }
+}
+
+/// Review finding: the head a `Checked` keeps for its 412 is the request's, credentials and
+/// all; `{checked:?}` (a handler's `tracing::debug!(?checked)`) must not print it.
+#[tokio::test]
+async fn a_checked_s_debug_does_not_print_the_request_s_credentials() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    let source = {
+        let document = document.clone();
+        move |_: &Parts| {
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
+        }
+    };
+    let printed = Arc::new(Mutex::new(String::new()));
+    let handler = {
+        let printed = printed.clone();
+        service_fn(move |request: Request<String>| {
+            let checked = Checked::from_request(&request).expect("a checked write");
+            *printed.lock().unwrap() = format!("{checked:?}");
+            async { Ok::<_, Infallible>(Response::new(String::new())) }
+        })
+    };
+    let write = Request::put("/doc")
+        .header(IF_MATCH, "\"v1\"")
+        .header(http::header::AUTHORIZATION, "Bearer s3cr3t")
+        .body(String::from("new"))
+        .expect("request");
+    let response = ConditionalLayer::new(source)
+        .layer(handler)
+        .oneshot(write)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let printed = printed.lock().unwrap();
+    assert!(printed.contains("Checked"), "{printed}");
+    assert!(!printed.contains("s3cr3t"), "{printed}");
+}
+
+/// Review finding: a `Checked` kept from one request and answered on another (a handler's
+/// cache of them, a batch) must not make the layer refill that other request's 412 with the
+/// first request's resource: the 412 names the current version of its own target, or none.
+#[tokio::test]
+async fn a_lost_race_of_another_request_s_checked_never_names_that_request_s_resource() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let source = {
+        let asked = asked.clone();
+        move |parts: &Parts| {
+            asked.lock().unwrap().push(parts.uri.path().to_owned());
+            let tag = match parts.uri.path() {
+                "/a" => "\"a1\"",
+                _ => "\"b1\"",
+            };
+            let validators = Validators::new().with_etag(ETag::from_static(tag));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let kept: Arc<Mutex<Option<Checked>>> = Arc::default();
+    let handler = {
+        let kept = kept.clone();
+        service_fn(move |request: Request<String>| {
+            let mine = Checked::from_request(&request).expect("a checked write");
+            let response = match request.uri().path() {
+                "/a" => {
+                    *kept.lock().unwrap() = Some(mine);
+                    Response::new(AnswerBody::from(Bytes::new()))
+                }
+                _ => kept.lock().unwrap().take().expect("kept").lost_race(),
+            };
+            async { Ok::<_, Infallible>(response) }
+        })
+    };
+    let service = ConditionalLayer::new(source).layer(handler);
+    for (path, tag) in [("/a", "\"a1\""), ("/b", "\"b1\"")] {
+        let write = Request::put(path)
+            .header(IF_MATCH, tag)
+            .body(String::new())
+            .expect("request");
+        let response = service.clone().oneshot(write).await.expect("infallible");
+        if path == "/b" {
+            assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+            assert_ne!(
+                response
+                    .headers()
+                    .get(ETAG)
+                    .unwrap_or(&HeaderValue::from_static("")),
+                "\"a1\""
+            );
+        }
+    }
+    let asked = asked.lock().unwrap();
+    assert!(!asked[2..].contains(&String::from("/a")), "asked {asked:?}");
+}
+
+/// Review finding: a lost race's 412 carries the request head back to the layer; on a
+/// request the layer lets pass (no precondition, nothing looked up), that head (another
+/// request's, a `Checked` kept by the handler) must not leave the layer on the response.
+#[tokio::test]
+async fn a_response_that_passed_the_layer_keeps_nothing_of_a_kept_head() {
+    let marker = Arc::new(());
+    let source = |_: &Parts| {
+        let validators = Validators::new().with_etag(ETag::from_static("\"a1\""));
+        std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+    };
+    let kept: Arc<Mutex<Option<Checked>>> = Arc::default();
+    let handler = {
+        let kept = kept.clone();
+        service_fn(move |request: Request<String>| {
+            let response = match Checked::from_request(&request) {
+                Some(mine) => {
+                    *kept.lock().unwrap() = Some(mine);
+                    Response::new(AnswerBody::from(Bytes::new()))
+                }
+                None => kept.lock().unwrap().take().expect("kept").lost_race(),
+            };
+            async { Ok::<_, Infallible>(response) }
+        })
+    };
+    let service = ConditionalLayer::new(source).layer(handler);
+    let mut write = Request::put("/a")
+        .header(IF_MATCH, "\"a1\"")
+        .body(String::new())
+        .expect("request");
+    write.extensions_mut().insert(marker.clone());
+    let written = service.clone().oneshot(write).await.expect("infallible");
+    assert_eq!(written.status(), StatusCode::OK);
+    drop(written);
+    let read = Request::get("/b").body(String::new()).expect("request");
+    let refused = service.clone().oneshot(read).await.expect("infallible");
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        Arc::strong_count(&marker),
+        1,
+        "the 412 holds the write's head"
+    );
+}
+
+/// Review finding: with the takeover, a read whose revalidation is decided on the response
+/// (encoding-aware tags, a weak `If-None-Match` member) and that lacks a precondition
+/// `require_preconditions` asks for gets the 428 unless it becomes a 304. A second look-up
+/// that does not confirm the first must not turn that 428 into a 200: the 428 never depended
+/// on the validators.
+#[tokio::test]
+async fn with_the_takeover_an_unconfirmed_read_still_gets_the_required_428() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+                0 => "\"v1\"",
+                _ => "\"v2\"",
+            };
+            let validators = Validators::new().with_etag(ETag::from_static(tag));
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
+        }
+    };
+    let files = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::from("v2 bytes")))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .encoding_aware_etags(true)
+        .require_preconditions([http::Method::GET])
+        .layer(files);
+    let revalidate = Request::get("/f")
+        .header(IF_NONE_MATCH, "W/\"v1\"")
+        .body(String::new())
+        .expect("request");
+    let response = service.oneshot(revalidate).await.expect("infallible");
+    assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    assert_eq!(response.status(), StatusCode::PRECONDITION_REQUIRED);
 }

@@ -698,3 +698,87 @@ async fn a_coding_s_cached_tag_never_answers_a_request_of_another_coding() {
         );
     }
 }
+
+/// Review finding: as with `keyed_by` (a route without the key), a write for which the
+/// `builder`'s function answers `None` changed something the cache cannot name (a bulk update
+/// on `/items`, an alias the function does not parse): it empties the cache when it succeeds,
+/// or a stale 304 answers for up to the maximum age.
+#[tokio::test]
+async fn a_write_the_builder_s_key_cannot_name_empties_the_cache() {
+    let version = Arc::new(AtomicUsize::new(1));
+    let source = {
+        let version = Arc::clone(&version);
+        move |_: &Parts| {
+            let tag = ETag::from(version.load(Ordering::SeqCst) as u64);
+            async move { Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(tag))) }
+        }
+    };
+    let cache = ValidatorCache::builder(|head: &Parts| {
+        head.uri.path().strip_prefix("/items/")?.parse::<u64>().ok()
+    })
+    .build();
+    let handler = {
+        let version = Arc::clone(&version);
+        service_fn(move |request: Request<String>| {
+            if request.method() == Method::POST {
+                version.fetch_add(1, Ordering::SeqCst); // a bulk update of every item
+            }
+            async { Ok::<_, Infallible>(Response::new(String::new())) }
+        })
+    };
+    let service = ConditionalLayer::new(source)
+        .validator_cache(cache.clone())
+        .layer(handler);
+    let warm = get("/items/7", &[(IF_NONE_MATCH, "\"1\"")]);
+    let response = service.clone().oneshot(warm).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cache.len(), 1);
+    let bulk = request(Method::POST, "/items", &[]);
+    let response = service.clone().oneshot(bulk).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let stale = get("/items/7", &[(IF_NONE_MATCH, "\"1\"")]);
+    let response = service.clone().oneshot(stale).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "never a stale 304");
+}
+
+/// A lost race's 412 behind a warm cache with encoding-aware tags: the second look-up goes to
+/// the source (a write never consults the cache), and the 412 names the winner.
+#[tokio::test]
+async fn a_lost_race_behind_a_warm_cache_names_the_winner() {
+    let version = Arc::new(AtomicUsize::new(1));
+    let source = {
+        let version = Arc::clone(&version);
+        move |_: &Parts| {
+            let tag = ETag::from(version.load(Ordering::SeqCst) as u64);
+            async move { Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(tag))) }
+        }
+    };
+    let handler = {
+        let version = Arc::clone(&version);
+        service_fn(move |request: Request<String>| {
+            let checked = tower_conditional::Checked::from_request(&request);
+            let version = Arc::clone(&version);
+            async move {
+                let Some(checked) = checked else {
+                    return Ok::<_, Infallible>(Response::new(String::new()));
+                };
+                // Another writer commits between the check and this compare-and-set.
+                version.fetch_add(1, Ordering::SeqCst);
+                Ok(checked.lost_race().map(|_| String::new()))
+            }
+        })
+    };
+    let cache = cache();
+    let service = ConditionalLayer::new(source)
+        .encoding_aware_etags(true)
+        .validator_cache(cache.clone())
+        .layer(handler);
+    let warm = get("/doc", &[(IF_NONE_MATCH, "\"1\"")]);
+    let response = service.clone().oneshot(warm).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cache.len(), 1);
+    let loser = request(Method::PUT, "/doc", &[(IF_MATCH, "\"1\"")]);
+    let refused = service.clone().oneshot(loser).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(refused.headers()[ETAG], "\"2\"");
+}

@@ -59,8 +59,12 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 /// error (a 5xx: axum's `Path` on a route without the parameter, a missing `Extension`) says
 /// the route has no key, not that the client erred, and adding the cache must not change its
 /// answers: the request goes on as if there were no cache (a read to the source; a write
-/// through, emptying the cache when it succeeds, since what it changed has no key). Never map
-/// an absent `Path` to one key: every such route would share that key's entry.
+/// through, emptying the cache when it succeeds, since what it changed has no key). A
+/// transient server error of a key extractor (an authentication extractor whose database is
+/// down) is treated the same: the source and the handler's own extractors answer, as they
+/// would without the cache. A [`builder`](Self::builder)'s function that answers `None` is
+/// treated the same too. Never map an absent `Path` to one key: every such route would share
+/// that key's entry.
 ///
 /// A source made by [`source_fn`](crate::source_fn) (alone or in a [`ByRoute`](crate::ByRoute))
 /// consults the cache after its own extractors passed and before its query starts: a request
@@ -234,7 +238,9 @@ where
 {
     /// A builder for a cache whose keys `key` takes from each request head: what identifies the
     /// resource, as the source decodes it (the route's id, the item's key a middleware
-    /// validated). A request for which it answers `None` never uses the cache. Prefer
+    /// validated). A read for which it answers `None` never uses the cache; a write for which
+    /// it answers `None` changed something the cache cannot name (a bulk update, an alias the
+    /// function does not parse), and empties the cache when it succeeds. Prefer
     /// [`keyed_by`](Self::keyed_by) with axum: a key parsed by hand must match the router's
     /// decoding exactly, or aliases of one resource are separate entries.
     ///
@@ -737,7 +743,6 @@ where
 
     /// A request whose route has no key (see "Keys" in the type's docs): a read is left to
     /// the source; a write, whose target cannot be named, empties the cache on success.
-    #[cfg(feature = "axum")]
     fn unkeyable(&self, write: bool) -> Keyed {
         if !write {
             return Keyed::Unkeyed;
@@ -755,7 +760,7 @@ where
         match &self.inner.key {
             KeyOf::Head(key) => Keying::Ready(match key(head) {
                 Some(key) => self.keyed(key, write),
-                None => Keyed::Unkeyed,
+                None => self.unkeyable(write),
             }),
             #[cfg(feature = "axum")]
             KeyOf::Extracted(extract) => {

@@ -170,36 +170,71 @@ pub(super) fn after_again<B: Body, E: Into<BoxError>>(
             finish(response, post)
         }
         Again::Confirm => {
-            let unchanged = match answer.map_err(Into::into) {
-                Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
-                    then.etag() == now.etag() && then.last_modified() == now.last_modified()
-                }),
-                Ok(_) => false,
-                Err(error) => {
-                    if let Some(head) = &head {
-                        trace::source_error(head, &*error, None);
-                    }
-                    false
-                }
-            };
-            if !unchanged {
-                // The body may be of either version: no validators rather than wrong ones,
-                // and no answer decided by the first look-up's.
-                post.fill = None;
-                post.check = None;
+            let answer = answer.map_err(Into::into);
+            if let (Err(error), Some(head)) = (&answer, &head) {
+                trace::source_error(head, &**error, None);
+            }
+            if let Some(required) = confirm(&mut post, &answer) {
+                return After::Done(required);
             }
             finish(response, post)
         }
-        Again::Range(range) => match ranges::judge_again(&range, answer, post.encoding_tags) {
-            Ok(RangeOf::Named) => finish(response, post),
-            Ok(verdict) => After::Done(refused(verdict, &range, &post)),
-            Err(error) => {
-                if let Some(head) = &head {
-                    trace::source_error(head, &*error, Some(SERVICE_UNAVAILABLE));
+        Again::Range(range) => {
+            let answer = answer.map_err(Into::into);
+            if post.take_over {
+                // The second look-up also confirms the taken-over validators: a field that
+                // holds for two versions (a date) does not tell which one the bytes are.
+                if let Some(required) = confirm(&mut post, &answer) {
+                    return After::Done(required);
                 }
-                After::Done(another_version(true, &range))
             }
-        },
+            again_in_range(response, range, answer, post, head.as_deref())
+        }
+    }
+}
+
+/// Keeps the first look-up's validators (`post.fill`) for a taken-over success only where
+/// the second `answer` finds the same ones: the body may be of either version, so no
+/// validators rather than wrong ones, and no answer decided by the first look-up's. A request
+/// that lacks a required precondition could only have become a 304 by them: its 428 is
+/// returned (RFC 6585 §3; it never depended on the validators).
+fn confirm<B: Body>(
+    post: &mut Post,
+    answer: &Result<Lookup, BoxError>,
+) -> Option<Response<ConditionalBody<B>>> {
+    let unchanged = match answer {
+        Ok(Lookup::Present(now)) => post.fill.as_deref().is_some_and(|then| {
+            then.etag() == now.etag() && then.last_modified() == now.last_modified()
+        }),
+        _ => false,
+    };
+    if unchanged {
+        return None;
+    }
+    post.fill = None;
+    let check = post.check.take().filter(|check| check.required)?;
+    let framing = Framing::of(&check.method, check.version);
+    let required = crate::response::precondition_required();
+    Some(ConditionalBody::answer(required, framing))
+}
+
+/// [`after_again`] for a 206 that did not say which version it is.
+fn again_in_range<B: Body>(
+    response: Response<B>,
+    range: Box<RangeCheck>,
+    answer: Result<Lookup, BoxError>,
+    post: Post,
+    head: Option<&http::request::Parts>,
+) -> After<B> {
+    match ranges::judge_again(&range, answer, post.encoding_tags) {
+        Ok(RangeOf::Named) => finish(response, post),
+        Ok(verdict) => After::Done(refused(verdict, &range, &post)),
+        Err(error) => {
+            if let Some(head) = head {
+                trace::source_error(head, &*error, Some(SERVICE_UNAVAILABLE));
+            }
+            After::Done(another_version(true, &range))
+        }
     }
 }
 
@@ -293,8 +328,8 @@ fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
         // asked again (a lost race, see `Checked::lost_race`).
         let lost_race = response.extensions_mut().remove::<LostRaceHead>();
         if post.validators_in_412 && !response.headers().contains_key(ETAG) {
-            if let Some(LostRaceHead(head)) = lost_race
-                && post.refill
+            if let Some(LostRaceHead(ticket, head)) = lost_race
+                && post.refill == Some(ticket)
             {
                 post.head = Some(head);
             }
@@ -344,6 +379,9 @@ pub(super) fn finish_passing<B>(
             vary_on_accept_encoding(headers);
         }
     } else if status == StatusCode::PRECONDITION_FAILED {
+        // A kept head that no look-up of this layer takes (another request's `Checked`, a
+        // request the layer let pass) leaves nothing of that request on the response.
+        response.extensions_mut().remove::<LostRaceHead>();
         let headers = response.headers_mut();
         let current = headers.get(ETAG).and_then(|v| ETag::try_from(v).ok());
         finish_412(headers, current.as_ref(), validators_in_412, encoding_tags);

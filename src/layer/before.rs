@@ -19,7 +19,7 @@ use super::revalidation::{Timing, timing};
 use super::settings::Config;
 use super::trace;
 use crate::accept_encoding::AcceptEncoding;
-use crate::checked::Checked;
+use crate::checked::{Checked, ticket};
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
@@ -393,19 +393,24 @@ fn hand_over(
     }
     // Only a write that passed a precondition can lose a race (an unconditional one is
     // refused with 428), and its 412 names the current version only with `validators_in_412`.
-    let refill = !is_read(&parts.method) && plan.settings.validators_in_412;
-    let checked =
-        |state| Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill);
+    // The ticket ties the head a `lost_race` brings back to this request (see `LostRaceHead`).
+    let refillable = !is_read(&parts.method) && plan.settings.validators_in_412;
+    // With it, the target as the source saw it: the handler's may have been rewritten.
+    let refill = (refillable && proceed.passed().is_some()).then(|| (ticket(), parts.uri.clone()));
+    let ticket = refill.as_ref().map(|(ticket, _)| *ticket);
+    let checked = |state, refill| {
+        Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill)
+    };
     if !is_read(&parts.method) {
-        parts.extensions.insert(checked(state));
+        parts.extensions.insert(checked(state, refill));
         return Verdict::Call(Post {
             head,
-            refill: refill && proceed.passed().is_some(),
+            refill: ticket,
             ..plan.post()
         });
     }
     if range.is_some() {
-        parts.extensions.insert(checked(state.clone()));
+        parts.extensions.insert(checked(state.clone(), None));
     }
     Verdict::Call(Post {
         fill: filled(state, plan),

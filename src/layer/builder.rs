@@ -90,7 +90,8 @@ use crate::source::FromResponse;
 ///   or a [`refusal`](crate::Checked::refusal) without a tag) that does not name the current
 ///   version gets it: the layer asks the source again, once (so within whatever bounds the
 ///   source has, such as a timeout outside the layer), with the request head kept when the
-///   handler took its `Checked` (the axum extractor, or
+///   handler took its `Checked`, with the target URI the source was first asked about
+///   (the axum extractor, or
 ///   [`Checked::from_request`](crate::Checked::from_request): a handler that never takes it
 ///   costs no copy of the head), and puts the `ETag` and `Last-Modified` it answers on the
 ///   412. Where that look-up fails or finds nothing, or the `Checked` was read straight from
@@ -487,15 +488,18 @@ impl<V> ConditionalLayer<V> {
     ///   [`fill_response_validators`](Self::fill_response_validators), and asked again once
     ///   the inner service has answered with a success: its first answer was given before the
     ///   inner service read, so a version written in between would put the previous version's
-    ///   tag on the new bytes. Where the second answer differs (or the look-up fails), the
-    ///   response goes out without validators, never with ones that may not be its own;
+    ///   tag on the new bytes. Where the second answer differs (or the look-up fails, or
+    ///   finds no validators), the response goes out without validators, never with ones
+    ///   that may not be its own;
     /// - with [`from_responses`](Self::from_responses) (no source), the hash of the body
     ///   replaces the inner service's own `ETag` wherever the body is hashed (see
     ///   [`body_hash`](Self::body_hash)); a body too large to hash, and a HEAD
     ///   response (it has none), keep the inner service's tag, the only one there is (a client
     ///   revalidating one with the other gets a 200, never a false 304). The inner service's
     ///   `Last-Modified` stays: it is the only date there is;
-    /// - a 206 is judged by a second look-up, never by the inner service's validators.
+    /// - a 206 is judged by a second look-up, never by the inner service's validators; that
+    ///   look-up also confirms the validators the 206 is given, as above (a date the range
+    ///   was asked with holds for every version of its second).
     ///
     /// **Why it is not the default.** RFC 9110's rule for two deciders is "one or the other,
     /// never both": the layer either decides the preconditions and hides them from the inner

@@ -477,7 +477,7 @@ where
                         }
                         Verdict::Call(mut post) => {
                             post.invalidate = invalidate;
-                            let asks_again = post.head.is_some() || post.refill;
+                            let asks_again = post.head.is_some() || post.refill.is_some();
                             let shared = asks_again.then_some(shared);
                             let future = inner.call(Request::from_parts(parts, body));
                             state.set(State::Inner {

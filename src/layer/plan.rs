@@ -59,8 +59,9 @@ pub(super) struct Post {
     pub(super) head: Option<Arc<Parts>>,
     /// A write that passed a precondition, with `validators_in_412`: a `lost_race` 412 that
     /// carries the request head (kept by the handler's taking of `Checked`) is given the
-    /// current validators by a second look-up.
-    pub(super) refill: bool,
+    /// current validators by a second look-up. The request's ticket: only the head of this
+    /// request is taken back (a `Checked` of another request brings another's).
+    pub(super) refill: Option<u64>,
     /// The layer took over from an inner service with validators of its own: the inner
     /// service's `ETag` and `Last-Modified` never leave on a success, the source's replace them.
     pub(super) take_over: bool,
@@ -77,7 +78,7 @@ impl Post {
             range: None,
             invalidate: None,
             head: None,
-            refill: false,
+            refill: None,
             take_over: false,
         }
     }
