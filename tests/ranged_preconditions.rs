@@ -637,6 +637,37 @@ async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() 
     assert_eq!(lookups.load(Ordering::SeqCst), 2, "asked again once");
 }
 
+/// With the takeover, a source that names no version (present, without `ETag` or
+/// `Last-Modified`) has nothing to confirm: it is asked once, and the 200 carries no validators
+/// (not the inner service's own).
+#[tokio::test]
+async fn with_the_takeover_a_source_without_validators_is_asked_once() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let lookups = lookups.clone();
+        move |_: &Parts| {
+            lookups.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(Validators::new())))
+        }
+    };
+    let files = service_fn(|_: Request<String>| async {
+        let response = Response::builder()
+            .header(ETAG, "\"size-time-1\"")
+            .body(String::from("v1 bytes"));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    let response = service
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.headers().contains_key(ETAG));
+    assert_eq!(lookups.load(Ordering::SeqCst), 1, "nothing to confirm");
+}
+
 /// The takeover's second look-up finds the version of the first: the 200 carries the source's
 /// validators, and a failing second look-up leaves it without any.
 #[tokio::test]

@@ -311,7 +311,12 @@ fn refill_412<E: Into<BoxError>>(
 /// The rest of [`after`]: fill, tag per coding, finish a 412, evaluate against the response.
 fn finish<B: Body>(mut response: Response<B>, mut post: Post) -> After<B> {
     let success = response.status().is_success();
-    if post.take_over && success && post.fill.is_some() && post.head.is_some() {
+    // Confirmed only where there is a validator to confirm: without one, none goes out.
+    let names_a_version = post
+        .fill
+        .as_deref()
+        .is_some_and(|fill| fill.etag().is_some() || fill.last_modified().is_some());
+    if post.take_over && success && names_a_version && post.head.is_some() {
         return After::Again(response, Again::Confirm, post);
     }
     if post.take_over && success {
