@@ -1,8 +1,9 @@
 //! What the layer checked, handed to the handler for an atomic write.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use http::request::Parts;
 use http::{Request, Response, Uri};
@@ -89,10 +90,18 @@ struct Refill {
     /// Ties the kept head to this request: the layer takes back only the head of the request
     /// it is answering (see [`ticket`]).
     ticket: u64,
-    /// The target as the source was asked about it: what lies between the layer and the
-    /// handler (a nested router's prefix stripped, a path normalized) may have rewritten the
-    /// handler's, and the second look-up is about the same resource as the first.
-    uri: Uri,
+    /// The [`fingerprint`] of the target as the source was asked about it: what lies between
+    /// the layer and the handler (a nested router's prefix stripped, a path normalized) may
+    /// have rewritten the handler's, and the second look-up must be about the same resource as
+    /// the first. A fingerprint rather than a copy: no allocation on a write that never loses.
+    target: u64,
+}
+
+/// A keyed hash of `uri`, to tell whether the handler's target is the one the source was
+/// asked about (keyed per process, so a client cannot choose two targets that collide).
+pub(crate) fn fingerprint(uri: &Uri) -> u64 {
+    static KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
+    KEYS.hash_one(uri)
 }
 
 /// The kept head is the request's, credentials and all: it is never printed.
@@ -122,6 +131,20 @@ impl Eq for Checked {}
 /// with the ticket of that request (see [`ticket`]).
 #[derive(Clone)]
 pub(crate) struct LostRaceHead(pub(crate) u64, pub(crate) Arc<Parts>);
+
+/// The target the client sent, as axum's routers keep it (`OriginalUri`).
+fn original_uri(head: &Parts) -> Option<Uri> {
+    #[cfg(feature = "axum")]
+    {
+        let original = head.extensions.get::<axum::extract::OriginalUri>();
+        original.map(|original| original.0.clone())
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = head;
+        None
+    }
+}
 
 /// A number no other request under any layer of this process is given: what ties a
 /// `LostRaceHead` to the request whose head it is.
@@ -156,13 +179,13 @@ impl Checked {
         mut self,
         passed: Option<Condition>,
         etag_matched: bool,
-        refill: Option<(u64, Uri)>,
+        refill: Option<(u64, u64)>,
     ) -> Self {
         self.passed = passed;
         self.etag_matched = etag_matched;
         self.refill = refill
             .filter(|_| passed.is_some())
-            .map(|(ticket, uri)| Refill { ticket, uri });
+            .map(|(ticket, target)| Refill { ticket, target });
         self
     }
 
@@ -220,8 +243,17 @@ impl Checked {
     }
 
     fn keeping(mut self, mut head: Parts) -> Self {
-        if let Some(refill) = &self.refill {
-            head.uri = refill.uri.clone();
+        let Some(refill) = &self.refill else {
+            return self;
+        };
+        if fingerprint(&head.uri) != refill.target {
+            // Rewritten on the way (a nested router strips its prefix): the client's target,
+            // where axum kept it and it is the one the source was asked about; else no head,
+            // and the 412 goes out without a second look-up rather than about another target.
+            match original_uri(&head).filter(|uri| fingerprint(uri) == refill.target) {
+                Some(uri) => head.uri = uri,
+                None => return self,
+            }
         }
         self.head = Some(Arc::new(head));
         self
@@ -396,8 +428,10 @@ impl Checked {
     /// the one kept when the `Checked` was taken with the axum extractor or
     /// [`from_request`](Checked::from_request); one read straight from the extensions keeps
     /// none, and its 412 goes out without validators. So does the 412 of a `Checked` answered
-    /// on another request than the one it was taken from: the layer only ever asks about the
-    /// request it is answering.
+    /// on another request than the one it was taken from (the layer only ever asks about the
+    /// request it is answering), and one whose target was rewritten between the layer and the
+    /// handler other than by an axum router that kept the client's (`OriginalUri`, as `nest`
+    /// does): the second look-up is never about another resource than the first.
     ///
     /// ```
     /// use http::{header, StatusCode};

@@ -334,17 +334,15 @@ fn pass_through_put_allocations_are_bounded() {
     // `Checked` in the request's extensions, and `Extensions::insert` (in
     // `layer::before::hand_over`) allocates
     // 1. the boxed `AnyMap` (the extensions are empty until then),
-    // 2. the `Box<dyn AnyClone>` holding the `Checked` (it owns the `Validators` and a URI),
+    // 2. the `Box<dyn AnyClone>` holding the `Checked` (it owns the `Validators`),
     // 3. the map's hash table (148 bytes);
-    // 4. the boxed look-up state (see the 304 above), and 5. the `Checked`'s copy of the
-    // target URI (a lost race's second look-up asks about the target the source was asked
-    // about, whatever rewrote the handler's): a reference count where the URI's bytes are
-    // shared already (hyper's are), a one-time promotion of the bytes of a URI parsed from a
-    // `&str`, as here. Nothing else: the request head that a `lost_race` 412 needs for its
-    // second look-up is copied only when the handler takes the `Checked`
-    // (`Checked::from_request`, the axum extractor), which this inner service never does.
+    // and 4. the boxed look-up state (see the 304 above). Nothing else: the request head
+    // that a `lost_race` 412 needs for its second look-up is copied only when the handler
+    // takes the `Checked` (`Checked::from_request`, the axum extractor), which this inner
+    // service never does, and the target the source was asked about is kept as a
+    // fingerprint, not a copy.
     assert!(
-        layered <= bare + 5,
+        layered <= bare + 4,
         "pass-through PUT: {layered} allocations, bare: {bare}"
     );
 }

@@ -369,6 +369,44 @@ async fn a_lost_race_412_is_looked_up_again_with_the_request_s_own_head() {
     assert_eq!(*asked, [first.clone(), first], "the same head, twice");
 }
 
+/// A service between the layer and the handler rewrites the target, and nothing says what the
+/// source was asked about: the 412 goes out without a second look-up, never one about another
+/// resource.
+#[tokio::test]
+async fn a_lost_race_whose_target_was_rewritten_is_not_looked_up_about_another_one() {
+    let document = Document::dated(unix_now().as_secs() - 100);
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let source = {
+        let (document, asked) = (document.clone(), asked.clone());
+        move |parts: &Parts| {
+            asked.lock().unwrap().push(parts.uri.path().to_owned());
+            std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
+        }
+    };
+    let racing = document.clone();
+    let handler = service_fn(move |request: Request<String>| {
+        let checked = Checked::from_request(&request).expect("a checked write");
+        racing.write(1);
+        async move { Ok::<_, Infallible>(checked.lost_race()) }
+    });
+    let rewrite = tower::util::MapRequestLayer::new(|mut request: Request<String>| {
+        *request.uri_mut() = "/elsewhere".parse().expect("a URI");
+        request
+    });
+    let write = Request::put("/doc")
+        .header(IF_MATCH, "\"v1\"")
+        .body(String::from("new"))
+        .expect("request");
+    let refused = ConditionalLayer::new(source)
+        .layer(rewrite.layer(handler))
+        .oneshot(write)
+        .await
+        .expect("infallible");
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert!(!refused.headers().contains_key(ETAG));
+    assert_eq!(*asked.lock().unwrap(), ["/doc"], "asked once, about /doc");
+}
+
 #[tokio::test]
 async fn a_checked_read_straight_from_the_extensions_keeps_no_head_and_no_second_look_up() {
     let document = Document::dated(unix_now().as_secs() - 100);

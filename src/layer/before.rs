@@ -19,7 +19,7 @@ use super::revalidation::{Timing, timing};
 use super::settings::Config;
 use super::trace;
 use crate::accept_encoding::AcceptEncoding;
-use crate::checked::{Checked, ticket};
+use crate::checked::{Checked, fingerprint, ticket};
 use crate::conditions::Conditions;
 use crate::date::parse_http_date;
 use crate::decision::{Condition, Decision, Proceed, RangeHandling};
@@ -396,7 +396,8 @@ fn hand_over(
     // The ticket ties the head a `lost_race` brings back to this request (see `LostRaceHead`).
     let refillable = !is_read(&parts.method) && plan.settings.validators_in_412;
     // With it, the target as the source saw it: the handler's may have been rewritten.
-    let refill = (refillable && proceed.passed().is_some()).then(|| (ticket(), parts.uri.clone()));
+    let refill =
+        (refillable && proceed.passed().is_some()).then(|| (ticket(), fingerprint(&parts.uri)));
     let ticket = refill.as_ref().map(|(ticket, _)| *ticket);
     let checked = |state, refill| {
         Checked::new(state).with_outcome(proceed.passed(), proceed.etag_matched(), refill)

@@ -90,12 +90,13 @@ use crate::source::FromResponse;
 ///   or a [`refusal`](crate::Checked::refusal) without a tag) that does not name the current
 ///   version gets it: the layer asks the source again, once (so within whatever bounds the
 ///   source has, such as a timeout outside the layer), with the request head kept when the
-///   handler took its `Checked`, with the target URI the source was first asked about
-///   (the axum extractor, or
+///   handler took its `Checked` (the axum extractor, or
 ///   [`Checked::from_request`](crate::Checked::from_request): a handler that never takes it
-///   costs no copy of the head), and puts the `ETag` and `Last-Modified` it answers on the
-///   412. Where that look-up fails or finds nothing, or the `Checked` was read straight from
-///   the extensions, the 412 goes out as the handler sent it. (With
+///   costs no copy of the head), about the target the source was first asked about, and puts
+///   the `ETag` and `Last-Modified` it answers on the 412. Where that look-up fails or finds
+///   nothing, or the `Checked` was read straight from the extensions, or the target was
+///   rewritten on the way to the handler beyond recognition (see
+///   [`lost_race`](crate::Checked::lost_race)), the 412 goes out as the handler sent it. (With
 ///   [`validators_in_412(false)`](Self::validators_in_412) no 412 carries validators, and the
 ///   source is not asked.)
 ///
