@@ -628,6 +628,27 @@ async fn from_responses_resumes_of_an_untagged_service_are_not_refused_for_ever(
     }
 }
 
+/// A GET of `/f` through the layer with the takeover, in front of a file server that reads
+/// `bytes` and tags them with its own size-and-time tag.
+async fn through_the_takeover(
+    source: impl tower_conditional::ValidatorSource + Clone,
+    bytes: &'static str,
+) -> Response<tower_conditional::ConditionalBody<String>> {
+    let files = service_fn(move |_: Request<String>| async move {
+        let response = Response::builder()
+            .header(ETAG, "\"size-time\"")
+            .body(String::from(bytes));
+        Ok::<_, Infallible>(response.expect("response"))
+    });
+    let service = ConditionalLayer::new(source)
+        .take_over_validators(true)
+        .layer(files);
+    service
+        .oneshot(Request::get("/f").body(String::new()).expect("request"))
+        .await
+        .expect("infallible")
+}
+
 /// With the takeover, a 200's `ETag` comes from the look-up made before the inner service
 /// read: a file replaced in between would be sent with the previous version's tag (a client
 /// holding those bytes under that tag would then get a 304 for them whenever that version came
@@ -652,19 +673,7 @@ async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() 
         }
     };
     // The file server reads what is there when it runs: v2, with its own mtime tag.
-    let files = service_fn(|_: Request<String>| async {
-        let response = Response::builder()
-            .header(ETAG, "\"size-time-2\"")
-            .body(String::from("v2 bytes"));
-        Ok::<_, Infallible>(response.expect("response"))
-    });
-    let service = ConditionalLayer::new(source)
-        .take_over_validators(true)
-        .layer(files);
-    let response = service
-        .oneshot(Request::get("/f").body(String::new()).expect("request"))
-        .await
-        .expect("infallible");
+    let response = through_the_takeover(source, "v2 bytes").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_ne!(
         response.headers().get(ETAG).map(HeaderValue::as_bytes),
@@ -688,19 +697,7 @@ async fn with_the_takeover_a_source_without_validators_is_asked_once() {
             std::future::ready(Ok::<_, Infallible>(Lookup::Present(Validators::new())))
         }
     };
-    let files = service_fn(|_: Request<String>| async {
-        let response = Response::builder()
-            .header(ETAG, "\"size-time-1\"")
-            .body(String::from("v1 bytes"));
-        Ok::<_, Infallible>(response.expect("response"))
-    });
-    let service = ConditionalLayer::new(source)
-        .take_over_validators(true)
-        .layer(files);
-    let response = service
-        .oneshot(Request::get("/f").body(String::new()).expect("request"))
-        .await
-        .expect("infallible");
+    let response = through_the_takeover(source, "v1 bytes").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(!response.headers().contains_key(ETAG));
     assert_eq!(lookups.load(Ordering::SeqCst), 1, "nothing to confirm");
@@ -725,19 +722,7 @@ async fn with_the_takeover_a_confirmed_200_carries_the_source_s_tag() {
                 std::future::ready(answer)
             }
         };
-        let files = service_fn(|_: Request<String>| async {
-            let response = Response::builder()
-                .header(ETAG, "\"size-time-1\"")
-                .body(String::from("v1 bytes"));
-            Ok::<_, Infallible>(response.expect("response"))
-        });
-        let service = ConditionalLayer::new(source)
-            .take_over_validators(true)
-            .layer(files);
-        let response = service
-            .oneshot(Request::get("/f").body(String::new()).expect("request"))
-            .await
-            .expect("infallible");
+        let response = through_the_takeover(source, "v1 bytes").await;
         assert_eq!(response.status(), StatusCode::OK);
         let tag = response.headers().get(ETAG).map(HeaderValue::as_bytes);
         match fails {
