@@ -40,6 +40,9 @@ use tower_conditional::{
     Decision, ETag, LastModified, RangeHandling, ResourceState, Validators, evaluate,
 };
 
+#[path = "support/paired.rs"]
+mod paired;
+
 /// Seconds since the epoch of the resource's modification date (Tue, 14 Nov 2023 22:13:20 GMT).
 const MODIFIED: u64 = 1_700_000_000;
 
@@ -380,20 +383,12 @@ fn time_calls(f: &impl Fn() -> Outcome, count: u32) -> Duration {
 fn paired_ratio(fast: impl Fn() -> Outcome, slow: impl Fn() -> Outcome) -> f64 {
     let one = time_calls(&fast, 1_000).as_secs_f64() / 1_000.0;
     let count = ((100e-6 / one.max(1e-9)) as u32).clamp(16, 1_000_000);
-    let mut ratios: Vec<f64> = (0..101)
-        .map(|pair| {
-            let (f, s) = if pair % 2 == 0 {
-                let f = time_calls(&fast, count);
-                (f, time_calls(&slow, count))
-            } else {
-                let s = time_calls(&slow, count);
-                (time_calls(&fast, count), s)
-            };
-            s.as_secs_f64() / f.as_secs_f64()
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[50]
+    let ratios = paired::ratios(
+        101,
+        || time_calls(&fast, count),
+        || time_calls(&slow, count),
+    );
+    paired::quantile(&ratios, 0.5)
 }
 
 fn print_paired_ratios(current: &Current) {

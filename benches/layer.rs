@@ -57,6 +57,9 @@ use counting::allocations;
 #[path = "support/poll.rs"]
 mod poll;
 
+#[path = "support/paired.rs"]
+mod paired;
+
 use poll::run;
 
 // ----- services and requests ----------------------------------------------------------------
@@ -272,20 +275,12 @@ where
     const PER_ROUND: usize = 2_000;
     time_requests(bare, kind, PER_ROUND);
     time_requests(layered, kind, PER_ROUND);
-    let mut ratios: Vec<f64> = (0..rounds)
-        .map(|round| {
-            let (b, l) = if round % 2 == 0 {
-                let b = time_requests(bare, kind, PER_ROUND);
-                (b, time_requests(layered, kind, PER_ROUND))
-            } else {
-                let l = time_requests(layered, kind, PER_ROUND);
-                (time_requests(bare, kind, PER_ROUND), l)
-            };
-            l.as_secs_f64() / b.as_secs_f64()
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let ratios = paired::ratios(
+        rounds,
+        || time_requests(bare, kind, PER_ROUND),
+        || time_requests(layered, kind, PER_ROUND),
+    );
+    let at = |q| paired::quantile(&ratios, q);
     (at(0.5), at(0.25), at(0.75))
 }
 
