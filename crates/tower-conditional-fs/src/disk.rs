@@ -40,7 +40,7 @@ pub(crate) fn find<F>(
     preference: Preference,
     open: impl Fn(&Path) -> io::Result<(F, Metadata)>,
 ) -> io::Result<Found<F>> {
-    let is_dir = match std::fs::metadata(index.abs(&target.rel)) {
+    let is_dir = match std::fs::metadata(index.abs(target.rel())) {
         Ok(metadata) => Some(metadata.is_dir()),
         Err(error) if is_absent(&error) => None,
         Err(error) => return Err(error),
@@ -52,7 +52,7 @@ pub(crate) fn find<F>(
         return Ok(Found::Directory);
     }
     let file = target.file();
-    let base = index.abs(&file);
+    let base = index.abs(file);
     for coding in preference.siblings() {
         let mut sibling = base.clone().into_os_string();
         sibling.push(coding.suffix());
@@ -74,7 +74,7 @@ pub(crate) fn find<F>(
     }
     match open(&base) {
         Ok((handle, metadata)) if metadata.is_file() => Ok(Found::File {
-            rel: file,
+            rel: file.to_owned(),
             coding: Coding::Identity,
             handle,
             metadata,

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Instant, SystemTime};
 
+use http::HeaderValue;
 use tower_conditional::{ContentHasher, ETag};
 
 use crate::coding::{Coding, Enabled};
@@ -98,6 +99,9 @@ pub(crate) struct Slot {
     known: Mutex<Option<Known>>,
     /// Held while hashing, so that concurrent requests for a changed file hash it once.
     hashing: tokio::sync::Mutex<()>,
+    /// The `Cache-Control` policy's answer for this file served as itself, and as its file's
+    /// sibling: asked once, not on every revalidation.
+    cache_control: [OnceLock<Option<HeaderValue>>; 2],
 }
 
 impl Slot {
@@ -107,7 +111,38 @@ impl Slot {
             sibling_of,
             known: Mutex::new(None),
             hashing: tokio::sync::Mutex::new(()),
+            cache_control: [OnceLock::new(), OnceLock::new()],
         }
+    }
+
+    /// The tag of this file served in `coding`, and its mtime, when the entry names a file
+    /// with `key` (see [`Known::names`]); taken under the lock, without copying the entry.
+    pub(crate) fn tag_if_named(
+        &self,
+        key: Option<&StatKey>,
+        coding: Coding,
+    ) -> Option<(ETag, Option<SystemTime>)> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = known.as_ref()?;
+        if key.is_some_and(|key| !known.names(key, None)) {
+            return None;
+        }
+        Some((known.tag_as(coding).clone(), known.key.mtime()))
+    }
+
+    /// The `Cache-Control` of this file served in `coding` as `file` (the name the request
+    /// selected: the slot's own for identity, the original's for a sibling), from `policy`
+    /// the first time it is asked.
+    pub(crate) fn cache_control(
+        &self,
+        coding: Coding,
+        file: &str,
+        policy: impl FnOnce(&str) -> Option<HeaderValue>,
+    ) -> Option<HeaderValue> {
+        let served_as = usize::from(coding != Coding::Identity);
+        self.cache_control[served_as]
+            .get_or_init(|| policy(file))
+            .clone()
     }
 
     pub(crate) fn known(&self) -> Option<Known> {

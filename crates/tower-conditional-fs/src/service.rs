@@ -99,6 +99,8 @@ enum Opened {
 struct OpenFile {
     /// The file the request names (not the sibling): its type and `Cache-Control` come from it.
     file: String,
+    /// What the index holds for the file sent.
+    slot: Arc<Slot>,
     coding: Coding,
     key: StatKey,
     tag: ETag,
@@ -168,7 +170,8 @@ fn open(inner: &Inner, target: &Target, parts: &Parts, head_only: bool) -> io::R
         let known = slot.known().filter(|known| known.names(&key, None));
         let opened = |tag: ETag, content| {
             Ok(Opened::File(Box::new(OpenFile {
-                file: target.file(),
+                file: target.file().to_owned(),
+                slot: Arc::clone(&slot),
                 coding,
                 key,
                 tag,
@@ -244,7 +247,8 @@ fn hash_large(
 /// The response for an open, tagged file: the preconditions evaluated against it first.
 fn respond(inner: &Inner, parts: &Parts, opened: OpenFile) -> Response<FileBody> {
     let mtime = opened.key.mtime();
-    let validators = inner.validators(&opened.file, &opened.tag, mtime);
+    let tag = opened.tag.clone();
+    let validators = inner.validators(&opened.slot, opened.coding, &opened.file, tag, mtime);
     let state = ResourceState::Present(validators);
     let decision = evaluate(&parts.method, &parts.headers, &state);
     let mut range = match decision {

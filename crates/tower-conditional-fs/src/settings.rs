@@ -135,6 +135,10 @@ impl StaticFilesBuilder {
     /// Sets each file's `Cache-Control` (on its 200, 206 and 304) from its path relative to
     /// the root (`app.3f2a9c1b.js`, `docs/index.html`); `None` sends none. See
     /// [`immutable_if_hashed`](crate::immutable_if_hashed).
+    ///
+    /// The policy is asked once per file, when it is first served (and once more for a
+    /// precompressed sibling served in its place), not on every request: its answer must
+    /// depend on the path alone.
     pub fn cache_control(
         mut self,
         policy: impl Fn(&str) -> Option<HeaderValue> + Send + Sync + 'static,

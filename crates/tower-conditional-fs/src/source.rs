@@ -17,6 +17,7 @@ use tower_conditional::{ETag, LastModified, Lookup, Rejection, ValidatorSource, 
 
 use crate::coding::{Coding, Preference, preference};
 use crate::disk::{Found, find};
+use crate::index::Slot;
 use crate::resolve::{Target, target};
 use crate::settings::Inner;
 use crate::settings::StaticFiles;
@@ -89,37 +90,31 @@ fn lookup_now(inner: &Inner, head: &Parts) -> Now {
     if head.method != Method::GET && head.method != Method::HEAD {
         return Now::Answer(Lookup::Rejected(method_not_allowed()));
     }
-    let Some(target) = target(head.uri.path()) else {
+    let Some(mut target) = target(head.uri.path()) else {
         return Now::Answer(Lookup::Missing); // ServeDir's 404: nothing was joined to the root
     };
     let preference = preference(&head.headers, inner.index.enabled());
-    let file = target.file();
-    let mut name = String::with_capacity(file.len() + 4);
     let found = preference
         .siblings()
-        .map(|coding| (coding, coding.suffix()))
-        .chain([(Coding::Identity, "")])
-        .find_map(|(coding, suffix)| {
-            name.clear();
-            name.push_str(&file);
-            name.push_str(suffix);
-            inner.index.get(&name).map(|slot| (coding, slot))
+        .chain([Coding::Identity])
+        .find_map(|coding| {
+            let name = target.file_with(coding.suffix());
+            inner.index.get(name).map(|slot| (coding, slot))
         });
     let Some((coding, slot)) = found else {
         return Now::Later(target, preference);
     };
-    let Some(known) = slot.known() else {
-        return Now::Later(target, preference);
-    };
-    if !inner.stats_on_lookup() {
-        let mtime = known.key.mtime();
-        return Now::Answer(inner.present(&file, known.tag_as(coding), mtime));
-    }
-    match std::fs::metadata(&slot.abs) {
-        Ok(metadata) if metadata.is_file() && known.names(&StatKey::of(&metadata), None) => {
-            Now::Answer(inner.present(&file, known.tag_as(coding), known.key.mtime()))
+    let key = if inner.stats_on_lookup() {
+        match std::fs::metadata(&slot.abs) {
+            Ok(metadata) if metadata.is_file() => Some(StatKey::of(&metadata)),
+            _ => return Now::Later(target, preference),
         }
-        _ => Now::Later(target, preference),
+    } else {
+        None
+    };
+    match slot.tag_if_named(key.as_ref(), coding) {
+        Some((tag, mtime)) => Now::Answer(inner.present(&slot, coding, target.file(), tag, mtime)),
+        None => Now::Later(target, preference),
     }
 }
 
@@ -137,8 +132,8 @@ async fn lookup_slow(
         Found::Missing => {
             // Forget a file that is gone; a path that never existed costs no write lock.
             let file = target.file();
-            if inner.index.get(&file).is_some() {
-                inner.index.remove(&file);
+            if inner.index.get(file).is_some() {
+                inner.index.remove(file);
             }
             return Ok(Lookup::Missing);
         }
@@ -152,12 +147,15 @@ async fn lookup_slow(
     let slot = inner.index.slot(&rel);
     let key = StatKey::of(&metadata);
     if !inner.stats_on_lookup() {
-        if let Some(known) = slot.known() {
-            return Ok(inner.present(&target.file(), known.tag_as(coding), known.key.mtime()));
+        if let Some((tag, mtime)) = slot.tag_if_named(None, coding) {
+            return Ok(inner.present(&slot, coding, target.file(), tag, mtime));
         }
     }
     match slot.tag_of(key, seen_at, inner.trust()).await? {
-        Some(known) => Ok(inner.present(&target.file(), known.tag_as(coding), known.key.mtime())),
+        Some(known) => {
+            let tag = known.tag_as(coding).clone();
+            Ok(inner.present(&slot, coding, target.file(), tag, known.key.mtime()))
+        }
         // Changing faster than it can be hashed: the file service tags what it sends, and the
         // layer decides on that response.
         None => Ok(Lookup::Unknown),
@@ -165,23 +163,33 @@ async fn lookup_slow(
 }
 
 impl Inner {
-    /// The validators of the representation of `file` tagged `tag`, with the fields a 304 must
-    /// repeat from the 200 (`Vary`, `Cache-Control`).
-    pub(crate) fn present(&self, file: &str, tag: &ETag, mtime: Option<SystemTime>) -> Lookup {
-        Lookup::Present(self.validators(file, tag, mtime))
+    /// The validators of `file` served from `slot` in `coding`, tagged `tag`, with the fields a
+    /// 304 must repeat from the 200 (`Vary`, `Cache-Control`).
+    pub(crate) fn present(
+        &self,
+        slot: &Slot,
+        coding: Coding,
+        file: &str,
+        tag: ETag,
+        mtime: Option<SystemTime>,
+    ) -> Lookup {
+        Lookup::Present(self.validators(slot, coding, file, tag, mtime))
     }
 
     pub(crate) fn validators(
         &self,
+        slot: &Slot,
+        coding: Coding,
         file: &str,
-        tag: &ETag,
+        tag: ETag,
         mtime: Option<SystemTime>,
     ) -> Validators {
-        let mut validators = Validators::new().with_etag(tag.clone());
+        let mut validators = Validators::new().with_etag(tag);
         if self.index.enabled().any() {
             validators = validators.with_vary(HeaderValue::from_static("accept-encoding"));
         }
-        if let Some(cache_control) = self.cache_control(file) {
+        let policy = |file: &str| self.cache_control(file);
+        if let Some(cache_control) = slot.cache_control(coding, file, policy) {
             validators = validators.with_cache_control(cache_control);
         }
         if self.last_modified {

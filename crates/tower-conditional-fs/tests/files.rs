@@ -428,6 +428,56 @@ async fn a_304_carries_the_cache_control_the_200_carries() {
     }
 }
 
+/// The policy is asked once per file and way of serving it, with the name the request
+/// selected: the original's for a precompressed sibling sent in its place, the sibling's own
+/// when it is asked for by name.
+#[tokio::test]
+async fn the_cache_control_policy_is_asked_once_per_file_with_the_name_served() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "identity").unwrap();
+    std::fs::write(dir.path().join("app.js.gz"), "pretend gzip").unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let files = StaticFiles::builder(dir.path())
+        .precompressed_gzip()
+        .cache_control(move |path| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            http::HeaderValue::from_str(&format!("no-cache, x-for=\"{path}\"")).ok()
+        })
+        .build()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        for (path, coding, named) in [
+            ("/app.js", "identity", "app.js"),
+            ("/app.js", "gzip", "app.js"),
+            ("/app.js.gz", "identity", "app.js.gz"),
+        ] {
+            let expected = format!("no-cache, x-for=\"{named}\"");
+            let first = get(files.service(), path, &[(ACCEPT_ENCODING, coding)]).await;
+            assert_eq!(first.status, StatusCode::OK, "{path} {coding}");
+            assert_eq!(
+                first.header(CACHE_CONTROL),
+                Some(&*expected),
+                "{path} {coding}"
+            );
+            let fields = [(ACCEPT_ENCODING, coding), (IF_NONE_MATCH, &first.etag())];
+            let again = get(files.service(), path, &fields).await;
+            assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path} {coding}");
+            assert_eq!(
+                again.header(CACHE_CONTROL),
+                Some(&*expected),
+                "{path} {coding}"
+            );
+        }
+    }
+    // app.js as itself, app.js.gz in its place, app.js.gz by name.
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+}
+
 #[tokio::test]
 async fn under_refresh_never_a_revalidation_touches_no_file() {
     let dir = tempfile::tempdir().unwrap();
