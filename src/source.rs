@@ -341,6 +341,7 @@ impl Lookup {
     /// assert_eq!(Lookup::from(state.clone()).into_state(), Some(state));
     /// assert_eq!(Lookup::Unknown.into_state(), None);
     /// ```
+    #[inline]
     pub fn into_state(self) -> Option<ResourceState> {
         match self {
             Lookup::Missing => Some(ResourceState::Missing),

@@ -175,6 +175,7 @@ impl Validators {
     /// assert_eq!(validators, Validators::default());
     /// assert!(validators.etag().is_none() && validators.last_modified().is_none());
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -190,6 +191,7 @@ impl Validators {
     /// assert_eq!(validators.etag(), Some(&ETag::from_static("\"2\""))); // the last one set wins
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_etag(mut self, etag: ETag) -> Self {
         self.etag = Some(etag);
         self
@@ -207,6 +209,7 @@ impl Validators {
     /// # Ok::<(), tower_conditional::InvalidDate>(())
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_last_modified(mut self, last_modified: LastModified) -> Self {
         self.last_modified = Some(last_modified);
         self
@@ -228,6 +231,7 @@ impl Validators {
     /// # Ok::<(), tower_conditional::InvalidDate>(())
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_strong_last_modified(mut self, strong: bool) -> Self {
         self.strong_last_modified = strong;
         self
@@ -245,6 +249,7 @@ impl Validators {
     /// assert_eq!(not_modified.headers()[header::CACHE_CONTROL], value);
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_cache_control(mut self, value: HeaderValue) -> Self {
         self.cache_control = Some(value);
         self
@@ -262,6 +267,7 @@ impl Validators {
     /// assert_eq!(not_modified.headers()[header::VARY], value);
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_vary(mut self, value: HeaderValue) -> Self {
         self.vary = Some(value);
         self
@@ -279,6 +285,7 @@ impl Validators {
     /// assert_eq!(not_modified.headers()[header::EXPIRES], value);
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_expires(mut self, value: HeaderValue) -> Self {
         self.expires = Some(value);
         self
@@ -296,6 +303,7 @@ impl Validators {
     /// assert_eq!(not_modified.headers()[header::CONTENT_LOCATION], value);
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_content_location(mut self, value: HeaderValue) -> Self {
         self.content_location = Some(value);
         self
