@@ -31,7 +31,6 @@ use std::error::Error;
 use std::future::ready;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED};
@@ -39,9 +38,6 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::{Layer, service_fn};
 use tower_conditional::{
@@ -50,6 +46,9 @@ use tower_conditional::{
 };
 
 type BoxError = Box<dyn Error + Send + Sync>;
+
+#[path = "tower_serving.rs"]
+mod tower_serving;
 
 /// Largest body a PUT may carry.
 const MAX_BODY: usize = 64 * 1024;
@@ -99,31 +98,9 @@ async fn serve(addr: &str) -> Result<(), BoxError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
-    println!("listening on http://{}", listener.local_addr()?);
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                eprintln!("accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("{peer}: set_nodelay failed: {error}");
-        }
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            // HTTP/1.1, or HTTP/2 when the connection opens with its preface.
-            if let Err(error) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                eprintln!("{peer}: {error}");
-            }
-        });
-    }
+    // The accept loop: hyper-util's `auto` builder on each connection (see tower_serving.rs).
+    tower_serving::serve(listener, service).await?;
+    Ok(())
 }
 
 /// `--addr HOST:PORT` or `--addr=HOST:PORT`, else `$ADDR`, else 127.0.0.1:3001. The host may

@@ -34,27 +34,30 @@
 //! ETags), for `benches/static_files.sh` to compare.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use axum::Router;
-use tower_conditional_fs::{StaticFiles, immutable_if_hashed};
+use tower_conditional::Conditional;
+use tower_conditional_fs::{ServeFiles, StaticFiles, immutable_if_hashed};
 use tower_http::services::ServeDir;
 
-#[path = "serving.rs"]
-mod serving;
+#[path = "tower_serving.rs"]
+mod tower_serving;
 
 const USAGE: &str = "\
-usage: static_files --dir DIR [--addr ADDR] [--serve-dir]
+usage: static_files --dir DIR [--addr ADDR] [--threads N] [--serve-dir]
 
   --dir DIR      the directory to serve (its .gz, .br and .zst siblings included)
   --addr ADDR    where to listen (default 127.0.0.1:3000; port 0 picks one)
+  --threads N    worker threads (default one per CPU); 1 serves on the main thread
   --serve-dir    serve DIR with tower-http's ServeDir alone, for comparison
   --help         this text";
 
 struct Options {
     dir: PathBuf,
     addr: String,
+    threads: Option<NonZeroUsize>,
     serve_dir: bool,
 }
 
@@ -65,6 +68,7 @@ enum Command {
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
     let (mut dir, mut addr, mut serve_dir) = (None, "127.0.0.1:3000".to_owned(), false);
+    let mut threads = None;
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| {
@@ -76,6 +80,13 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             "--help" | "-h" => return Ok(Command::Help),
             "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
             "--addr" => addr = value("--addr")?,
+            "--threads" => {
+                let n = value("--threads")?;
+                let n = n
+                    .parse()
+                    .map_err(|_| format!("--threads needs a positive number, not {n:?}"))?;
+                threads = Some(n);
+            }
             "--serve-dir" => serve_dir = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -84,12 +95,12 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
     Ok(Command::Serve(Options {
         dir,
         addr,
+        threads,
         serve_dir,
     }))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
         Ok(Command::Help) => {
             println!("{USAGE}");
@@ -101,27 +112,68 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = if options.serve_dir {
-        let dir = &options.dir;
-        let files = ServeDir::new(dir)
-            .precompressed_gzip()
-            .precompressed_br()
-            .precompressed_zstd();
-        Router::new().fallback_service(files)
-    } else {
-        match site(options.dir.clone()).await {
-            Ok(app) => app,
+    // One thread runs tokio's current-thread scheduler: no work stealing, no wake-ups across
+    // threads (the benchmark compares it with one nginx worker).
+    let runtime = match options.threads.map(NonZeroUsize::get) {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        threads => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(threads) = threads {
+                builder.worker_threads(threads);
+            }
+            builder
+        }
+    }
+    .enable_all()
+    .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run(options)),
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> ExitCode {
+    // Indexed (every file hashed) before the port opens.
+    let files = match options.serve_dir {
+        true => None,
+        false => match site(options.dir.clone()).await {
+            Ok(files) => Some(files),
             Err(error) => {
                 eprintln!("cannot serve {}: {error}", options.dir.display());
                 return ExitCode::FAILURE;
             }
+        },
+    };
+    let listener = match listen(&options.addr).await {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
+    // No router: a static site is one service. (Behind axum it is
+    // `Router::new().fallback_service(files.service())`, see the crate's guide.)
+    let served = match files {
+        Some(files) => tower_serving::serve(listener, files).await,
+        None => {
+            let files = ServeDir::new(&options.dir)
+                .precompressed_gzip()
+                .precompressed_br()
+                .precompressed_zstd();
+            tower_serving::serve(listener, files).await
         }
     };
-    serve(app, &options.addr).await
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("server error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The whole static site.
-async fn site(dir: PathBuf) -> std::io::Result<Router> {
+async fn site(dir: PathBuf) -> std::io::Result<Conditional<ServeFiles, StaticFiles>> {
     // site {
     let files = StaticFiles::builder(dir)
         .precompressed_gzip()
@@ -130,11 +182,12 @@ async fn site(dir: PathBuf) -> std::io::Result<Router> {
         .cache_control(immutable_if_hashed)
         .build()
         .await?;
-    Ok(Router::new().fallback_service(files.service()))
+    Ok(files.service())
     // site }
 }
 
-async fn serve(app: Router, addr: &str) -> ExitCode {
+/// Binds `addr` (a host name or an address), or says why not.
+async fn listen(addr: &str) -> Result<tokio::net::TcpListener, ExitCode> {
     let addr: SocketAddr = match tokio::net::lookup_host(addr)
         .await
         .map(|mut found| found.next())
@@ -142,19 +195,11 @@ async fn serve(app: Router, addr: &str) -> ExitCode {
         Ok(Some(addr)) => addr,
         _ => {
             eprintln!("cannot resolve {addr:?}\n{USAGE}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("cannot listen on {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Err(error) = serving::serve(listener, app).await {
-        eprintln!("server error: {error}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+        eprintln!("cannot listen on {addr}: {error}");
+        ExitCode::FAILURE
+    })
 }

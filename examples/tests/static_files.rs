@@ -86,7 +86,10 @@ async fn replicas(dirs: &[PathBuf], logs: &Scratch) -> Vec<StoreProcess> {
     for (n, dir) in dirs.iter().enumerate() {
         let dir = dir.to_str().unwrap();
         let log = logs.0.join(format!("replica-{n}.log"));
-        let args = ["--dir", dir, "--addr", "127.0.0.1:0"];
+        let mut args = vec!["--dir", dir, "--addr", "127.0.0.1:0"];
+        // Both of tokio's schedulers: the current-thread one (`--threads 1`) and the
+        // work-stealing one, with its default and with a given number of workers.
+        args.extend([&["--threads", "1"][..], &[], &["--threads", "3"]][n % 3]);
         started.push(StoreProcess::example("static_files", &args, &log).await);
     }
     started
@@ -231,6 +234,15 @@ fn help_and_bad_arguments() {
     let missing = run(&[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--dir is required"));
+    for threads in ["0", "-1", "two"] {
+        let bad = run(&["--dir", ".", "--threads", threads]);
+        assert_eq!(bad.status.code(), Some(2), "--threads {threads}");
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(
+            stderr.contains("--threads needs a positive number"),
+            "{stderr}"
+        );
+    }
     let no_dir = run(&[
         "--dir",
         "/nonexistent/static-files-test",

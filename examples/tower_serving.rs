@@ -1,0 +1,60 @@
+//! Serving a tower service on a TCP port with hyper-util, without a framework (the hyper and
+//! static_files examples include this file with `#[path]`).
+
+use std::error::Error;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::Service;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Serves `service` on `listener` until the process ends: HTTP/1.1, or HTTP/2 without TLS
+/// (h2c, prior knowledge) when a connection opens with its preface, on the one port.
+/// TCP_NODELAY on every accepted socket, so small responses (a 304, a 412) leave at once
+/// instead of waiting on Nagle. First prints `listening on http://ADDR`: tests and scripts
+/// read that line to learn the port when started with port 0.
+pub async fn serve<S, B>(listener: TcpListener, service: S) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("{peer}: set_nodelay failed: {error}");
+        }
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let served = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            // A client closing its keep-alive connection between requests is no error.
+            if let Err(error) = served
+                && !error
+                    .downcast_ref::<hyper::Error>()
+                    .is_some_and(hyper::Error::is_incomplete_message)
+            {
+                eprintln!("{peer}: {error}");
+            }
+        });
+    }
+}
