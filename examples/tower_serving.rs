@@ -1,7 +1,9 @@
 //! Serving a tower service on a TCP port with hyper-util, without a framework (the hyper and
-//! static_files examples include this file with `#[path]`).
+//! static_files examples include this file with `#[path]`; the store's TLS loop uses its
+//! `accept`).
 
 use std::error::Error;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -9,7 +11,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -19,6 +21,7 @@ type BoxError = Box<dyn Error + Send + Sync>;
 /// TCP_NODELAY on every accepted socket, so small responses (a 304, a 412) leave at once
 /// instead of waiting on Nagle. First prints `listening on http://ADDR`: tests and scripts
 /// read that line to learn the port when started with port 0.
+#[allow(dead_code, reason = "the store includes this file for `accept` alone")]
 pub async fn serve<S, B>(listener: TcpListener, service: S) -> std::io::Result<()>
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
@@ -30,18 +33,7 @@ where
 {
     println!("listening on http://{}", listener.local_addr()?);
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                eprintln!("accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("{peer}: set_nodelay failed: {error}");
-        }
+        let (stream, peer) = accept(&listener).await;
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
             let served = auto::Builder::new(TokioExecutor::new())
@@ -56,5 +48,24 @@ where
                 eprintln!("{peer}: {error}");
             }
         });
+    }
+}
+
+/// The next connection, with TCP_NODELAY set. An accept that fails (out of file descriptors and
+/// the like) is logged and retried after a pause instead of spinning.
+pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                if let Err(error) = stream.set_nodelay(true) {
+                    eprintln!("{peer}: cannot set TCP_NODELAY: {error}");
+                }
+                return (stream, peer);
+            }
+            Err(error) => {
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }

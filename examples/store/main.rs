@@ -60,6 +60,8 @@ mod database;
 #[path = "../serving.rs"]
 mod serving;
 mod tls;
+#[path = "../tower_serving.rs"]
+mod tower_serving;
 
 use std::process::ExitCode;
 

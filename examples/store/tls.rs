@@ -55,19 +55,7 @@ pub fn config(cert: &str, key: &str) -> Result<Arc<ServerConfig>, String> {
 pub async fn serve(listener: TcpListener, router: Router, config: Arc<ServerConfig>) {
     let acceptor = TlsAcceptor::from(config);
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                eprintln!("accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        // Small answers (304, 412, headers-only) leave at once instead of waiting on Nagle.
-        if let Err(error) = stream.set_nodelay(true) {
-            eprintln!("{peer}: cannot set TCP_NODELAY: {error}");
-        }
+        let (stream, peer) = crate::tower_serving::accept(&listener).await;
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {

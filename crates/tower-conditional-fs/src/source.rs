@@ -113,7 +113,13 @@ fn lookup_now(inner: &Inner, head: &Parts) -> Now {
         None
     };
     match slot.tag_if_named(key.as_ref(), coding) {
-        Some((tag, mtime)) => Now::Answer(inner.present(&slot, coding, target.file(), tag, mtime)),
+        Some((tag, mtime)) => Now::Answer(Lookup::Present(inner.validators(
+            &slot,
+            coding,
+            target.file(),
+            tag,
+            mtime,
+        ))),
         None => Now::Later(target, preference),
     }
 }
@@ -148,13 +154,25 @@ async fn lookup_slow(
     let key = StatKey::of(&metadata);
     if !inner.stats_on_lookup() {
         if let Some((tag, mtime)) = slot.tag_if_named(None, coding) {
-            return Ok(inner.present(&slot, coding, target.file(), tag, mtime));
+            return Ok(Lookup::Present(inner.validators(
+                &slot,
+                coding,
+                target.file(),
+                tag,
+                mtime,
+            )));
         }
     }
     match slot.tag_of(key, seen_at, inner.trust()).await? {
         Some(known) => {
             let tag = known.tag_as(coding).clone();
-            Ok(inner.present(&slot, coding, target.file(), tag, known.key.mtime()))
+            Ok(Lookup::Present(inner.validators(
+                &slot,
+                coding,
+                target.file(),
+                tag,
+                known.key.mtime(),
+            )))
         }
         // Changing faster than it can be hashed: the file service tags what it sends, and the
         // layer decides on that response.
@@ -165,17 +183,6 @@ async fn lookup_slow(
 impl Inner {
     /// The validators of `file` served from `slot` in `coding`, tagged `tag`, with the fields a
     /// 304 must repeat from the 200 (`Vary`, `Cache-Control`).
-    pub(crate) fn present(
-        &self,
-        slot: &Slot,
-        coding: Coding,
-        file: &str,
-        tag: ETag,
-        mtime: Option<SystemTime>,
-    ) -> Lookup {
-        Lookup::Present(self.validators(slot, coding, file, tag, mtime))
-    }
-
     pub(crate) fn validators(
         &self,
         slot: &Slot,
