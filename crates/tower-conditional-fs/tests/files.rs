@@ -628,3 +628,48 @@ fn public_types_are_send_and_the_shared_ones_sync() {
     send::<tower_conditional_fs::LookupFuture>();
     send::<tower_conditional_fs::ServeFuture>();
 }
+
+/// `ServeDir` looks at the path before its siblings: a directory named without `/` is a 307
+/// even when a file beside it has the directory's name and a coding's suffix (`data` and
+/// `data.gz`, or the root and `.gz` for `/.`). The source must not answer for the sibling
+/// there, or a precondition turns the redirect into a 304 or a 412 (RFC 9110 §13.2.1).
+#[tokio::test]
+async fn a_directory_beside_a_sibling_named_like_it_is_still_redirected() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    std::fs::write(root.join("data/index.html"), "the data directory").unwrap();
+    std::fs::write(root.join("data.gz"), "a gzip file named like the directory").unwrap();
+    std::fs::write(root.join(".gz"), "a gzip file named like the root").unwrap();
+    // Older than the racy window, so that `Refresh::StatKey` trusts the startup hashes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let serve_dir = ServeDir::new(root).precompressed_gzip();
+    for refresh in [Refresh::StatKey, Refresh::Never] {
+        let files = StaticFiles::builder(root)
+            .precompressed_gzip()
+            .refresh(refresh.clone())
+            .build()
+            .await
+            .unwrap();
+        for (path, sibling) in [("/data", "data.gz"), ("/.", ".gz")] {
+            let bytes = std::fs::read(root.join(sibling)).unwrap();
+            let digest = ETag::from_content(&bytes).to_string();
+            let coded = format!("\"{}-gzip\"", digest.trim_matches('"'));
+            for condition in [
+                (IF_NONE_MATCH, coded.as_str()),
+                (IF_MATCH, "\"nope\""),
+                (IF_NONE_MATCH, "*"),
+            ] {
+                let headers = [(ACCEPT_ENCODING, "gzip"), condition];
+                let theirs = get(serve_dir.clone(), path, &headers).await;
+                let ours = get(files.service(), path, &headers).await;
+                assert_eq!(theirs.status, StatusCode::TEMPORARY_REDIRECT);
+                assert_eq!(
+                    shape(&ours),
+                    shape(&theirs),
+                    "{refresh:?} {path} {headers:?}"
+                );
+            }
+        }
+    }
+}
