@@ -50,9 +50,14 @@ usage: static_files --dir DIR [--addr ADDR] [--threads N] [--serve-dir]
 
   --dir DIR      the directory to serve (its .gz, .br and .zst siblings included)
   --addr ADDR    where to listen (default 127.0.0.1:3000; port 0 picks one)
-  --threads N    worker threads (default one per CPU); 1 serves on the main thread
+  --threads N    worker threads, 1 to 1024 (default one per CPU); 1 serves on the
+                 main thread
   --serve-dir    serve DIR with tower-http's ServeDir alone, for comparison
   --help         this text";
+
+/// The most worker threads `--threads` takes: tokio spawns every worker when the runtime
+/// starts, and a thread it cannot spawn is a panic, not an error.
+const MAX_THREADS: usize = 1024;
 
 struct Options {
     dir: PathBuf,
@@ -82,9 +87,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             "--addr" => addr = value("--addr")?,
             "--threads" => {
                 let n = value("--threads")?;
-                let n = n
-                    .parse()
-                    .map_err(|_| format!("--threads needs a positive number, not {n:?}"))?;
+                let parsed = n.parse::<NonZeroUsize>().ok();
+                let n = parsed.filter(|n| n.get() <= MAX_THREADS).ok_or_else(|| {
+                    format!("--threads needs a positive number up to {MAX_THREADS}, not {n:?}")
+                })?;
                 threads = Some(n);
             }
             "--serve-dir" => serve_dir = true,

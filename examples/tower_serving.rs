@@ -39,7 +39,9 @@ where
             let served = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
-            // A client closing its keep-alive connection between requests is no error.
+            // A client that closes in the middle of a request (partial head or body: a load
+            // generator stopping, a cancelled upload) is the client's doing, not the server's.
+            // (A close between requests is no error to hyper: it never reaches this.)
             if let Err(error) = served
                 && !error
                     .downcast_ref::<hyper::Error>()

@@ -234,7 +234,8 @@ fn help_and_bad_arguments() {
     let missing = run(&[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--dir is required"));
-    for threads in ["0", "-1", "two"] {
+    // A number tokio cannot spawn threads for exits 2 too, before any thread is started.
+    for threads in ["0", "-1", "two", "1025", "100000", "18446744073709551615"] {
         let bad = run(&["--dir", ".", "--threads", threads]);
         assert_eq!(bad.status.code(), Some(2), "--threads {threads}");
         let stderr = String::from_utf8_lossy(&bad.stderr);

@@ -1,6 +1,8 @@
 //! [`StaticFiles`] as the layer's validator source: a revalidation of an unchanged file is
 //! answered from memory, with at most one `stat` on the async worker (none under
-//! [`Refresh::Never`](crate::Refresh::Never)), and no open, read or blocking-pool hop.
+//! [`Refresh::Never`](crate::Refresh::Never)), and no open, read or blocking-pool hop. A
+//! precompressed sibling served without its original beside it costs one `stat` more: that
+//! the original's name is not a directory, which `ServeDir` would redirect.
 
 use std::future::Future;
 use std::io;
@@ -16,7 +18,7 @@ use tower_conditional::response::AnswerBody;
 use tower_conditional::{ETag, LastModified, Lookup, Rejection, ValidatorSource, Validators};
 
 use crate::coding::{Coding, Preference, preference};
-use crate::disk::{Found, find};
+use crate::disk::{Found, find, is_absent};
 use crate::index::Slot;
 use crate::resolve::{Target, target};
 use crate::settings::Inner;
@@ -104,6 +106,16 @@ fn lookup_now(inner: &Inner, head: &Parts) -> Now {
     let Some((coding, slot)) = found else {
         return Now::Later(target, preference);
     };
+    if coding != Coding::Identity && !target.slash && inner.index.get(target.file()).is_none() {
+        // `ServeDir` looks at the path before its siblings: a directory named without `/` is a
+        // redirect whatever lies beside it (`data` and `data.gz`). The index holds files only,
+        // so a sibling whose original it does not hold is checked (one `stat`).
+        match std::fs::metadata(inner.index.abs(target.rel())) {
+            Ok(metadata) if metadata.is_dir() => return Now::Later(target, preference),
+            Err(error) if !is_absent(&error) => return Now::Later(target, preference),
+            _ => {}
+        }
+    }
     let key = if inner.stats_on_lookup() {
         match std::fs::metadata(&slot.abs) {
             Ok(metadata) if metadata.is_file() => Some(StatKey::of(&metadata)),
