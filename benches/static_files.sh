@@ -3,15 +3,21 @@
 # the static_files example (tower-conditional-fs), tower-http's ServeDir alone (the example's
 # --serve-dir) and nginx (when installed), in one run, over HTTP/1.1 keep-alive.
 #
-# CPU per request = the server process's user + system time (/proc/PID/stat, summed over nginx's
-# processes) over a wrk run, divided by the requests wrk completed. Each server is warmed up
-# first; the 304 row sends the tag that server issued.
+# Like for like: one worker each (the example's --threads 1, nginx's worker_processes 1); then
+# the example and ServeDir again on tokio's default runtime (a worker per CPU).
 #
-# Environment: SECONDS_PER_RUN (default 5), CONNECTIONS (16), SIZE (1024, the file's bytes).
+# CPU per request = the server process's user + system time (/proc/PID/stat, summed over nginx's
+# processes) over a wrk run, divided by the requests wrk completed. Each run is warmed up 1 s;
+# a 304 sends the tag that server issued. The machine is shared and noisy: the 304s are run in
+# ROUNDS rounds, each measuring every server back to back, and the ratios are taken within a
+# round; the medians over the rounds are printed last.
+#
+# Environment: SECONDS_PER_RUN (default 3), ROUNDS (5), CONNECTIONS (16), SIZE (1024 bytes).
 # Needs wrk: installed with apt-get (Debian's wrk) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-3}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-16}
 SIZE=${SIZE:-1024}
 if ! command -v wrk >/dev/null; then
@@ -60,13 +66,17 @@ run() { # LABEL URL "PIDS" [HEADER] -> one table row
     # shellcheck disable=SC2086
     after=$(cpu $pids)
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    CPU=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {print t / hz * 1e6 / n}')
     printf '| %s | %s | %s | %.0f | %.1f |\n' "$label" "$status" "$requests" \
-        "$(awk -v n="$requests" -v s="$SECONDS_PER_RUN" 'BEGIN {print n / s}')" \
-        "$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {print t / hz * 1e6 / n}')"
+        "$(awk -v n="$requests" -v s="$SECONDS_PER_RUN" 'BEGIN {print n / s}')" "$CPU"
 }
 
-start; OURS=$ADDR; OURS_PID=$PID
-start --serve-dir; SERVE_DIR=$ADDR; SERVE_DIR_PID=$PID
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+start --threads 1; OURS=$ADDR; OURS_PID=$PID
+start --threads 1 --serve-dir; SERVE_DIR=$ADDR; SERVE_DIR_PID=$PID
+start; DEFAULT=$ADDR; DEFAULT_PID=$PID
+start --serve-dir; SERVE_DIR_DEFAULT=$ADDR; SERVE_DIR_DEFAULT_PID=$PID
 NGINX_PIDS=
 if command -v nginx >/dev/null; then
     NGINX_DIR=$(mktemp -d)
@@ -92,17 +102,50 @@ EOF
     PIDS+=($(cat "$NGINX_DIR/nginx.pid"))
 fi
 
-echo "small file: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d${SECONDS_PER_RUN}s per row; $(nproc) CPUs"
+echo "small file: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d${SECONDS_PER_RUN}s per row; $(nproc) CPUs;"
+echo "one worker thread each unless the row says otherwise"
 echo
 echo "| server, request | status | requests | req/s | server CPU µs/req |"
 echo "|---|---:|---:|---:|---:|"
-run "static_files, 304" "http://$OURS/small.txt" "$OURS_PID" "If-None-Match: $(etag "$OURS")"
-run "ServeDir, 304" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" "If-None-Match: $(etag "$SERVE_DIR")"
-[ -z "$NGINX_PIDS" ] || run "nginx, 304" "http://127.0.0.1:38631/small.txt" "$NGINX_PIDS" \
-    "If-None-Match: $(etag 127.0.0.1:38631)"
+NGINX=http://127.0.0.1:38631/small.txt
+VS_SERVE_DIR=(); VS_NGINX=(); VS_DEFAULT=(); VS_SERVE_DIR_DEFAULT=()
+for round in $(seq "$ROUNDS"); do
+    run "static_files, 304 (round $round)" "http://$OURS/small.txt" "$OURS_PID" \
+        "If-None-Match: $(etag "$OURS")"
+    ours=$CPU
+    run "ServeDir, 304 (round $round)" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" \
+        "If-None-Match: $(etag "$SERVE_DIR")"
+    VS_SERVE_DIR+=("$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')")
+    if [ -n "$NGINX_PIDS" ]; then
+        run "nginx, 304 (round $round)" "$NGINX" "$NGINX_PIDS" "If-None-Match: $(etag 127.0.0.1:38631)"
+        VS_NGINX+=("$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')")
+        nginx=$CPU
+    fi
+    run "static_files, default runtime, 304 (round $round)" "http://$DEFAULT/small.txt" \
+        "$DEFAULT_PID" "If-None-Match: $(etag "$DEFAULT")"
+    ours_default=$CPU
+    [ -z "$NGINX_PIDS" ] || VS_DEFAULT+=("$(awk -v a="$CPU" -v b="$nginx" 'BEGIN {print a / b}')")
+    run "ServeDir, default runtime, 304 (round $round)" "http://$SERVE_DIR_DEFAULT/small.txt" \
+        "$SERVE_DIR_DEFAULT_PID" "If-None-Match: $(etag "$SERVE_DIR_DEFAULT")"
+    VS_SERVE_DIR_DEFAULT+=("$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')")
+done
 run "static_files, 200" "http://$OURS/small.txt" "$OURS_PID"
+ours=$CPU
 run "ServeDir, 200" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID"
-[ -z "$NGINX_PIDS" ] || run "nginx, 200" "http://127.0.0.1:38631/small.txt" "$NGINX_PIDS"
-# The first rows again: the spread between two runs of one row on a shared machine.
-run "static_files, 304 (again)" "http://$OURS/small.txt" "$OURS_PID" "If-None-Match: $(etag "$OURS")"
-run "ServeDir, 304 (again)" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" "If-None-Match: $(etag "$SERVE_DIR")"
+ok_vs_serve_dir=$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')
+[ -z "$NGINX_PIDS" ] || run "nginx, 200" "$NGINX" "$NGINX_PIDS"
+run "static_files, default runtime, 200" "http://$DEFAULT/small.txt" "$DEFAULT_PID"
+ours_default=$CPU
+run "ServeDir, default runtime, 200" "http://$SERVE_DIR_DEFAULT/small.txt" "$SERVE_DIR_DEFAULT_PID"
+ok_default=$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')
+
+echo
+echo "304, median over $ROUNDS rounds of the ratio within a round:"
+ratio() { echo "  $1: $(printf '%s\n' "${@:2}" | median) (rounds: ${*:2})"; }
+ratio "static_files / ServeDir, one thread" "${VS_SERVE_DIR[@]}"
+ratio "static_files / ServeDir, default runtime" "${VS_SERVE_DIR_DEFAULT[@]}"
+if [ -n "$NGINX_PIDS" ]; then
+    ratio "static_files, one thread / nginx, one worker" "${VS_NGINX[@]}"
+    ratio "static_files, default runtime / nginx, one worker" "${VS_DEFAULT[@]}"
+fi
+echo "200: static_files / ServeDir: $ok_vs_serve_dir (one thread), $ok_default (default runtime)"
