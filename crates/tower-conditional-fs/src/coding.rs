@@ -132,25 +132,22 @@ pub(crate) fn preference(headers: &HeaderMap, enabled: Enabled) -> Preference {
         let slot = &mut weight[coding as usize];
         *slot = (*slot).max(q);
     }
-    let mut ranked: Vec<(u16, Coding)> = Vec::new();
-    for coding in [
+    // Highest weight first, ties by `Coding`'s order (the more preferred last in it); an array,
+    // not a Vec: browsers send the field on every revalidation.
+    let mut ranked = [
         Coding::Identity,
         Coding::Deflate,
         Coding::Gzip,
         Coding::Brotli,
         Coding::Zstd,
-    ] {
-        if weight[coding as usize] > 0 {
-            ranked.push((weight[coding as usize], coding));
-        }
-    }
+    ]
+    .map(|coding| (weight[coding as usize], coding));
     ranked.sort_unstable_by(|a, b| b.cmp(a));
     let mut preference = Preference::default();
-    for (slot, (_, coding)) in preference.order.iter_mut().zip(
-        ranked
-            .into_iter()
-            .take_while(|(_, coding)| *coding != Coding::Identity),
-    ) {
+    let accepted = ranked
+        .into_iter()
+        .take_while(|&(weight, coding)| weight > 0 && coding != Coding::Identity);
+    for (slot, (_, coding)) in preference.order.iter_mut().zip(accepted) {
         *slot = Some(coding);
     }
     preference
