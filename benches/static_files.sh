@@ -4,7 +4,8 @@
 # --serve-dir) and nginx (when installed), in one run, over HTTP/1.1 keep-alive.
 #
 # Like for like: one worker each (the example's --threads 1, nginx's worker_processes 1); then
-# the example and ServeDir again on tokio's default runtime (a worker per CPU).
+# the example and ServeDir on tokio's default runtime and nginx with worker_processes auto (a
+# worker per CPU each).
 #
 # CPU per request = the server process's user + system time (/proc/PID/stat, summed over nginx's
 # processes) over a wrk run, divided by the requests wrk completed. Each run is warmed up 1 s;
@@ -30,9 +31,10 @@ TICKS=$(getconf CLK_TCK)
 SITE=$(mktemp -d)
 head -c "$SIZE" /dev/urandom | base64 -w 76 | head -c "$SIZE" > "$SITE/small.txt"
 PIDS=()
+DIRS=("$SITE")
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$SITE"
+    rm -rf "${DIRS[@]}"
 }
 trap cleanup EXIT
 
@@ -77,29 +79,35 @@ start --threads 1; OURS=$ADDR; OURS_PID=$PID
 start --threads 1 --serve-dir; SERVE_DIR=$ADDR; SERVE_DIR_PID=$PID
 start; DEFAULT=$ADDR; DEFAULT_PID=$PID
 start --serve-dir; SERVE_DIR_DEFAULT=$ADDR; SERVE_DIR_DEFAULT_PID=$PID
-NGINX_PIDS=
-if command -v nginx >/dev/null; then
-    NGINX_DIR=$(mktemp -d)
+start_nginx() { # WORKERS PORT -> sets NGINX_PIDS (master and workers)
+    local dir; dir=$(mktemp -d)
+    DIRS+=("$dir")
     # The workers run as this user: the site is in a private temporary directory.
-    cat > "$NGINX_DIR/nginx.conf" <<EOF
+    cat > "$dir/nginx.conf" <<EOF
 user $(id -un);
-worker_processes 1;
-pid $NGINX_DIR/nginx.pid;
-error_log $NGINX_DIR/error.log;
+worker_processes $1;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
 events { worker_connections 1024; }
 http {
     access_log off;
     server {
-        listen 127.0.0.1:38631;
+        listen 127.0.0.1:$2;
         root $SITE;
         etag on;
     }
 }
 EOF
-    nginx -c "$NGINX_DIR/nginx.conf"
+    nginx -c "$dir/nginx.conf"
     sleep 0.5
-    NGINX_PIDS=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | tr '\n' ' ')" $(cat "$NGINX_DIR/nginx.pid")"
-    PIDS+=($(cat "$NGINX_DIR/nginx.pid"))
+    NGINX_PIDS=$(pgrep -P "$(cat "$dir/nginx.pid")" | tr '\n' ' ')" $(cat "$dir/nginx.pid")"
+    PIDS+=("$(cat "$dir/nginx.pid")")
+}
+NGINX_PIDS=; NGINX_AUTO_PIDS=
+if command -v nginx >/dev/null; then
+    # One worker, and `auto` (one per CPU, as Debian's nginx.conf ships) for the default rows.
+    start_nginx auto 38632; NGINX_AUTO_PIDS=$NGINX_PIDS
+    start_nginx 1 38631
 fi
 
 echo "small file: $SIZE bytes; wrk -t1 -c$CONNECTIONS -d${SECONDS_PER_RUN}s per row; $(nproc) CPUs;"
@@ -108,6 +116,7 @@ echo
 echo "| server, request | status | requests | req/s | server CPU µs/req |"
 echo "|---|---:|---:|---:|---:|"
 NGINX=http://127.0.0.1:38631/small.txt
+NGINX_AUTO=http://127.0.0.1:38632/small.txt
 VS_SERVE_DIR=(); VS_NGINX=(); VS_DEFAULT=(); VS_SERVE_DIR_DEFAULT=()
 for round in $(seq "$ROUNDS"); do
     run "static_files, 304 (round $round)" "http://$OURS/small.txt" "$OURS_PID" \
@@ -119,12 +128,15 @@ for round in $(seq "$ROUNDS"); do
     if [ -n "$NGINX_PIDS" ]; then
         run "nginx, 304 (round $round)" "$NGINX" "$NGINX_PIDS" "If-None-Match: $(etag 127.0.0.1:38631)"
         VS_NGINX+=("$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')")
-        nginx=$CPU
     fi
     run "static_files, default runtime, 304 (round $round)" "http://$DEFAULT/small.txt" \
         "$DEFAULT_PID" "If-None-Match: $(etag "$DEFAULT")"
     ours_default=$CPU
-    [ -z "$NGINX_PIDS" ] || VS_DEFAULT+=("$(awk -v a="$CPU" -v b="$nginx" 'BEGIN {print a / b}')")
+    if [ -n "$NGINX_AUTO_PIDS" ]; then
+        run "nginx, worker_processes auto, 304 (round $round)" "$NGINX_AUTO" "$NGINX_AUTO_PIDS" \
+            "If-None-Match: $(etag 127.0.0.1:38632)"
+        VS_DEFAULT+=("$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')")
+    fi
     run "ServeDir, default runtime, 304 (round $round)" "http://$SERVE_DIR_DEFAULT/small.txt" \
         "$SERVE_DIR_DEFAULT_PID" "If-None-Match: $(etag "$SERVE_DIR_DEFAULT")"
     VS_SERVE_DIR_DEFAULT+=("$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')")
@@ -146,6 +158,6 @@ ratio "static_files / ServeDir, one thread" "${VS_SERVE_DIR[@]}"
 ratio "static_files / ServeDir, default runtime" "${VS_SERVE_DIR_DEFAULT[@]}"
 if [ -n "$NGINX_PIDS" ]; then
     ratio "static_files, one thread / nginx, one worker" "${VS_NGINX[@]}"
-    ratio "static_files, default runtime / nginx, one worker" "${VS_DEFAULT[@]}"
+    ratio "static_files, default runtime / nginx, worker_processes auto" "${VS_DEFAULT[@]}"
 fi
 echo "200: static_files / ServeDir: $ok_vs_serve_dir (one thread), $ok_default (default runtime)"
