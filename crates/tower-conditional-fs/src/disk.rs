@@ -40,11 +40,7 @@ pub(crate) fn find<F>(
     preference: Preference,
     open: impl Fn(&Path) -> io::Result<(F, Metadata)>,
 ) -> io::Result<Found<F>> {
-    let is_dir = match std::fs::metadata(index.abs(target.rel())) {
-        Ok(metadata) => Some(metadata.is_dir()),
-        Err(error) if is_absent(&error) => None,
-        Err(error) => return Err(error),
-    };
+    let is_dir = is_dir(index, target)?;
     if target.slash && is_dir != Some(true) {
         return Ok(Found::Missing);
     }
@@ -81,6 +77,16 @@ pub(crate) fn find<F>(
         }),
         Ok(_) => Ok(Found::Missing),
         Err(error) if is_absent(&error) => Ok(Found::Missing),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the path the request names is a directory (`None`: nothing `ServeDir` would serve
+/// is there), the first thing `ServeDir` looks at.
+pub(crate) fn is_dir(index: &Index, target: &Target) -> io::Result<Option<bool>> {
+    match std::fs::metadata(index.abs(target.rel())) {
+        Ok(metadata) => Ok(Some(metadata.is_dir())),
+        Err(error) if is_absent(&error) => Ok(None),
         Err(error) => Err(error),
     }
 }

@@ -18,7 +18,7 @@ use tower_conditional::response::AnswerBody;
 use tower_conditional::{ETag, LastModified, Lookup, Rejection, ValidatorSource, Validators};
 
 use crate::coding::{Coding, Preference, preference};
-use crate::disk::{Found, find, is_absent};
+use crate::disk::{Found, find, is_dir};
 use crate::index::Slot;
 use crate::resolve::{Target, target};
 use crate::settings::Inner;
@@ -110,10 +110,8 @@ fn lookup_now(inner: &Inner, head: &Parts) -> Now {
         // `ServeDir` looks at the path before its siblings: a directory named without `/` is a
         // redirect whatever lies beside it (`data` and `data.gz`). The index holds files only,
         // so a sibling whose original it does not hold is checked (one `stat`).
-        match std::fs::metadata(inner.index.abs(target.rel())) {
-            Ok(metadata) if metadata.is_dir() => return Now::Later(target, preference),
-            Err(error) if !is_absent(&error) => return Now::Later(target, preference),
-            _ => {}
+        if !matches!(is_dir(&inner.index, &target), Ok(Some(false) | None)) {
+            return Now::Later(target, preference);
         }
     }
     let key = if inner.stats_on_lookup() {
