@@ -20,7 +20,7 @@ use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
-use tower::{Layer, ServiceExt, service_fn};
+use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_conditional::response::AnswerBody;
 use tower_conditional::{Checked, ConditionalLayer, ETag, LastModified, Lookup, Validators};
 
@@ -69,6 +69,26 @@ fn racing_source(
         let validators = document.validators();
         if race.swap(false, Ordering::SeqCst) {
             document.write(later);
+        }
+        std::future::ready(Ok(Lookup::Present(validators)))
+    }
+}
+
+/// A source whose file is replaced just after the first look-up: `"v1"`, then `"v2"` (both
+/// dated `modified` when given). Counts its look-ups.
+fn replaced_after_first_lookup(
+    lookups: Arc<AtomicUsize>,
+    modified: Option<u64>,
+) -> impl Fn(&Parts) -> std::future::Ready<Result<Lookup, Infallible>> + Clone {
+    move |_: &Parts| {
+        let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
+            0 => "\"v1\"",
+            _ => "\"v2\"",
+        };
+        let mut validators = Validators::new().with_etag(ETag::from_static(tag));
+        if let Some(second) = modified {
+            let date = LastModified::from_unix_seconds(second).expect("a date");
+            validators = validators.with_last_modified(date);
         }
         std::future::ready(Ok(Lookup::Present(validators)))
     }
@@ -277,14 +297,15 @@ async fn lost_race(
     lost_race_taking(layer, document, Checked::from_request).await
 }
 
-/// [`lost_race`], with the handler taking its `Checked` by `take`.
-async fn lost_race_taking(
-    layer: ConditionalLayer<impl tower_conditional::ValidatorSource + Clone>,
+/// A handler that takes its `Checked` by `take`, then loses the race: the document's next
+/// version commits before its compare-and-set, and it answers `lost_race`.
+fn losing_handler(
     document: &Document,
     take: fn(&Request<String>) -> Option<Checked>,
-) -> Response<String> {
+) -> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future: Send> + Clone
+{
     let racing = document.clone();
-    let handler = service_fn(move |request: Request<String>| {
+    service_fn(move |request: Request<String>| {
         let checked = take(&request);
         racing.write(1);
         async move {
@@ -294,7 +315,16 @@ async fn lost_race_taking(
                 .map(|body| String::from_utf8_lossy(&body.into_bytes()).into_owned());
             Ok::<_, Infallible>(refused)
         }
-    });
+    })
+}
+
+/// [`lost_race`], with the handler taking its `Checked` by `take`.
+async fn lost_race_taking(
+    layer: ConditionalLayer<impl tower_conditional::ValidatorSource + Clone>,
+    document: &Document,
+    take: fn(&Request<String>) -> Option<Checked>,
+) -> Response<String> {
+    let handler = losing_handler(document, take);
     let write = Request::put("/doc")
         .header(IF_MATCH, "\"v1\"")
         .body(String::from("new"))
@@ -343,12 +373,7 @@ async fn a_lost_race_412_is_looked_up_again_with_the_request_s_own_head() {
             std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
         }
     };
-    let racing = document.clone();
-    let handler = service_fn(move |request: Request<String>| {
-        let checked = Checked::from_request(&request).expect("a checked write");
-        racing.write(1);
-        async move { Ok::<_, Infallible>(checked.lost_race()) }
-    });
+    let handler = losing_handler(&document, Checked::from_request);
     let write = Request::put("/doc?x=1")
         .header(IF_MATCH, "\"v1\"")
         .header("x-tenant", "acme")
@@ -383,12 +408,7 @@ async fn a_lost_race_whose_target_was_rewritten_is_not_looked_up_about_another_o
             std::future::ready(Ok::<_, Infallible>(Lookup::Present(document.validators())))
         }
     };
-    let racing = document.clone();
-    let handler = service_fn(move |request: Request<String>| {
-        let checked = Checked::from_request(&request).expect("a checked write");
-        racing.write(1);
-        async move { Ok::<_, Infallible>(checked.lost_race()) }
-    });
+    let handler = losing_handler(&document, Checked::from_request);
     let rewrite = tower::util::MapRequestLayer::new(|mut request: Request<String>| {
         *request.uri_mut() = "/elsewhere".parse().expect("a URI");
         request
@@ -657,21 +677,7 @@ async fn through_the_takeover(
 #[tokio::test]
 async fn with_the_takeover_a_200_never_carries_the_tag_of_a_version_it_is_not() {
     let lookups = Arc::new(AtomicUsize::new(0));
-    let source = {
-        let lookups = lookups.clone();
-        move |_: &Parts| {
-            // The file is replaced just after the first look-up.
-            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
-                0 => "\"v1\"",
-                _ => "\"v2\"",
-            };
-            async move {
-                Ok::<_, Infallible>(Lookup::Present(
-                    Validators::new().with_etag(ETag::from_static(tag)),
-                ))
-            }
-        }
-    };
+    let source = replaced_after_first_lookup(lookups.clone(), None);
     // The file server reads what is there when it runs: v2, with its own mtime tag.
     let response = through_the_takeover(source, "v2 bytes").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -783,20 +789,8 @@ async fn from_responses_date_if_range_is_never_refused_for_ever() {
 async fn with_the_takeover_a_206_never_carries_the_tag_of_a_version_it_is_not() {
     let second = unix_now().as_secs() - 100;
     let lookups = Arc::new(AtomicUsize::new(0));
-    let source = {
-        let lookups = lookups.clone();
-        move |_: &Parts| {
-            // Rewritten within the same second, just after the first look-up.
-            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
-                0 => "\"v1\"",
-                _ => "\"v2\"",
-            };
-            let validators = Validators::new()
-                .with_etag(ETag::from_static(tag))
-                .with_last_modified(LastModified::from_unix_seconds(second).expect("a date"));
-            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
-        }
-    };
+    // Rewritten within the same second, just after the first look-up.
+    let source = replaced_after_first_lookup(lookups.clone(), Some(second));
     let files = service_fn(|_: Request<String>| async {
         let response = Response::builder()
             .status(StatusCode::PARTIAL_CONTENT)
@@ -966,17 +960,7 @@ async fn a_response_that_passed_the_layer_keeps_nothing_of_a_kept_head() {
 #[tokio::test]
 async fn with_the_takeover_an_unconfirmed_read_still_gets_the_required_428() {
     let lookups = Arc::new(AtomicUsize::new(0));
-    let source = {
-        let lookups = lookups.clone();
-        move |_: &Parts| {
-            let tag = match lookups.fetch_add(1, Ordering::SeqCst) {
-                0 => "\"v1\"",
-                _ => "\"v2\"",
-            };
-            let validators = Validators::new().with_etag(ETag::from_static(tag));
-            std::future::ready(Ok::<_, Infallible>(Lookup::Present(validators)))
-        }
-    };
+    let source = replaced_after_first_lookup(lookups.clone(), None);
     let files = service_fn(|_: Request<String>| async {
         Ok::<_, Infallible>(Response::new(String::from("v2 bytes")))
     });

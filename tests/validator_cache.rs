@@ -699,6 +699,16 @@ async fn a_coding_s_cached_tag_never_answers_a_request_of_another_coding() {
     }
 }
 
+/// A source whose one tag is the current `version` (`"1"`, `"2"`, ...).
+fn versioned_source(
+    version: Arc<AtomicUsize>,
+) -> impl Fn(&Parts) -> std::future::Ready<Result<Lookup, Infallible>> + Clone {
+    move |_: &Parts| {
+        let tag = ETag::from(version.load(Ordering::SeqCst) as u64);
+        std::future::ready(Ok(Lookup::from(Validators::new().with_etag(tag))))
+    }
+}
+
 /// Review finding: as with `keyed_by` (a route without the key), a write for which the
 /// `builder`'s function answers `None` changed something the cache cannot name (a bulk update
 /// on `/items`, an alias the function does not parse): it empties the cache when it succeeds,
@@ -706,13 +716,7 @@ async fn a_coding_s_cached_tag_never_answers_a_request_of_another_coding() {
 #[tokio::test]
 async fn a_write_the_builder_s_key_cannot_name_empties_the_cache() {
     let version = Arc::new(AtomicUsize::new(1));
-    let source = {
-        let version = Arc::clone(&version);
-        move |_: &Parts| {
-            let tag = ETag::from(version.load(Ordering::SeqCst) as u64);
-            async move { Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(tag))) }
-        }
-    };
+    let source = versioned_source(Arc::clone(&version));
     let cache = ValidatorCache::builder(|head: &Parts| {
         head.uri.path().strip_prefix("/items/")?.parse::<u64>().ok()
     })
@@ -746,13 +750,7 @@ async fn a_write_the_builder_s_key_cannot_name_empties_the_cache() {
 #[tokio::test]
 async fn a_lost_race_behind_a_warm_cache_names_the_winner() {
     let version = Arc::new(AtomicUsize::new(1));
-    let source = {
-        let version = Arc::clone(&version);
-        move |_: &Parts| {
-            let tag = ETag::from(version.load(Ordering::SeqCst) as u64);
-            async move { Ok::<_, Infallible>(Lookup::from(Validators::new().with_etag(tag))) }
-        }
-    };
+    let source = versioned_source(Arc::clone(&version));
     let handler = {
         let version = Arc::clone(&version);
         service_fn(move |request: Request<String>| {
