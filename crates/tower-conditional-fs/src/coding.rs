@@ -107,11 +107,14 @@ pub(crate) fn preference(headers: &HeaderMap, enabled: Enabled) -> Preference {
     if !enabled.any() {
         return Preference::default();
     }
+    // No field (curl, most API clients): identity only, without ranking anything.
+    let mut lines = headers.get_all(ACCEPT_ENCODING).iter().peekable();
+    if lines.peek().is_none() {
+        return Preference::default();
+    }
     // Weight per coding, in thousandths; index by `Coding as usize`. 0 = not accepted.
     let mut weight = [0u16; 5];
-    let members = headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
+    let members = lines
         .filter_map(|line| line.to_str().ok())
         .flat_map(|line| line.split(','));
     for member in members {
@@ -226,6 +229,7 @@ mod tests {
         use Coding::*;
         let gzip_only = Enabled::default().with(Gzip);
         assert_eq!(order(&["br, gzip"], gzip_only), [Gzip]);
+        assert_eq!(order(&[], all()), []);
         assert_eq!(order(&["*"], all()), []);
         assert_eq!(order(&["x-gzip"], all()), [Gzip]);
         assert_eq!(order(&["gzip;q=1.5, br;q=.5, zstd;q=0.1234"], all()), []);
