@@ -243,7 +243,10 @@ pub(crate) fn hash_reader(reader: &mut impl Read) -> io::Result<ETag> {
 pub(crate) struct Index {
     root: PathBuf,
     enabled: Enabled,
-    slots: RwLock<HashMap<Box<str>, Arc<Slot>>>,
+    /// foldhash, not SipHash: every request hashes its path here (about 100 instructions of a
+    /// 304's 14,000 less, callgrind). Clients choose what is looked up, never what is stored
+    /// (files on disk only), so they cannot build long probe chains; the seed is random.
+    slots: RwLock<HashMap<Box<str>, Arc<Slot>, foldhash::fast::RandomState>>,
 }
 
 impl Index {
@@ -251,7 +254,7 @@ impl Index {
         Index {
             root,
             enabled,
-            slots: RwLock::new(HashMap::new()),
+            slots: RwLock::new(HashMap::default()),
         }
     }
 
