@@ -162,27 +162,23 @@ async fn lookup_slow(
     };
     let slot = inner.index.slot(&rel);
     let key = StatKey::of(&metadata);
-    if !inner.stats_on_lookup() {
-        if let Some((tag, mtime)) = slot.tag_if_named(None, coding) {
-            return Ok(Lookup::Present(inner.validators(
-                &slot,
-                coding,
-                target.file(),
-                tag,
-                mtime,
-            )));
-        }
-    }
-    match slot.tag_of(key, seen_at, inner.trust()).await? {
-        Some(known) => {
-            let tag = known.tag_as(coding).clone();
-            Ok(Lookup::Present(inner.validators(
-                &slot,
-                coding,
-                target.file(),
-                tag,
-                known.key.mtime(),
-            )))
+    // Under `Refresh::Never` any hash of the file stands; else the one of the key just seen.
+    let hashed = if inner.stats_on_lookup() {
+        None
+    } else {
+        slot.tag_if_named(None, coding)
+    };
+    let tagged = match hashed {
+        Some(tagged) => Some(tagged),
+        None => slot
+            .tag_of(key, seen_at, inner.trust())
+            .await?
+            .map(|known| (known.tag_as(coding).clone(), known.key.mtime())),
+    };
+    match tagged {
+        Some((tag, mtime)) => {
+            let validators = inner.validators(&slot, coding, target.file(), tag, mtime);
+            Ok(Lookup::Present(validators))
         }
         // Changing faster than it can be hashed: the file service tags what it sends, and the
         // layer decides on that response.
