@@ -15,8 +15,8 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_RANGES, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, LOCATION, RANGE, VARY,
+    ACCEPT_RANGES, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION,
+    RANGE,
 };
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -247,8 +247,7 @@ fn hash_large(
 /// The response for an open, tagged file: the preconditions evaluated against it first.
 fn respond(inner: &Inner, parts: &Parts, opened: OpenFile) -> Response<FileBody> {
     let mtime = opened.key.mtime();
-    let tag = opened.tag.clone();
-    let validators = inner.validators(&opened.slot, opened.coding, &opened.file, tag, mtime);
+    let validators = inner.validators(&opened.slot, opened.coding, &opened.file, opened.tag, mtime);
     let state = ResourceState::Present(validators);
     let decision = evaluate(&parts.method, &parts.headers, &state);
     let mut range = match decision {
@@ -291,18 +290,10 @@ fn respond(inner: &Inner, parts: &Parts, opened: OpenFile) -> Response<FileBody>
             HeaderValue::from_static(opened.coding.token()),
         );
     }
+    // The same fields, written by the same code, as the layer's 304 for this file.
     if let Some(validators) = state.validators() {
-        if let Some(vary) = validators.vary() {
-            headers.insert(VARY, vary.clone());
-        }
-        if let Some(date) = validators.last_modified() {
-            headers.insert(LAST_MODIFIED, date.to_header_value());
-        }
-        if let Some(cache_control) = validators.cache_control() {
-            headers.insert(http::header::CACHE_CONTROL, cache_control.clone());
-        }
+        validators.fill_headers(headers);
     }
-    headers.insert(ETAG, HeaderValue::from(&opened.tag));
     let requested = match range {
         RangeHandling::Honor => parts
             .headers
