@@ -74,6 +74,8 @@ run() { # LABEL URL "PIDS" [HEADER] -> one table row
         "$(awk -v n="$requests" -v s="$SECONDS_PER_RUN" 'BEGIN {print n / s}')" "$CPU"
 }
 
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN {print a / b}'; }
+
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 start --threads 1; OURS=$ADDR; OURS_PID=$PID
@@ -125,12 +127,12 @@ for round in $(seq "$ROUNDS"); do
     ours=$CPU
     run "ServeDir, 304 (round $round)" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID" \
         "If-None-Match: $(etag "$SERVE_DIR")"
-    VS_SERVE_DIR+=("$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')")
+    VS_SERVE_DIR+=("$(quotient "$ours" "$CPU")")
     serve_dir=$CPU
     if [ -n "$NGINX_PIDS" ]; then
         run "nginx, 304 (round $round)" "$NGINX" "$NGINX_PIDS" "If-None-Match: $(etag 127.0.0.1:38631)"
-        VS_NGINX+=("$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')")
-        NGINX_VS_SERVE_DIR+=("$(awk -v a="$CPU" -v b="$serve_dir" 'BEGIN {print a / b}')")
+        VS_NGINX+=("$(quotient "$ours" "$CPU")")
+        NGINX_VS_SERVE_DIR+=("$(quotient "$CPU" "$serve_dir")")
     fi
     run "static_files, default runtime, 304 (round $round)" "http://$DEFAULT/small.txt" \
         "$DEFAULT_PID" "If-None-Match: $(etag "$DEFAULT")"
@@ -138,21 +140,21 @@ for round in $(seq "$ROUNDS"); do
     if [ -n "$NGINX_AUTO_PIDS" ]; then
         run "nginx, worker_processes auto, 304 (round $round)" "$NGINX_AUTO" "$NGINX_AUTO_PIDS" \
             "If-None-Match: $(etag 127.0.0.1:38632)"
-        VS_DEFAULT+=("$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')")
+        VS_DEFAULT+=("$(quotient "$ours_default" "$CPU")")
     fi
     run "ServeDir, default runtime, 304 (round $round)" "http://$SERVE_DIR_DEFAULT/small.txt" \
         "$SERVE_DIR_DEFAULT_PID" "If-None-Match: $(etag "$SERVE_DIR_DEFAULT")"
-    VS_SERVE_DIR_DEFAULT+=("$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')")
+    VS_SERVE_DIR_DEFAULT+=("$(quotient "$ours_default" "$CPU")")
 done
 run "static_files, 200" "http://$OURS/small.txt" "$OURS_PID"
 ours=$CPU
 run "ServeDir, 200" "http://$SERVE_DIR/small.txt" "$SERVE_DIR_PID"
-ok_vs_serve_dir=$(awk -v a="$ours" -v b="$CPU" 'BEGIN {print a / b}')
+ok_vs_serve_dir=$(quotient "$ours" "$CPU")
 [ -z "$NGINX_PIDS" ] || run "nginx, 200" "$NGINX" "$NGINX_PIDS"
 run "static_files, default runtime, 200" "http://$DEFAULT/small.txt" "$DEFAULT_PID"
 ours_default=$CPU
 run "ServeDir, default runtime, 200" "http://$SERVE_DIR_DEFAULT/small.txt" "$SERVE_DIR_DEFAULT_PID"
-ok_default=$(awk -v a="$ours_default" -v b="$CPU" 'BEGIN {print a / b}')
+ok_default=$(quotient "$ours_default" "$CPU")
 
 echo
 echo "304, median over $ROUNDS rounds of the ratio within a round:"
